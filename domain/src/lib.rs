@@ -1,0 +1,14 @@
+//! The rules of madoguchi, free of I/O.
+//!
+//! Everything that came from outside is parsed here once into a type that cannot
+//! hold a bad value; the rest of the system passes those types around. Nothing in
+//! this crate touches a database, a socket or the machine's local time zone.
+
+pub mod access;
+pub mod error;
+pub mod identity;
+pub mod time;
+
+pub use access::{Actor, ActorKind};
+pub use error::ValidationError;
+pub use identity::{ContractStatus, DisplayName, Email, OrganizationName, Password, Role};
