@@ -7,6 +7,7 @@
 pub mod access;
 pub mod error;
 pub mod identity;
+pub mod throttle;
 pub mod time;
 
 pub use access::{Actor, ActorKind};

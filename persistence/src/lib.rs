@@ -1,1 +1,23 @@
+//! Storage for madoguchi. SQL and sea-orm types live here and nowhere else: the
+//! API layer receives plain records and domain types.
+//!
+//! Repository functions take any connection (`&impl ConnectionTrait`) so a service
+//! can run several of them, plus the audit append, in one transaction.
 
+mod entities;
+pub mod audit;
+pub mod db;
+pub mod error;
+pub mod idempotency;
+pub mod migration;
+pub mod organizations;
+pub mod page;
+pub mod sessions;
+pub mod settings;
+pub mod throttle;
+pub mod users;
+
+pub use db::{begin, commit, connect, Backend, Db, DbOptions, Tx};
+pub use error::StoreError;
+pub use page::Page;
+pub use sea_orm::ConnectionTrait as Conn;

@@ -1,0 +1,16 @@
+//! Schema migrations, run at start-up by every instance (sea-orm-migration takes
+//! care that each runs once).
+
+use sea_orm_migration::async_trait;
+use sea_orm_migration::prelude::*;
+
+mod m0001_foundation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_foundation::Migration)]
+    }
+}

@@ -1,0 +1,114 @@
+use chrono::{DateTime, Utc};
+use madoguchi_domain::{ContractStatus, OrganizationName};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use crate::{entities::organization, error::StoreError, page::Page};
+
+#[derive(Debug, Clone)]
+pub struct Organization {
+    pub id: Uuid,
+    pub name: String,
+    pub contract_status: ContractStatus,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn from_model(m: organization::Model) -> Result<Organization, StoreError> {
+    let contract_status = ContractStatus::parse(&m.contract_status)
+        .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?;
+    Ok(Organization {
+        id: m.id,
+        name: m.name,
+        contract_status,
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
+}
+
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    name: &OrganizationName,
+    status: ContractStatus,
+    now: DateTime<Utc>,
+) -> Result<Organization, StoreError> {
+    let m = organization::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        name: Set(name.as_str().to_owned()),
+        contract_status: Set(status.as_str().to_owned()),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    from_model(m)
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<Organization, StoreError> {
+    organization::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound)
+        .and_then(from_model)
+}
+
+/// Organizations in creation order (ids are UUIDv7), after `after`.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    after: Option<Uuid>,
+    contract_status: Option<ContractStatus>,
+    limit: u64,
+) -> Result<Page<Organization>, StoreError> {
+    let mut q = organization::Entity::find().order_by_asc(organization::Column::Id);
+    if let Some(a) = after {
+        q = q.filter(organization::Column::Id.gt(a));
+    }
+    if let Some(s) = contract_status {
+        q = q.filter(organization::Column::ContractStatus.eq(s.as_str()));
+    }
+    let rows = q.limit(limit + 1).all(db).await?;
+    let rows = rows.into_iter().map(from_model).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_overfetch(rows, limit))
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct OrganizationChanges {
+    pub name: Option<OrganizationName>,
+    pub contract_status: Option<ContractStatus>,
+}
+
+/// Apply `changes` if the row is still at `expected_version`; bump the version.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    expected_version: i32,
+    changes: &OrganizationChanges,
+    now: DateTime<Utc>,
+) -> Result<Organization, StoreError> {
+    let mut q = organization::Entity::update_many()
+        .col_expr(organization::Column::Version, (expected_version + 1).into())
+        .col_expr(organization::Column::UpdatedAt, now.into());
+    if let Some(n) = &changes.name {
+        q = q.col_expr(organization::Column::Name, n.as_str().into());
+    }
+    if let Some(s) = changes.contract_status {
+        q = q.col_expr(organization::Column::ContractStatus, s.as_str().into());
+    }
+    let res = q
+        .filter(organization::Column::Id.eq(id))
+        .filter(organization::Column::Version.eq(expected_version))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        // Either it does not exist or it moved on; tell them apart for the caller.
+        get(db, id).await?;
+        return Err(StoreError::Stale);
+    }
+    get(db, id).await
+}
