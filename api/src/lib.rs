@@ -1,1 +1,66 @@
+//! The HTTP surface of madoguchi.
+//!
+//! Routes (one module per resource under [`routes`]) parse, authorize, call one
+//! service function (under [`service`]) and map its result. Services own the
+//! transaction and the audit write. Every error, the framework's included, leaves
+//! through [`problem`] as `application/problem+json`.
 
+pub mod auth;
+pub mod context;
+pub mod cursor;
+pub mod etag;
+pub mod manners;
+pub mod metrics;
+pub mod problem;
+pub mod routes;
+pub mod service;
+pub mod state;
+pub mod types;
+
+pub use state::{ApiConfig, AppState};
+
+use poem::{Endpoint, EndpointExt, Route};
+use poem_openapi::OpenApiService;
+
+/// Title and version written into the OpenAPI document.
+pub const API_TITLE: &str = "madoguchi";
+
+/// The OpenAPI service with every resource mounted under `/v1` (and the
+/// operations endpoints at the root).
+pub fn openapi_service() -> OpenApiService<routes::Api, ()> {
+    OpenApiService::new(routes::api(), API_TITLE, env!("CARGO_PKG_VERSION"))
+        .description(
+            "Support-desk backend for a SaaS vendor's contract customers (Japanese clinics and \
+             hospitals): support board, phone-call logs, incident notices, SLA clocks in \
+             Japanese business time, and an audit trail of every access.\n\n\
+             Errors are `application/problem+json` (RFC 9457) with a stable `type`. \
+             Timestamps are RFC 3339, written in +09:00; any offset is accepted.",
+        )
+}
+
+/// The OpenAPI document as served at `/openapi.json` and committed under `openapi/`.
+pub fn openapi_json() -> String {
+    openapi_service().spec()
+}
+
+/// The whole application: API, docs, operations, and the manners middleware.
+pub fn app(state: AppState) -> impl Endpoint {
+    let service = openapi_service();
+    let spec = service.spec();
+    let docs = service.swagger_ui();
+    let manners = manners::Manners::new(state.clone());
+    Route::new()
+        .nest("/", service)
+        .at(
+            "/openapi.json",
+            poem::get(poem::endpoint::make_sync(move |_| {
+                poem::Response::builder()
+                    .content_type("application/json")
+                    .body(spec.clone())
+            })),
+        )
+        .nest("/docs", docs)
+        .at("/metrics", poem::get(routes::ops::metrics))
+        .data(state)
+        .with(manners)
+}

@@ -1,0 +1,311 @@
+//! The manners every route shares, in one middleware:
+//! request id (taken or generated, echoed, logged, used as problem `instance`),
+//! client address, body size limit, `Idempotency-Key` replay, conversion of every
+//! error into problem+json, metrics and one access-log line per request.
+
+use std::{net::IpAddr, time::Instant};
+
+use base64::{engine::general_purpose::STANDARD, Engine};
+use madoguchi_persistence::idempotency::{self, Begin, SavedResponse};
+use poem::{
+    http::{header, HeaderName, HeaderValue, Method, StatusCode},
+    PathPattern,
+    web::RemoteAddr,
+    Endpoint, IntoResponse, Middleware, Request, Response, Result,
+};
+use sha2::{Digest, Sha256};
+
+use crate::{
+    auth::{now, token_subject},
+    context::RequestCtx,
+    problem::{from_poem_error, ApiError},
+    state::AppState,
+};
+
+pub const REQUEST_ID: &str = "x-request-id";
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+const IDEMPOTENT_REPLAY: &str = "idempotent-replayed";
+
+pub struct Manners {
+    state: AppState,
+}
+
+impl Manners {
+    pub fn new(state: AppState) -> Self {
+        Manners { state }
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for Manners {
+    type Output = MannersEndpoint<E>;
+
+    fn transform(&self, ep: E) -> Self::Output {
+        MannersEndpoint {
+            inner: ep,
+            state: self.state.clone(),
+        }
+    }
+}
+
+pub struct MannersEndpoint<E> {
+    inner: E,
+    state: AppState,
+}
+
+/// A client-supplied request id is kept when it is short and printable, so a
+/// gateway's id flows through; anything else is replaced.
+fn request_id(req: &Request) -> String {
+    req.headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 128
+                && v.bytes().all(|b| b.is_ascii_graphic())
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+fn client_ip(req: &Request, trust_forwarded_for: bool) -> Option<IpAddr> {
+    if trust_forwarded_for {
+        let forwarded = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok());
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    match req.remote_addr() {
+        RemoteAddr(poem::Addr::SocketAddr(a)) => Some(a.ip()),
+        _ => None,
+    }
+}
+
+impl<E: Endpoint> Endpoint for MannersEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> Result<Self::Output> {
+        let started = Instant::now();
+        let ctx = RequestCtx {
+            request_id: request_id(&req),
+            ip: client_ip(&req, self.state.config.trust_forwarded_for),
+        };
+        let method = req.method().clone();
+        let path = req.uri().path().to_owned();
+        let request_id = ctx.request_id.clone();
+        let ip = ctx.ip;
+
+        let (mut resp, route) = ctx
+            .scope(async {
+                let (resp, route) = self.handle(&mut req).await;
+                (resp, route)
+            })
+            .await;
+
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            resp.headers_mut().insert(HeaderName::from_static(REQUEST_ID), v);
+        }
+        let status = resp.status().as_u16();
+        let elapsed = started.elapsed();
+        let route_label = route.as_deref().unwrap_or("unmatched");
+        self.state
+            .metrics
+            .observe(method.as_str(), route_label, status, elapsed.as_secs_f64());
+        tracing::info!(
+            request_id = %request_id,
+            method = %method,
+            path = %path,
+            route = route_label,
+            status,
+            ip = ?ip,
+            ms = elapsed.as_secs_f64() * 1000.0,
+            "request"
+        );
+        Ok(resp)
+    }
+}
+
+impl<E: Endpoint> MannersEndpoint<E> {
+    /// Run the request to a response, whatever happens; also report the route template.
+    async fn handle(&self, req: &mut Request) -> (Response, Option<String>) {
+        // Read the body once, within the limit, whatever Content-Length claims
+        // (a chunked body has none).
+        let limit = self.state.config.max_body_bytes;
+        if let Some(len) = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            if len > limit as u64 {
+                return (
+                    from_poem_error(&poem::Error::from_status(StatusCode::PAYLOAD_TOO_LARGE))
+                        .into_response(),
+                    None,
+                );
+            }
+        }
+        let body = match req.take_body().into_bytes_limit(limit).await {
+            Ok(b) => b,
+            Err(e) => return (from_poem_error(&poem::Error::from(e)).into_response(), None),
+        };
+
+        let idem = if req.method() == Method::POST {
+            match self.idempotency_claim(req, &body).await {
+                Ok(Claim::None) => None,
+                Ok(Claim::Owned(scope, key)) => Some((scope, key)),
+                Ok(Claim::Answer(resp)) => return (resp, None),
+                Err(e) => return (e.into_response(), None),
+            }
+        } else {
+            None
+        };
+
+        req.set_body(body);
+        let result = self.inner.call(std::mem::take(req)).await;
+        let (resp, route) = match result {
+            Ok(out) => {
+                let resp = out.into_response();
+                let route = resp.data::<PathPattern>().map(|p| p.0.to_string());
+                (resp, route)
+            }
+            Err(err) => {
+                let route = err.data::<PathPattern>().map(|p| p.0.to_string());
+                (from_poem_error(&err).into_response(), route)
+            }
+        };
+
+        let resp = match idem {
+            Some((scope, key)) => self.idempotency_finish(&scope, &key, resp).await,
+            None => resp,
+        };
+        (resp, route)
+    }
+
+    async fn idempotency_claim(&self, req: &Request, body: &[u8]) -> Result<Claim, ApiError> {
+        let Some(raw) = req.headers().get(IDEMPOTENCY_KEY) else {
+            return Ok(Claim::None);
+        };
+        let key = raw
+            .to_str()
+            .ok()
+            .map(str::trim)
+            .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid-idempotency-key",
+                    "Idempotency-Key must be 1 to 255 printable ASCII characters (a UUID is a good choice)",
+                )
+            })?
+            .to_owned();
+        // Keys are per caller; an unauthenticated request will be refused anyway.
+        let Some(subject) = token_subject(&self.state, req) else {
+            return Ok(Claim::None);
+        };
+        let scope = format!("user:{subject}");
+        let mut h = Sha256::new();
+        h.update(req.method().as_str().as_bytes());
+        h.update(b" ");
+        h.update(req.uri().path().as_bytes());
+        h.update(b"?");
+        h.update(req.uri().query().unwrap_or("").as_bytes());
+        h.update(b"\n");
+        h.update(body);
+        let hash = hex(&h.finalize());
+        let begin = idempotency::begin(
+            &self.state.db,
+            &scope,
+            &key,
+            &hash,
+            now(),
+            self.state.config.idempotency_ttl,
+        )
+        .await
+        .map_err(ApiError::from)?;
+        match begin {
+            Begin::Started => Ok(Claim::Owned(scope, key)),
+            Begin::Replay(saved) => Ok(Claim::Answer(replay(saved))),
+            Begin::Mismatch => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                "Idempotency-Key reused with another request",
+            )
+            .detail("this Idempotency-Key was already used with a different request; use a new key")),
+            Begin::InProgress => Err(ApiError::conflict(
+                "idempotency-in-progress",
+                "the first request with this Idempotency-Key is still running; retry shortly",
+            )),
+        }
+    }
+
+    async fn idempotency_finish(&self, scope: &str, key: &str, resp: Response) -> Response {
+        // A failure on our side is not an answer worth keeping: let the client retry.
+        if resp.status().is_server_error() {
+            if let Err(e) = idempotency::abandon(&self.state.db, scope, key).await {
+                tracing::warn!(error = %e, "could not release idempotency key");
+            }
+            return resp;
+        }
+        let (parts, body) = resp.into_parts();
+        let bytes = match body.into_vec().await {
+            Ok(b) => b,
+            Err(e) => return ApiError::internal(e).into_response(),
+        };
+        let headers: Vec<(String, String)> = parts
+            .headers
+            .iter()
+            .filter(|(n, _)| {
+                matches!(
+                    n.as_str(),
+                    "content-type" | "etag" | "location" | "retry-after"
+                )
+            })
+            .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect();
+        let saved = SavedResponse {
+            status: parts.status.as_u16(),
+            headers,
+            body: bytes.clone(),
+        };
+        if let Err(e) = idempotency::complete(&self.state.db, scope, key, &saved).await {
+            tracing::warn!(error = %e, "could not save idempotent response");
+        }
+        let mut resp = Response::from_parts(parts, bytes.into());
+        resp.headers_mut().remove(IDEMPOTENT_REPLAY);
+        resp
+    }
+}
+
+enum Claim {
+    None,
+    Owned(String, String),
+    Answer(Response),
+}
+
+fn replay(saved: SavedResponse) -> Response {
+    let mut resp = Response::builder()
+        .status(StatusCode::from_u16(saved.status).unwrap_or(StatusCode::OK))
+        .body(saved.body);
+    for (n, v) in saved.headers {
+        if let (Ok(n), Ok(v)) = (HeaderName::try_from(n), HeaderValue::try_from(v)) {
+            resp.headers_mut().insert(n, v);
+        }
+    }
+    resp.headers_mut()
+        .insert(IDEMPOTENT_REPLAY, HeaderValue::from_static("true"));
+    resp
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Base64 of a digest, for compact keys elsewhere.
+pub fn b64(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
+}

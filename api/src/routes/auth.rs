@@ -1,0 +1,61 @@
+use poem::web::Data;
+use poem_openapi::{payload::Json, ApiResponse, OpenApi};
+
+use super::ApiTags;
+use crate::{
+    auth::BearerAuth,
+    problem::ApiError,
+    service,
+    state::AppState,
+    types::{LoginRequest, TokenResponse, UserDto},
+};
+
+pub struct AuthApi;
+
+#[derive(ApiResponse)]
+enum LogoutResponse {
+    /// The session is ended; its token no longer works.
+    #[oai(status = 204)]
+    Done,
+}
+
+#[OpenApi(prefix_path = "/v1", tag = "ApiTags::Auth")]
+impl AuthApi {
+    /// Log in
+    ///
+    /// Public. Email and password (and `totp` once enrolled) for a short-lived
+    /// bearer token. Wrong email and wrong password get the same 401. Repeated
+    /// failures per account and per client address are throttled: 429 with
+    /// `Retry-After`.
+    #[oai(path = "/auth/login", method = "post", operation_id = "login")]
+    async fn login(
+        &self,
+        state: Data<&AppState>,
+        body: Json<LoginRequest>,
+    ) -> Result<Json<TokenResponse>, ApiError> {
+        let b = body.0;
+        let t = service::auth::login(&state, &b.email, b.password, b.totp).await?;
+        Ok(Json(TokenResponse {
+            access_token: t.access_token,
+            token_type: "Bearer".into(),
+            expires_in: t.expires_in,
+        }))
+    }
+
+    /// Log out
+    ///
+    /// Any signed-in user. Revokes the session of the token used.
+    #[oai(path = "/auth/logout", method = "post", operation_id = "logout")]
+    async fn logout(&self, state: Data<&AppState>, auth: BearerAuth) -> Result<LogoutResponse, ApiError> {
+        service::auth::logout(&state, &auth.0).await?;
+        Ok(LogoutResponse::Done)
+    }
+
+    /// Who am I
+    ///
+    /// Any signed-in user: their own account.
+    #[oai(path = "/me", method = "get", operation_id = "me")]
+    async fn me(&self, auth: BearerAuth) -> Result<Json<UserDto>, ApiError> {
+        Ok(Json(service::auth::me(&auth.0).into()))
+    }
+}

@@ -1,0 +1,47 @@
+//! One `#[OpenApi]` impl per resource. Handlers stay a few lines: parse,
+//! call one service function, map the result.
+
+pub mod audit;
+pub mod auth;
+pub mod ops;
+pub mod organizations;
+pub mod users;
+
+use poem_openapi::Tags;
+
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Login, logout and the caller's own account.
+    Auth,
+    /// Contract organizations (clinics and hospitals).
+    Organizations,
+    /// People who sign in: customers, agents, admins.
+    Users,
+    /// The append-only audit trail.
+    Audit,
+    /// Health, readiness.
+    Operations,
+}
+
+pub type Api = (
+    auth::AuthApi,
+    organizations::OrganizationsApi,
+    users::UsersApi,
+    audit::AuditApi,
+    ops::OpsApi,
+);
+
+pub fn api() -> Api {
+    (
+        auth::AuthApi,
+        organizations::OrganizationsApi,
+        users::UsersApi,
+        audit::AuditApi,
+        ops::OpsApi,
+    )
+}
+
+/// A `Location` header value for a created object.
+pub(crate) fn location(prefix: &str, id: impl std::fmt::Display) -> String {
+    format!("{prefix}/{id}")
+}

@@ -1,0 +1,157 @@
+use madoguchi_persistence::users::{User, UserFilter};
+use poem::web::Data;
+use poem_openapi::{
+    param::{Header, Path, Query},
+    payload::Json,
+    types::MaybeUndefined,
+    ApiResponse, OpenApi,
+};
+use uuid::Uuid;
+
+use super::{location, ApiTags};
+use crate::{
+    auth::BearerAuth,
+    cursor,
+    etag::etag,
+    problem::ApiError,
+    service::{self, users as svc},
+    state::AppState,
+    types::{CreateUser, RoleDto, UpdateUser, UserDto, UserList},
+};
+
+pub struct UsersApi;
+
+const LIST: &str = "users";
+
+#[derive(ApiResponse)]
+enum Created {
+    #[oai(status = 201)]
+    Created(
+        Json<UserDto>,
+        #[oai(header = "Location")] String,
+        #[oai(header = "ETag")] String,
+    ),
+}
+
+#[derive(ApiResponse)]
+enum One {
+    #[oai(status = 200)]
+    Ok(Json<UserDto>, #[oai(header = "ETag")] String),
+}
+
+fn one(u: User) -> One {
+    let tag = etag(u.version);
+    One::Ok(Json(u.into()), tag)
+}
+
+#[OpenApi(prefix_path = "/v1", tag = "ApiTags::Users")]
+impl UsersApi {
+    /// Create a user
+    ///
+    /// Admin. A customer needs `organization_id`; staff must not have one.
+    #[oai(path = "/users", method = "post", operation_id = "createUser")]
+    async fn create(&self, state: Data<&AppState>, auth: BearerAuth, body: Json<CreateUser>) -> Result<Created, ApiError> {
+        let b = body.0;
+        let u = svc::create(
+            &state,
+            &auth.0,
+            svc::CreateUser {
+                email: &b.email,
+                display_name: &b.display_name,
+                role: b.role.into(),
+                organization_id: b.organization_id,
+                password: &b.password,
+            },
+        )
+        .await?;
+        let tag = etag(u.version);
+        let loc = location("/v1/users", u.id);
+        Ok(Created::Created(Json(u.into()), loc, tag))
+    }
+
+    /// List users
+    ///
+    /// Admin. Audited (personal data).
+    #[oai(path = "/users", method = "get", operation_id = "listUsers")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Page size, 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        organization_id: Query<Option<Uuid>>,
+        role: Query<Option<RoleDto>>,
+        active: Query<Option<bool>>,
+    ) -> Result<Json<UserList>, ApiError> {
+        let after = cursor
+            .0
+            .as_deref()
+            .map(|c| {
+                let pos = cursor::decode(&state.jwt.cursor_key, LIST, c)?;
+                Uuid::parse_str(&pos).map_err(|_| ApiError::bad_request("invalid-cursor", "malformed cursor"))
+            })
+            .transpose()?;
+        let filter = UserFilter {
+            organization_id: organization_id.0,
+            role: role.0.map(Into::into),
+            active: active.0,
+        };
+        let limit = cursor::limit(limit.0);
+        let page = service::users::list(&state, &auth.0, filter, after, limit).await?;
+        let next_cursor = page
+            .has_more
+            .then(|| page.items.last().map(|u| cursor::encode(&state.jwt.cursor_key, LIST, &u.id.to_string())))
+            .flatten();
+        Ok(Json(UserList {
+            items: page.items.into_iter().map(Into::into).collect(),
+            next_cursor,
+        }))
+    }
+
+    /// Read a user
+    ///
+    /// Admin. Audited (personal data).
+    #[oai(path = "/users/:id", method = "get", operation_id = "getUser")]
+    async fn get(&self, state: Data<&AppState>, auth: BearerAuth, id: Path<Uuid>) -> Result<One, ApiError> {
+        Ok(one(svc::get(&state, &auth.0, id.0).await?))
+    }
+
+    /// Change a user
+    ///
+    /// Admin. Requires `If-Match`. Deactivating, changing role or organization, or
+    /// setting a password revokes all of the user's tokens at once.
+    #[oai(path = "/users/:id", method = "patch", operation_id = "updateUser")]
+    async fn update(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        body: Json<UpdateUser>,
+    ) -> Result<One, ApiError> {
+        let b = body.0;
+        let organization_id = match b.organization_id {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(v) => Some(Some(v)),
+        };
+        let u = svc::update(
+            &state,
+            &auth.0,
+            id.0,
+            if_match.0.as_deref(),
+            svc::UpdateUser {
+                display_name: b.display_name.as_deref(),
+                role: b.role.map(Into::into),
+                organization_id,
+                active: b.active,
+                password: b.password.as_deref(),
+            },
+        )
+        .await?;
+        Ok(one(u))
+    }
+}

@@ -1,0 +1,127 @@
+use chrono::Duration;
+use madoguchi_domain::{throttle::ThrottlePolicy, Email};
+use madoguchi_persistence::{
+    audit::Outcome, begin, commit, sessions, throttle, users, users::User,
+};
+use serde_json::json;
+
+use super::{entry, record, Object};
+use crate::{
+    auth::{now, verify_password, Claims, Principal},
+    context::RequestCtx,
+    problem::ApiError,
+    state::AppState,
+};
+
+pub struct Token {
+    pub access_token: String,
+    pub expires_in: i64,
+}
+
+fn account_key(email: &str) -> String {
+    format!("account:{email}")
+}
+
+fn address_key(ctx: &RequestCtx) -> Option<String> {
+    ctx.ip.map(|ip| format!("address:{ip}"))
+}
+
+/// Email + password (+ TOTP when enrolled) to a bearer token.
+///
+/// Unknown email, inactive account and wrong password all give the same answer
+/// in about the same time, and all count towards the throttle of both the account
+/// and the client address.
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    password: String,
+    totp: Option<String>,
+) -> Result<Token, ApiError> {
+    let email = Email::parse(email)?;
+    let ctx = RequestCtx::current();
+    let t = now();
+    let per_account = ThrottlePolicy::per_account();
+    let per_address = ThrottlePolicy::per_address();
+    let akey = account_key(email.as_str());
+    let ikey = address_key(&ctx);
+
+    let mut wait = throttle::retry_after(&state.db, &akey, &per_account, t).await?;
+    if let Some(k) = &ikey {
+        let w = throttle::retry_after(&state.db, k, &per_address, t).await?;
+        wait = wait.max(w);
+    }
+    if let Some(secs) = wait {
+        record(
+            &state.db,
+            entry(None, "auth.login", None, Outcome::Denied, Some(json!({"email": email.as_str(), "reason": "throttled"}))),
+        )
+        .await?;
+        return Err(ApiError::too_many_requests(secs));
+    }
+
+    let creds = users::credentials_by_email(&state.db, &email).await?;
+    let hash = creds.as_ref().map(|c| c.password_hash.clone());
+    let password_ok = verify_password(password, hash).await?;
+    let user = creds.map(|c| c.user).filter(|u| u.active && password_ok);
+    // The second factor is enforced as soon as enrolment exists; until then no
+    // account has one.
+    let user = match user {
+        Some(u) if u.totp_enrolled && totp.is_none() => None,
+        other => other,
+    };
+
+    let tx = begin(&state.db).await?;
+    let Some(user) = user else {
+        throttle::record_failure(&tx, &akey, &per_account, t).await?;
+        if let Some(k) = &ikey {
+            throttle::record_failure(&tx, k, &per_address, t).await?;
+        }
+        record(
+            &tx,
+            entry(None, "auth.login", None, Outcome::Failure, Some(json!({"email": email.as_str()}))),
+        )
+        .await?;
+        commit(tx).await?;
+        return Err(ApiError::invalid_credentials());
+    };
+    throttle::clear(&tx, &akey).await?;
+    let ttl = state.config.token_ttl;
+    let expires_at = t + ttl;
+    let sid = sessions::create(&tx, user.id, t, expires_at).await?;
+    let claims = Claims {
+        iss: "madoguchi".into(),
+        sub: user.id.to_string(),
+        role: user.role,
+        org: user.organization_id.map(|o| o.to_string()),
+        sid: sid.to_string(),
+        iat: t.timestamp(),
+        exp: expires_at.timestamp(),
+    };
+    let access_token = state.jwt.sign(&claims)?;
+    let uid = user.id.to_string();
+    let mut e = entry(None, "auth.login", Some(Object::new("user", &uid)), Outcome::Success, None);
+    e.actor_type = "user";
+    e.actor_id = Some(uid.clone());
+    record(&tx, e).await?;
+    commit(tx).await?;
+    Ok(Token {
+        access_token,
+        expires_in: Duration::num_seconds(&ttl),
+    })
+}
+
+/// End this session: the token stops working at once.
+pub async fn logout(state: &AppState, p: &Principal) -> Result<(), ApiError> {
+    let tx = begin(&state.db).await?;
+    sessions::revoke(&tx, p.session_id, now()).await?;
+    let sid = p.session_id.to_string();
+    record(&tx, entry(Some(p), "auth.logout", Some(Object::new("session", &sid)), Outcome::Success, None)).await?;
+    commit(tx).await?;
+    Ok(())
+}
+
+/// The caller's own account. Reading oneself is not an access to someone else's
+/// personal data, so it is not audited (it would double every request's writes).
+pub fn me(p: &Principal) -> User {
+    p.user.clone()
+}

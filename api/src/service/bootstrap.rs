@@ -1,0 +1,139 @@
+//! First-start set-up shared by every instance: the token secret and the first admin.
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use madoguchi_domain::{DisplayName, Email, Password, Role};
+use madoguchi_persistence::{
+    audit::{NewAuditEvent, Outcome},
+    begin, commit, settings, users, Db, StoreError,
+};
+use rand::{distributions::Alphanumeric, rngs::OsRng, Rng, RngCore};
+
+use crate::{
+    auth::{hash_password, now},
+    problem::ApiError,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Api(String),
+}
+
+impl From<ApiError> for BootstrapError {
+    fn from(e: ApiError) -> Self {
+        BootstrapError::Api(e.to_string())
+    }
+}
+
+/// The JWT signing secret: the configured one, or one generated once and kept in
+/// the database so that every instance signs and verifies with the same key.
+pub async fn jwt_secret(db: &Db, configured: Option<&str>) -> Result<Vec<u8>, BootstrapError> {
+    if let Some(s) = configured {
+        if s.len() < 32 {
+            return Err(BootstrapError::Invalid(
+                "MADOGUCHI_JWT_SECRET must be at least 32 bytes".into(),
+            ));
+        }
+        return Ok(s.as_bytes().to_vec());
+    }
+    let mut bytes = [0u8; 48];
+    OsRng.fill_bytes(&mut bytes);
+    let candidate = URL_SAFE_NO_PAD.encode(bytes);
+    let stored = settings::get_or_init(db, "jwt_secret", &candidate).await?;
+    Ok(stored.into_bytes())
+}
+
+/// A strong random password for the first admin (24 alphanumerics ≈ 142 bits).
+pub fn generate_password() -> String {
+    OsRng
+        .sample_iter(&Alphanumeric)
+        .take(24)
+        .map(char::from)
+        .collect()
+}
+
+/// What happened to the first admin at start-up.
+pub enum AdminBootstrap {
+    /// An admin already existed; nothing was done.
+    Existing,
+    /// Created with the configured password.
+    Created { email: String },
+    /// Created with a generated password, to be shown once.
+    Generated { email: String, password: String },
+}
+
+pub async fn ensure_admin(
+    db: &Db,
+    email: &str,
+    password: Option<&str>,
+) -> Result<AdminBootstrap, BootstrapError> {
+    if users::count_with_role(db, Role::Admin).await? > 0 {
+        return Ok(AdminBootstrap::Existing);
+    }
+    let email = Email::parse(email)
+        .map_err(|e| BootstrapError::Invalid(format!("MADOGUCHI_ADMIN_EMAIL: {}", e.message)))?;
+    let (password, generated) = match password {
+        Some(p) => (
+            Password::parse(p).map_err(|e| {
+                BootstrapError::Invalid(format!("MADOGUCHI_ADMIN_PASSWORD: {}", e.message))
+            })?,
+            false,
+        ),
+        None => (
+            Password::parse(&generate_password())
+                .map_err(|e| BootstrapError::Invalid(e.to_string()))?,
+            true,
+        ),
+    };
+    let name = DisplayName::parse("管理者").map_err(|e| BootstrapError::Invalid(e.to_string()))?;
+    let hash = hash_password(password.expose().to_owned()).await?;
+    let tx = begin(db).await?;
+    let created = users::insert(
+        &tx,
+        users::NewUser {
+            email: &email,
+            display_name: &name,
+            role: Role::Admin,
+            organization_id: None,
+            password_hash: hash,
+        },
+        now(),
+    )
+    .await;
+    let user = match created {
+        Ok(u) => u,
+        // Another instance won the race; its admin is the admin.
+        Err(StoreError::Conflict) => return Ok(AdminBootstrap::Existing),
+        Err(e) => return Err(e.into()),
+    };
+    madoguchi_persistence::audit::append(
+        &tx,
+        NewAuditEvent {
+            occurred_at: now(),
+            actor_type: "system",
+            actor_id: None,
+            action: "user.create".into(),
+            object_type: Some("user"),
+            object_id: Some(user.id.to_string()),
+            ip: None,
+            outcome: Outcome::Success,
+            request_id: None,
+            detail: Some(serde_json::json!({"reason": "first admin at start-up"})),
+        },
+    )
+    .await?;
+    commit(tx).await?;
+    let email = email.into_inner();
+    Ok(if generated {
+        AdminBootstrap::Generated {
+            email,
+            password: password.expose().to_owned(),
+        }
+    } else {
+        AdminBootstrap::Created { email }
+    })
+}

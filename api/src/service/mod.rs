@@ -1,0 +1,95 @@
+//! Use cases. Each public function is one thing a caller can do: it checks the
+//! caller's role, opens the transaction, does the work, appends the audit entry
+//! in the same transaction, and commits.
+
+pub mod audit_trail;
+pub mod auth;
+pub mod bootstrap;
+pub mod organizations;
+pub mod users;
+
+use madoguchi_domain::Role;
+use madoguchi_persistence::{
+    audit::{self, NewAuditEvent, Outcome},
+    Conn,
+};
+
+use crate::{
+    auth::{now, Principal},
+    context::RequestCtx,
+    problem::ApiError,
+};
+
+/// An object an audit entry is about.
+pub struct Object<'a> {
+    pub kind: &'static str,
+    pub id: Option<&'a str>,
+}
+
+impl<'a> Object<'a> {
+    pub fn new(kind: &'static str, id: &'a str) -> Self {
+        Object { kind, id: Some(id) }
+    }
+
+    pub fn kind(kind: &'static str) -> Self {
+        Object { kind, id: None }
+    }
+}
+
+/// Build an audit entry for the current request.
+pub fn entry(
+    actor: Option<&Principal>,
+    action: &str,
+    object: Option<Object<'_>>,
+    outcome: Outcome,
+    detail: Option<serde_json::Value>,
+) -> NewAuditEvent {
+    let ctx = RequestCtx::current();
+    NewAuditEvent {
+        occurred_at: now(),
+        actor_type: if actor.is_some() { "user" } else { "anonymous" },
+        actor_id: actor.map(|p| p.user.id.to_string()),
+        action: action.to_owned(),
+        object_type: object.as_ref().map(|o| o.kind),
+        object_id: object.and_then(|o| o.id.map(str::to_owned)),
+        ip: ctx.ip_string(),
+        outcome,
+        request_id: (!ctx.request_id.is_empty()).then_some(ctx.request_id),
+        detail,
+    }
+}
+
+/// Append an audit entry on `conn` (pass the transaction of the write it records).
+pub async fn record(conn: &impl Conn, e: NewAuditEvent) -> Result<(), ApiError> {
+    audit::append(conn, e).await.map(|_| ()).map_err(ApiError::from)
+}
+
+/// Deny by default: the caller's role must be one of `allowed`. A refusal is
+/// itself audited.
+pub async fn authorize(
+    conn: &impl Conn,
+    p: &Principal,
+    allowed: &[Role],
+    action: &str,
+    object: Option<Object<'_>>,
+) -> Result<(), ApiError> {
+    if p.actor().has_role(allowed) {
+        return Ok(());
+    }
+    record(conn, entry(Some(p), action, object, Outcome::Denied, None)).await?;
+    Err(ApiError::forbidden())
+}
+
+/// Answer "not found" for an object the caller may not know exists, and audit the
+/// attempt as denied.
+pub async fn hidden(
+    conn: &impl Conn,
+    p: &Principal,
+    action: &str,
+    object: Object<'_>,
+) -> ApiError {
+    if let Err(e) = record(conn, entry(Some(p), action, Some(object), Outcome::Denied, None)).await {
+        return e;
+    }
+    ApiError::not_found()
+}

@@ -1,0 +1,91 @@
+use madoguchi_domain::{ContractStatus, OrganizationName, Role, ValidationError};
+use madoguchi_persistence::{
+    audit::Outcome,
+    begin, commit,
+    organizations::{self, Organization, OrganizationChanges},
+    Page,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{authorize, entry, hidden, record, Object};
+use crate::{auth::now, auth::Principal, etag::expected_version, problem::ApiError, state::AppState};
+
+const STAFF: &[Role] = &[Role::Agent, Role::Admin];
+const ADMIN: &[Role] = &[Role::Admin];
+
+pub async fn create(
+    state: &AppState,
+    p: &Principal,
+    name: &str,
+    status: Option<ContractStatus>,
+) -> Result<Organization, ApiError> {
+    let tx = begin(&state.db).await?;
+    authorize(&tx, p, ADMIN, "organization.create", Some(Object::kind("organization"))).await?;
+    let name = OrganizationName::parse(name)?;
+    let org = organizations::insert(&tx, &name, status.unwrap_or(ContractStatus::Active), now()).await?;
+    let id = org.id.to_string();
+    record(
+        &tx,
+        entry(Some(p), "organization.create", Some(Object::new("organization", &id)), Outcome::Success,
+            Some(json!({"name": org.name, "contract_status": org.contract_status.as_str()}))),
+    )
+    .await?;
+    commit(tx).await?;
+    Ok(org)
+}
+
+/// Staff read any organization; a customer reads only their own, and another
+/// organization is "not found".
+pub async fn get(state: &AppState, p: &Principal, id: Uuid) -> Result<Organization, ApiError> {
+    let sid = id.to_string();
+    if !p.actor().may_see_organization(Some(id.as_u128())) {
+        return Err(hidden(&state.db, p, "organization.read", Object::new("organization", &sid)).await);
+    }
+    Ok(organizations::get(&state.db, id).await?)
+}
+
+pub async fn list(
+    state: &AppState,
+    p: &Principal,
+    after: Option<Uuid>,
+    status: Option<ContractStatus>,
+    limit: u64,
+) -> Result<Page<Organization>, ApiError> {
+    authorize(&state.db, p, STAFF, "organization.list", Some(Object::kind("organization"))).await?;
+    Ok(organizations::list(&state.db, after, status, limit).await?)
+}
+
+pub async fn update(
+    state: &AppState,
+    p: &Principal,
+    id: Uuid,
+    if_match: Option<&str>,
+    name: Option<&str>,
+    status: Option<ContractStatus>,
+) -> Result<Organization, ApiError> {
+    let sid = id.to_string();
+    let tx = begin(&state.db).await?;
+    authorize(&tx, p, ADMIN, "organization.update", Some(Object::new("organization", &sid))).await?;
+    let current = organizations::get(&tx, id).await?;
+    let version = expected_version(if_match, current.version)?;
+    let changes = OrganizationChanges {
+        name: name.map(OrganizationName::parse).transpose()?,
+        contract_status: status,
+    };
+    if changes.name.is_none() && changes.contract_status.is_none() {
+        return Err(ValidationError::new("body", "name every field to change (name, contract_status)").into());
+    }
+    let org = organizations::update(&tx, id, version, &changes, now()).await?;
+    record(
+        &tx,
+        entry(Some(p), "organization.update", Some(Object::new("organization", &sid)), Outcome::Success,
+            Some(json!({
+                "from": {"name": current.name, "contract_status": current.contract_status.as_str()},
+                "to": {"name": org.name, "contract_status": org.contract_status.as_str()},
+            }))),
+    )
+    .await?;
+    commit(tx).await?;
+    Ok(org)
+}

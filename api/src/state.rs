@@ -1,0 +1,49 @@
+use std::sync::Arc;
+
+use madoguchi_persistence::Db;
+
+use crate::{auth::JwtKeys, metrics::Metrics};
+
+/// Settings the HTTP layer needs, read once by the binary.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Lifetime of an access token.
+    pub token_ttl: chrono::Duration,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    /// How long an `Idempotency-Key` is remembered.
+    pub idempotency_ttl: chrono::Duration,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            token_ttl: chrono::Duration::minutes(15),
+            max_body_bytes: 1024 * 1024,
+            trust_forwarded_for: false,
+            idempotency_ttl: chrono::Duration::hours(24),
+        }
+    }
+}
+
+/// Everything a handler may reach, shared by all requests.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub jwt: Arc<JwtKeys>,
+    pub config: Arc<ApiConfig>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn new(db: Db, jwt: JwtKeys, config: ApiConfig) -> Self {
+        AppState {
+            db,
+            jwt: Arc::new(jwt),
+            config: Arc::new(config),
+            metrics: Arc::new(Metrics::new()),
+        }
+    }
+}

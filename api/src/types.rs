@@ -1,0 +1,256 @@
+//! The shapes the API reads and writes. Plain poem-openapi objects built from
+//! persistence records; no storage type ever appears in the schema.
+
+use chrono::{DateTime, FixedOffset};
+use madoguchi_domain::{time::to_wire, ContractStatus, Role};
+use madoguchi_persistence::{audit::AuditEvent, organizations::Organization, users::User};
+use poem_openapi::{types::MaybeUndefined, Enum, Object};
+use uuid::Uuid;
+
+/// Role of a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum RoleDto {
+    Customer,
+    Agent,
+    Admin,
+}
+
+impl From<RoleDto> for Role {
+    fn from(r: RoleDto) -> Self {
+        match r {
+            RoleDto::Customer => Role::Customer,
+            RoleDto::Agent => Role::Agent,
+            RoleDto::Admin => Role::Admin,
+        }
+    }
+}
+
+impl From<Role> for RoleDto {
+    fn from(r: Role) -> Self {
+        match r {
+            Role::Customer => RoleDto::Customer,
+            Role::Agent => RoleDto::Agent,
+            Role::Admin => RoleDto::Admin,
+        }
+    }
+}
+
+/// State of an organization's support contract. Only `active` organizations may
+/// open threads or post; the others keep read access to their history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum ContractStatusDto {
+    Active,
+    Suspended,
+    Ended,
+}
+
+impl From<ContractStatusDto> for ContractStatus {
+    fn from(c: ContractStatusDto) -> Self {
+        match c {
+            ContractStatusDto::Active => ContractStatus::Active,
+            ContractStatusDto::Suspended => ContractStatus::Suspended,
+            ContractStatusDto::Ended => ContractStatus::Ended,
+        }
+    }
+}
+
+impl From<ContractStatus> for ContractStatusDto {
+    fn from(c: ContractStatus) -> Self {
+        match c {
+            ContractStatus::Active => ContractStatusDto::Active,
+            ContractStatus::Suspended => ContractStatusDto::Suspended,
+            ContractStatus::Ended => ContractStatusDto::Ended,
+        }
+    }
+}
+
+/// `POST /v1/auth/login`
+#[derive(Debug, Object)]
+pub struct LoginRequest {
+    #[oai(validator(max_length = 254))]
+    pub email: String,
+    #[oai(validator(max_length = 128))]
+    pub password: String,
+    /// Six-digit TOTP code, for accounts that enrolled a second factor.
+    #[oai(validator(max_length = 10))]
+    pub totp: Option<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the token expires.
+    pub expires_in: i64,
+}
+
+/// A contract organization (a clinic or hospital).
+#[derive(Debug, Object)]
+pub struct OrganizationDto {
+    pub id: Uuid,
+    /// Up to 200 characters, e.g. 医療法人社団 さくら内科クリニック.
+    pub name: String,
+    pub contract_status: ContractStatusDto,
+    /// Increases with every change; sent as the `ETag`.
+    pub version: i32,
+    pub created_at: DateTime<FixedOffset>,
+    pub updated_at: DateTime<FixedOffset>,
+}
+
+impl From<Organization> for OrganizationDto {
+    fn from(o: Organization) -> Self {
+        OrganizationDto {
+            id: o.id,
+            name: o.name,
+            contract_status: o.contract_status.into(),
+            version: o.version,
+            created_at: to_wire(o.created_at),
+            updated_at: to_wire(o.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct CreateOrganization {
+    /// 1 to 200 characters after trimming.
+    #[oai(validator(max_length = 200))]
+    pub name: String,
+    /// Defaults to `active`.
+    pub contract_status: Option<ContractStatusDto>,
+}
+
+#[derive(Debug, Object)]
+pub struct UpdateOrganization {
+    #[oai(validator(max_length = 200))]
+    pub name: Option<String>,
+    pub contract_status: Option<ContractStatusDto>,
+}
+
+#[derive(Debug, Object)]
+pub struct OrganizationList {
+    pub items: Vec<OrganizationDto>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A person who signs in. Never carries a password or its hash.
+#[derive(Debug, Object)]
+pub struct UserDto {
+    pub id: Uuid,
+    pub email: String,
+    /// Up to 100 characters, usually Japanese (山田 花子).
+    pub display_name: String,
+    pub role: RoleDto,
+    /// Set for customers (their clinic); null for staff.
+    pub organization_id: Option<Uuid>,
+    pub active: bool,
+    pub totp_enrolled: bool,
+    pub version: i32,
+    pub created_at: DateTime<FixedOffset>,
+    pub updated_at: DateTime<FixedOffset>,
+}
+
+impl From<User> for UserDto {
+    fn from(u: User) -> Self {
+        UserDto {
+            id: u.id,
+            email: u.email,
+            display_name: u.display_name,
+            role: u.role.into(),
+            organization_id: u.organization_id,
+            active: u.active,
+            totp_enrolled: u.totp_enrolled,
+            version: u.version,
+            created_at: to_wire(u.created_at),
+            updated_at: to_wire(u.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct CreateUser {
+    /// Up to 254 characters; stored lower-case.
+    #[oai(validator(max_length = 254))]
+    pub email: String,
+    /// 1 to 100 characters after trimming.
+    #[oai(validator(max_length = 100))]
+    pub display_name: String,
+    pub role: RoleDto,
+    /// Required for customers, absent for staff.
+    pub organization_id: Option<Uuid>,
+    /// 12 to 128 characters.
+    #[oai(validator(max_length = 128))]
+    pub password: String,
+}
+
+#[derive(Debug, Object)]
+pub struct UpdateUser {
+    #[oai(validator(max_length = 100))]
+    pub display_name: Option<String>,
+    pub role: Option<RoleDto>,
+    /// `null` removes the organization (when the role becomes staff).
+    pub organization_id: MaybeUndefined<Uuid>,
+    /// `false` deactivates the user and revokes every token at once.
+    pub active: Option<bool>,
+    /// A new password (12 to 128 characters); revokes every token.
+    #[oai(validator(max_length = 128))]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct UserList {
+    pub items: Vec<UserDto>,
+    pub next_cursor: Option<String>,
+}
+
+/// One audited access.
+#[derive(Debug, Object)]
+pub struct AuditEventDto {
+    pub id: i64,
+    pub occurred_at: DateTime<FixedOffset>,
+    /// `user`, `api_key`, `anonymous` or `system`.
+    pub actor_type: String,
+    pub actor_id: Option<String>,
+    /// e.g. `auth.login`, `user.create`, `organization.read`.
+    pub action: String,
+    pub object_type: Option<String>,
+    pub object_id: Option<String>,
+    pub ip: Option<String>,
+    /// `success`, `denied` or `failure`.
+    pub outcome: String,
+    pub request_id: Option<String>,
+    pub detail: Option<serde_json::Value>,
+}
+
+impl From<AuditEvent> for AuditEventDto {
+    fn from(e: AuditEvent) -> Self {
+        AuditEventDto {
+            id: e.id,
+            occurred_at: to_wire(e.occurred_at),
+            actor_type: e.actor_type,
+            actor_id: e.actor_id,
+            action: e.action,
+            object_type: e.object_type,
+            object_id: e.object_id,
+            ip: e.ip,
+            outcome: e.outcome,
+            request_id: e.request_id,
+            detail: e.detail,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct AuditEventList {
+    pub items: Vec<AuditEventDto>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct Health {
+    /// `ok`
+    pub status: String,
+}

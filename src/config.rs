@@ -1,0 +1,158 @@
+//! Configuration, read once from the environment at start-up. Every variable, its
+//! default and its meaning is in [`VARIABLES`], which the README's table mirrors
+//! (a test keeps them in step). A bad value stops start-up with one line naming it.
+
+use std::net::SocketAddr;
+
+/// (name, default, meaning)
+pub const VARIABLES: &[(&str, &str, &str)] = &[
+    ("DATABASE_URL", "sqlite://madoguchi.db?mode=rwc", "Database: an SQLite file or postgres://user:pass@host/db"),
+    ("MADOGUCHI_LISTEN", "0.0.0.0:8080", "Address and port to serve HTTP on"),
+    ("MADOGUCHI_ADMIN_EMAIL", "admin@localhost", "Email of the admin created on first start"),
+    ("MADOGUCHI_ADMIN_PASSWORD", "(generated, printed once)", "Password of the admin created on first start (12-128 characters)"),
+    ("MADOGUCHI_JWT_SECRET", "(generated once, kept in the database)", "HS256 signing secret for access tokens, at least 32 bytes; every instance must agree"),
+    ("MADOGUCHI_TOKEN_TTL_SECONDS", "900", "Lifetime of an access token, 60-86400"),
+    ("MADOGUCHI_MAX_BODY_BYTES", "1048576", "Largest accepted request body; larger ones get 413"),
+    ("MADOGUCHI_TRUST_FORWARDED_FOR", "false", "Take the client address from X-Forwarded-For (only behind a proxy you run)"),
+    ("MADOGUCHI_DB_MAX_CONNECTIONS", "10", "PostgreSQL pool size per instance (SQLite always uses one connection)"),
+    ("MADOGUCHI_LOG", "info", "Log filter (tracing EnvFilter syntax, e.g. info,madoguchi=debug)"),
+    ("MADOGUCHI_LOG_FORMAT", "text", "Log line format: text or json"),
+];
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub listen: SocketAddr,
+    pub admin_email: String,
+    pub admin_password: Option<String>,
+    pub jwt_secret: Option<String>,
+    pub token_ttl_seconds: i64,
+    pub max_body_bytes: usize,
+    pub trust_forwarded_for: bool,
+    pub db_max_connections: u32,
+    pub log: String,
+    pub log_json: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError { var, message: message.into() }
+}
+
+fn default_of(name: &str) -> &'static str {
+    VARIABLES
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, d, _)| *d)
+        .unwrap_or("")
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Read from any lookup (the environment, or a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let val = |k: &'static str| get(k).filter(|v| !v.trim().is_empty());
+        let or_default = |k: &'static str| val(k).unwrap_or_else(|| default_of(k).to_owned());
+
+        let database_url = or_default("DATABASE_URL");
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(err("DATABASE_URL", "must start with sqlite: or postgres://"));
+        }
+        let listen_raw = or_default("MADOGUCHI_LISTEN");
+        let listen = listen_raw
+            .parse::<SocketAddr>()
+            .map_err(|_| err("MADOGUCHI_LISTEN", format!("not an address:port: {listen_raw:?}")))?;
+        let token_ttl_seconds = parse_num("MADOGUCHI_TOKEN_TTL_SECONDS", &or_default("MADOGUCHI_TOKEN_TTL_SECONDS"), 60, 86_400)?;
+        let max_body_bytes = parse_num("MADOGUCHI_MAX_BODY_BYTES", &or_default("MADOGUCHI_MAX_BODY_BYTES"), 1024, 64 * 1024 * 1024)? as usize;
+        let db_max_connections = parse_num("MADOGUCHI_DB_MAX_CONNECTIONS", &or_default("MADOGUCHI_DB_MAX_CONNECTIONS"), 1, 1000)? as u32;
+        let trust_forwarded_for = match or_default("MADOGUCHI_TRUST_FORWARDED_FOR").to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => true,
+            "false" | "0" | "no" => false,
+            other => return Err(err("MADOGUCHI_TRUST_FORWARDED_FOR", format!("must be true or false, got {other:?}"))),
+        };
+        let log_json = match or_default("MADOGUCHI_LOG_FORMAT").as_str() {
+            "text" => false,
+            "json" => true,
+            other => return Err(err("MADOGUCHI_LOG_FORMAT", format!("must be text or json, got {other:?}"))),
+        };
+        let jwt_secret = val("MADOGUCHI_JWT_SECRET");
+        if let Some(s) = &jwt_secret {
+            if s.len() < 32 {
+                return Err(err("MADOGUCHI_JWT_SECRET", "must be at least 32 bytes"));
+            }
+        }
+        Ok(Config {
+            database_url,
+            listen,
+            admin_email: or_default("MADOGUCHI_ADMIN_EMAIL"),
+            admin_password: val("MADOGUCHI_ADMIN_PASSWORD"),
+            jwt_secret,
+            token_ttl_seconds,
+            max_body_bytes,
+            trust_forwarded_for,
+            db_max_connections,
+            log: or_default("MADOGUCHI_LOG"),
+            log_json,
+        })
+    }
+}
+
+fn parse_num(var: &'static str, raw: &str, min: i64, max: i64) -> Result<i64, ConfigError> {
+    let n = raw
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| err(var, format!("not a whole number: {raw:?}")))?;
+    if n < min || n > max {
+        return Err(err(var, format!("must be between {min} and {max}, got {n}")));
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_serve_sqlite_on_8080() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.listen.to_string(), "0.0.0.0:8080");
+        assert!(c.database_url.starts_with("sqlite:"));
+        assert_eq!(c.admin_email, "admin@localhost");
+        assert_eq!(c.token_ttl_seconds, 900);
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        assert_eq!(cfg(&[("MADOGUCHI_LISTEN", "nowhere")]).unwrap_err().var, "MADOGUCHI_LISTEN");
+        assert_eq!(cfg(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var, "DATABASE_URL");
+        assert_eq!(cfg(&[("MADOGUCHI_TOKEN_TTL_SECONDS", "5")]).unwrap_err().var, "MADOGUCHI_TOKEN_TTL_SECONDS");
+        assert_eq!(cfg(&[("MADOGUCHI_JWT_SECRET", "short")]).unwrap_err().var, "MADOGUCHI_JWT_SECRET");
+        assert_eq!(cfg(&[("MADOGUCHI_LOG_FORMAT", "xml")]).unwrap_err().var, "MADOGUCHI_LOG_FORMAT");
+    }
+
+    #[test]
+    fn readme_lists_every_variable() {
+        let readme = include_str!("../README.md");
+        for (name, _, _) in VARIABLES {
+            assert!(readme.contains(&format!("`{name}`")), "README misses {name}");
+        }
+    }
+}
