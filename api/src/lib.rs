@@ -15,6 +15,7 @@ pub mod problem;
 pub mod routes;
 pub mod service;
 pub mod state;
+pub mod text;
 pub mod types;
 
 pub use state::{ApiConfig, AppState};

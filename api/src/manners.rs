@@ -5,7 +5,6 @@
 
 use std::{net::IpAddr, time::Instant};
 
-use base64::{engine::general_purpose::STANDARD, Engine};
 use madoguchi_persistence::idempotency::{self, Begin, SavedResponse};
 use poem::{
     http::{header, HeaderName, HeaderValue, Method, StatusCode},
@@ -112,7 +111,17 @@ impl<E: Endpoint> Endpoint for MannersEndpoint<E> {
         }
         let status = resp.status().as_u16();
         let elapsed = started.elapsed();
-        let route_label = route.as_deref().unwrap_or("unmatched");
+        // A matched route carries its template. poem reports root-level routes
+        // (and misses) with an empty template; only known static paths may become
+        // a label, so a client cannot grow the number of series.
+        let route_label = match route.as_deref() {
+            Some("") | None => match path.as_str() {
+                p @ ("/healthz" | "/readyz" | "/openapi.json" | "/metrics") => p,
+                p if p.starts_with("/docs") => "/docs",
+                _ => "unmatched",
+            },
+            Some(r) => r,
+        };
         self.state
             .metrics
             .observe(method.as_str(), route_label, status, elapsed.as_secs_f64());
@@ -303,9 +312,4 @@ fn replay(saved: SavedResponse) -> Response {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Base64 of a digest, for compact keys elsewhere.
-pub fn b64(bytes: &[u8]) -> String {
-    STANDARD.encode(bytes)
 }

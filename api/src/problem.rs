@@ -310,6 +310,9 @@ pub fn from_poem_error(err: &poem::Error) -> ApiError {
         return e.clone();
     }
     if let Some(e) = err.downcast_ref::<ParseRequestPayloadError>() {
+        if let Some(v) = schema_violation(&e.reason) {
+            return ApiError::validation(vec![v]);
+        }
         return ApiError::bad_request("malformed-body", format!("the request body could not be read: {}", e.reason))
             .with_title("Malformed request body");
     }
@@ -367,6 +370,33 @@ pub fn from_poem_error(err: &poem::Error) -> ApiError {
         s if s >= 500 => ApiError::internal(err),
         _ => ApiError::new(status, "client-error", "Request refused").detail(err.to_string()),
     }
+}
+
+/// poem-openapi reports a schema limit (e.g. `maxLength`) as a payload parse
+/// error: "… field `name` verification failed. maxLength(200)". The JSON was
+/// well-formed, so answer it like any other unacceptable value: 422 naming the field.
+fn schema_violation(reason: &str) -> Option<ValidationError> {
+    let at = reason.find("verification failed.")?;
+    let field = reason[..at]
+        .rsplit_once("field `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(f, _)| f)
+        .unwrap_or("body");
+    let rule = reason[at + "verification failed.".len()..].trim();
+    let message = match rule.strip_prefix("maxLength(").and_then(|r| r.strip_suffix(')')) {
+        Some(n) => format!("must be at most {n} characters"),
+        None => format!("must satisfy {rule}"),
+    };
+    // Field names come from our own schema, so they are safe to leak into a &'static.
+    let field: &'static str = match field {
+        "name" => "name",
+        "email" => "email",
+        "password" => "password",
+        "display_name" => "display_name",
+        "totp" => "totp",
+        _ => "body",
+    };
+    Some(ValidationError::new(field, message))
 }
 
 fn payload_too_large() -> ApiError {

@@ -7,6 +7,8 @@ use madoguchi_persistence::{audit::AuditEvent, organizations::Organization, user
 use poem_openapi::{types::MaybeUndefined, Enum, Object};
 use uuid::Uuid;
 
+use crate::text::Text;
+
 /// Role of a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "snake_case")]
@@ -70,12 +72,12 @@ impl From<ContractStatus> for ContractStatusDto {
 #[derive(Debug, Object)]
 pub struct LoginRequest {
     #[oai(validator(max_length = 254))]
-    pub email: String,
+    pub email: Text,
     #[oai(validator(max_length = 128))]
-    pub password: String,
+    pub password: Text,
     /// Six-digit TOTP code, for accounts that enrolled a second factor.
     #[oai(validator(max_length = 10))]
-    pub totp: Option<String>,
+    pub totp: Option<Text>,
 }
 
 #[derive(Debug, Object)]
@@ -117,7 +119,7 @@ impl From<Organization> for OrganizationDto {
 pub struct CreateOrganization {
     /// 1 to 200 characters after trimming.
     #[oai(validator(max_length = 200))]
-    pub name: String,
+    pub name: Text,
     /// Defaults to `active`.
     pub contract_status: Option<ContractStatusDto>,
 }
@@ -125,7 +127,7 @@ pub struct CreateOrganization {
 #[derive(Debug, Object)]
 pub struct UpdateOrganization {
     #[oai(validator(max_length = 200))]
-    pub name: Option<String>,
+    pub name: Option<Text>,
     pub contract_status: Option<ContractStatusDto>,
 }
 
@@ -174,22 +176,22 @@ impl From<User> for UserDto {
 pub struct CreateUser {
     /// Up to 254 characters; stored lower-case.
     #[oai(validator(max_length = 254))]
-    pub email: String,
+    pub email: Text,
     /// 1 to 100 characters after trimming.
     #[oai(validator(max_length = 100))]
-    pub display_name: String,
+    pub display_name: Text,
     pub role: RoleDto,
     /// Required for customers, absent for staff.
     pub organization_id: Option<Uuid>,
     /// 12 to 128 characters.
     #[oai(validator(max_length = 128))]
-    pub password: String,
+    pub password: Text,
 }
 
 #[derive(Debug, Object)]
 pub struct UpdateUser {
     #[oai(validator(max_length = 100))]
-    pub display_name: Option<String>,
+    pub display_name: Option<Text>,
     pub role: Option<RoleDto>,
     /// `null` removes the organization (when the role becomes staff).
     pub organization_id: MaybeUndefined<Uuid>,
@@ -197,7 +199,7 @@ pub struct UpdateUser {
     pub active: Option<bool>,
     /// A new password (12 to 128 characters); revokes every token.
     #[oai(validator(max_length = 128))]
-    pub password: Option<String>,
+    pub password: Option<Text>,
 }
 
 #[derive(Debug, Object)]

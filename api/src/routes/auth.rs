@@ -34,7 +34,7 @@ impl AuthApi {
         body: Json<LoginRequest>,
     ) -> Result<Json<TokenResponse>, ApiError> {
         let b = body.0;
-        let t = service::auth::login(&state, &b.email, b.password, b.totp).await?;
+        let t = service::auth::login(&state, &b.email, b.password.into_string(), b.totp.map(|t| t.into_string())).await?;
         Ok(Json(TokenResponse {
             access_token: t.access_token,
             token_type: "Bearer".into(),

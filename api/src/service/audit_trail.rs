@@ -16,8 +16,8 @@ pub async fn list(
     before: Option<i64>,
     limit: u64,
 ) -> Result<Page<AuditEvent>, ApiError> {
+    authorize(&state.db, p, &[Role::Admin], "audit.read", Some(Object::kind("audit_event"))).await?;
     let tx = begin(&state.db).await?;
-    authorize(&tx, p, &[Role::Admin], "audit.read", Some(Object::kind("audit_event"))).await?;
     let page = audit::list(&tx, &filter, before, limit).await?;
     record(
         &tx,

@@ -65,7 +65,8 @@ pub async fn record(conn: &impl Conn, e: NewAuditEvent) -> Result<(), ApiError> 
 }
 
 /// Deny by default: the caller's role must be one of `allowed`. A refusal is
-/// itself audited.
+/// itself audited, so call this on the pool *before* opening the transaction of
+/// the work: a refusal inside a transaction would be rolled back with it.
 pub async fn authorize(
     conn: &impl Conn,
     p: &Principal,

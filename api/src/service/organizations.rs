@@ -20,8 +20,8 @@ pub async fn create(
     name: &str,
     status: Option<ContractStatus>,
 ) -> Result<Organization, ApiError> {
+    authorize(&state.db, p, ADMIN, "organization.create", Some(Object::kind("organization"))).await?;
     let tx = begin(&state.db).await?;
-    authorize(&tx, p, ADMIN, "organization.create", Some(Object::kind("organization"))).await?;
     let name = OrganizationName::parse(name)?;
     let org = organizations::insert(&tx, &name, status.unwrap_or(ContractStatus::Active), now()).await?;
     let id = org.id.to_string();
@@ -65,8 +65,8 @@ pub async fn update(
     status: Option<ContractStatus>,
 ) -> Result<Organization, ApiError> {
     let sid = id.to_string();
+    authorize(&state.db, p, ADMIN, "organization.update", Some(Object::new("organization", &sid))).await?;
     let tx = begin(&state.db).await?;
-    authorize(&tx, p, ADMIN, "organization.update", Some(Object::new("organization", &sid))).await?;
     let current = organizations::get(&tx, id).await?;
     let version = expected_version(if_match, current.version)?;
     let changes = OrganizationChanges {

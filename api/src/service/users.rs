@@ -91,8 +91,8 @@ pub async fn create(state: &AppState, p: &Principal, new: CreateUser<'_>) -> Res
 /// Reading a user is reading personal data: audited.
 pub async fn get(state: &AppState, p: &Principal, id: Uuid) -> Result<User, ApiError> {
     let sid = id.to_string();
+    authorize(&state.db, p, ADMIN, "user.read", Some(Object::new("user", &sid))).await?;
     let tx = begin(&state.db).await?;
-    authorize(&tx, p, ADMIN, "user.read", Some(Object::new("user", &sid))).await?;
     let user = users::get(&tx, id).await?;
     record(&tx, entry(Some(p), "user.read", Some(Object::new("user", &sid)), Outcome::Success, None)).await?;
     commit(tx).await?;
@@ -106,8 +106,8 @@ pub async fn list(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Page<User>, ApiError> {
+    authorize(&state.db, p, ADMIN, "user.list", Some(Object::kind("user"))).await?;
     let tx = begin(&state.db).await?;
-    authorize(&tx, p, ADMIN, "user.list", Some(Object::kind("user"))).await?;
     let page = users::list(&tx, &filter, after, limit).await?;
     let ids: Vec<String> = page.items.iter().map(|u| u.id.to_string()).collect();
     record(&tx, entry(Some(p), "user.list", Some(Object::kind("user")), Outcome::Success, Some(json!({"returned": ids})))).await?;

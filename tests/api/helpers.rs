@@ -1,0 +1,236 @@
+//! `TestApp::spawn()` starts the whole server on a random port with its own fresh
+//! database: a temp SQLite file, or a new PostgreSQL database when
+//! `TEST_DATABASE_URL` is set (dropped again when the test ends).
+
+use std::net::SocketAddr;
+
+use madoguchi::Config;
+use poem::listener::Acceptor;
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use sea_orm::{ConnectionTrait, Database, Statement};
+use serde_json::{json, Value};
+
+pub const ADMIN_EMAIL: &str = "admin@madoguchi.test";
+pub const ADMIN_PASSWORD: &str = "test-admin-password-0001";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+enum Backing {
+    Sqlite(std::path::PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for Backing {
+    fn drop(&mut self) {
+        match self {
+            Backing::Sqlite(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Backing::Postgres { admin_url, name } => {
+                let (url, name) = (admin_url.clone(), name.clone());
+                // The test's runtime is shutting down; drop from a runtime of our own.
+                let _ = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                    if let Ok(rt) = rt {
+                        rt.block_on(async {
+                            if let Ok(db) = Database::connect(url.as_str()).await {
+                                let _ = db
+                                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                                    .await;
+                            }
+                        });
+                    }
+                })
+                .join();
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub db: sea_orm::DatabaseConnection,
+    server: tokio::task::JoinHandle<()>,
+    _backing: Backing,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let prefix = base.rsplit_once('/').map(|(p, _)| p).unwrap_or(base);
+    match query {
+        Some(q) => format!("{prefix}/{name}?{q}"),
+        None => format!("{prefix}/{name}"),
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(&[]).await
+    }
+
+    /// Start with extra configuration variables.
+    pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let (database_url, backing) = match std::env::var("TEST_DATABASE_URL") {
+            Ok(admin_url) if !admin_url.trim().is_empty() => {
+                let name = format!("madoguchi_test_{id}");
+                let admin = Database::connect(admin_url.as_str()).await.expect("TEST_DATABASE_URL reachable");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .expect("create test database");
+                drop(admin);
+                (with_database(&admin_url, &name), Backing::Postgres { admin_url, name })
+            }
+            _ => {
+                let path = std::env::temp_dir().join(format!("madoguchi-test-{id}.db"));
+                (format!("sqlite://{}?mode=rwc", path.display()), Backing::Sqlite(path))
+            }
+        };
+        let mut vars: Vec<(String, String)> = vec![
+            ("DATABASE_URL".into(), database_url.clone()),
+            ("MADOGUCHI_LISTEN".into(), "127.0.0.1:0".into()),
+            ("MADOGUCHI_ADMIN_EMAIL".into(), ADMIN_EMAIL.into()),
+            ("MADOGUCHI_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
+            ("MADOGUCHI_DB_MAX_CONNECTIONS".into(), "4".into()),
+        ];
+        for (k, v) in extra {
+            vars.retain(|(name, _)| name != k);
+            vars.push((k.to_string(), v.to_string()));
+        }
+        let config = Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+            .expect("test config");
+        let (state, _admin) = madoguchi::prepare(&config).await.expect("prepare");
+        let acceptor = madoguchi::bind(config.listen).await.expect("bind");
+        let addr = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().copied())
+            .expect("socket address");
+        let server = tokio::spawn(async move {
+            let _ = madoguchi::serve(acceptor, state, std::future::pending()).await;
+        });
+        let db = Database::connect(database_url.as_str()).await.expect("test db handle");
+        TestApp {
+            addr,
+            client: reqwest::Client::new(),
+            db,
+            server,
+            _backing: backing,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn req(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let mut r = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        self.req(Method::GET, path, token).send().await.expect("request")
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.req(Method::POST, path, token).json(body).send().await.expect("request")
+    }
+
+    pub async fn login_raw(&self, email: &str, password: &str) -> Response {
+        self.post("/v1/auth/login", None, &json!({"email": email, "password": password})).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let r = self.login_raw(email, password).await;
+        assert_eq!(r.status(), StatusCode::OK, "login of {email}");
+        let v: Value = r.json().await.expect("json");
+        v["access_token"].as_str().expect("token").to_owned()
+    }
+
+    pub async fn admin(&self) -> String {
+        self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await
+    }
+
+    pub async fn create_org(&self, token: &str, name: &str) -> Value {
+        let r = self.post("/v1/organizations", Some(token), &json!({"name": name})).await;
+        assert_eq!(r.status(), StatusCode::CREATED, "create org {name}");
+        r.json().await.expect("json")
+    }
+
+    pub async fn create_user(&self, token: &str, email: &str, role: &str, org: Option<&str>) -> Value {
+        let mut body = json!({"email": email, "display_name": "山田 花子", "role": role, "password": PASSWORD});
+        if let Some(o) = org {
+            body["organization_id"] = json!(o);
+        }
+        let r = self.post("/v1/users", Some(token), &body).await;
+        assert_eq!(r.status(), StatusCode::CREATED, "create user {email}");
+        r.json().await.expect("json")
+    }
+
+    /// A clinic with one customer; returns (org id, customer token).
+    pub async fn clinic(&self, admin: &str, name: &str, email: &str) -> (String, String) {
+        let org = self.create_org(admin, name).await;
+        let id = org["id"].as_str().expect("id").to_owned();
+        self.create_user(admin, email, "customer", Some(&id)).await;
+        (id, self.login(email, PASSWORD).await)
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        let backend = self.db.get_database_backend();
+        let row = self
+            .db
+            .query_one(Statement::from_string(backend, format!("SELECT COUNT(*) AS n FROM {table}")))
+            .await
+            .expect("count")
+            .expect("row");
+        row.try_get::<i64>("", "n").expect("n")
+    }
+
+    /// Row counts of every table a request could write to.
+    pub async fn snapshot(&self) -> Vec<(String, i64)> {
+        let mut out = Vec::new();
+        for t in ["organizations", "users", "sessions", "audit_events", "idempotency_keys", "login_throttle"] {
+            out.push((t.to_owned(), self.count(t).await));
+        }
+        out
+    }
+}
+
+/// Read a problem response and check its shape.
+pub async fn problem(r: Response, status: u16, code: &str) -> Value {
+    assert_eq!(r.status().as_u16(), status, "status");
+    let ct = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(ct.starts_with("application/problem+json"), "content type {ct}");
+    let rid = r
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let v: Value = r.json().await.expect("problem json");
+    assert_eq!(v["status"], json!(status));
+    assert_eq!(v["type"], json!(format!("/problems/{code}")), "problem {v}");
+    assert_eq!(v["code"], json!(code));
+    assert!(v["title"].is_string());
+    assert_eq!(v["instance"].as_str(), rid.as_deref(), "instance is the request id");
+    v
+}

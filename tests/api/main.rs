@@ -1,0 +1,9 @@
+//! End-to-end tests over HTTP. Each test starts its own server and database.
+
+mod access;
+mod audit;
+mod auth;
+mod bad_input;
+mod helpers;
+mod manners;
+mod ops;
