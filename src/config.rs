@@ -6,17 +6,61 @@ use std::net::SocketAddr;
 
 /// (name, default, meaning)
 pub const VARIABLES: &[(&str, &str, &str)] = &[
-    ("DATABASE_URL", "sqlite://madoguchi.db?mode=rwc", "Database: an SQLite file or postgres://user:pass@host/db"),
-    ("MADOGUCHI_LISTEN", "0.0.0.0:8080", "Address and port to serve HTTP on"),
-    ("MADOGUCHI_ADMIN_EMAIL", "admin@localhost", "Email of the admin created on first start"),
-    ("MADOGUCHI_ADMIN_PASSWORD", "(generated, printed once)", "Password of the admin created on first start (12-128 characters)"),
-    ("MADOGUCHI_JWT_SECRET", "(generated once, kept in the database)", "HS256 signing secret for access tokens, at least 32 bytes; every instance must agree"),
-    ("MADOGUCHI_TOKEN_TTL_SECONDS", "900", "Lifetime of an access token, 60-86400"),
-    ("MADOGUCHI_MAX_BODY_BYTES", "1048576", "Largest accepted request body; larger ones get 413"),
-    ("MADOGUCHI_TRUST_FORWARDED_FOR", "false", "Take the client address from X-Forwarded-For (only behind a proxy you run)"),
-    ("MADOGUCHI_DB_MAX_CONNECTIONS", "10", "PostgreSQL pool size per instance (SQLite always uses one connection)"),
-    ("MADOGUCHI_LOG", "info", "Log filter (tracing EnvFilter syntax, e.g. info,madoguchi=debug)"),
-    ("MADOGUCHI_LOG_FORMAT", "text", "Log line format: text or json"),
+    (
+        "DATABASE_URL",
+        "sqlite://madoguchi.db?mode=rwc",
+        "Database: an SQLite file or postgres://user:pass@host/db",
+    ),
+    (
+        "MADOGUCHI_LISTEN",
+        "0.0.0.0:8080",
+        "Address and port to serve HTTP on",
+    ),
+    (
+        "MADOGUCHI_ADMIN_EMAIL",
+        "admin@localhost",
+        "Email of the admin created on first start",
+    ),
+    (
+        "MADOGUCHI_ADMIN_PASSWORD",
+        "(generated, printed once)",
+        "Password of the admin created on first start (12-128 characters)",
+    ),
+    (
+        "MADOGUCHI_JWT_SECRET",
+        "(generated once, kept in the database)",
+        "HS256 signing secret for access tokens, at least 32 bytes; every instance must agree",
+    ),
+    (
+        "MADOGUCHI_TOKEN_TTL_SECONDS",
+        "900",
+        "Lifetime of an access token, 60-86400",
+    ),
+    (
+        "MADOGUCHI_MAX_BODY_BYTES",
+        "1048576",
+        "Largest accepted request body; larger ones get 413",
+    ),
+    (
+        "MADOGUCHI_TRUST_FORWARDED_FOR",
+        "false",
+        "Take the client address from X-Forwarded-For (only behind a proxy you run)",
+    ),
+    (
+        "MADOGUCHI_DB_MAX_CONNECTIONS",
+        "10",
+        "PostgreSQL pool size per instance (SQLite always uses one connection)",
+    ),
+    (
+        "MADOGUCHI_LOG",
+        "info",
+        "Log filter (tracing EnvFilter syntax, e.g. info,madoguchi=debug)",
+    ),
+    (
+        "MADOGUCHI_LOG_FORMAT",
+        "text",
+        "Log line format: text or json",
+    ),
 ];
 
 #[derive(Debug, Clone)]
@@ -42,7 +86,10 @@ pub struct ConfigError {
 }
 
 fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError { var, message: message.into() }
+    ConfigError {
+        var,
+        message: message.into(),
+    }
 }
 
 fn default_of(name: &str) -> &'static str {
@@ -68,24 +115,58 @@ impl Config {
             || database_url.starts_with("postgres://")
             || database_url.starts_with("postgresql://"))
         {
-            return Err(err("DATABASE_URL", "must start with sqlite: or postgres://"));
+            return Err(err(
+                "DATABASE_URL",
+                "must start with sqlite: or postgres://",
+            ));
         }
         let listen_raw = or_default("MADOGUCHI_LISTEN");
-        let listen = listen_raw
-            .parse::<SocketAddr>()
-            .map_err(|_| err("MADOGUCHI_LISTEN", format!("not an address:port: {listen_raw:?}")))?;
-        let token_ttl_seconds = parse_num("MADOGUCHI_TOKEN_TTL_SECONDS", &or_default("MADOGUCHI_TOKEN_TTL_SECONDS"), 60, 86_400)?;
-        let max_body_bytes = parse_num("MADOGUCHI_MAX_BODY_BYTES", &or_default("MADOGUCHI_MAX_BODY_BYTES"), 1024, 64 * 1024 * 1024)? as usize;
-        let db_max_connections = parse_num("MADOGUCHI_DB_MAX_CONNECTIONS", &or_default("MADOGUCHI_DB_MAX_CONNECTIONS"), 1, 1000)? as u32;
-        let trust_forwarded_for = match or_default("MADOGUCHI_TRUST_FORWARDED_FOR").to_ascii_lowercase().as_str() {
+        let listen = listen_raw.parse::<SocketAddr>().map_err(|_| {
+            err(
+                "MADOGUCHI_LISTEN",
+                format!("not an address:port: {listen_raw:?}"),
+            )
+        })?;
+        let token_ttl_seconds = parse_num(
+            "MADOGUCHI_TOKEN_TTL_SECONDS",
+            &or_default("MADOGUCHI_TOKEN_TTL_SECONDS"),
+            60,
+            86_400,
+        )?;
+        let max_body_bytes = parse_num(
+            "MADOGUCHI_MAX_BODY_BYTES",
+            &or_default("MADOGUCHI_MAX_BODY_BYTES"),
+            1024,
+            64 * 1024 * 1024,
+        )? as usize;
+        let db_max_connections = parse_num(
+            "MADOGUCHI_DB_MAX_CONNECTIONS",
+            &or_default("MADOGUCHI_DB_MAX_CONNECTIONS"),
+            1,
+            1000,
+        )? as u32;
+        let trust_forwarded_for = match or_default("MADOGUCHI_TRUST_FORWARDED_FOR")
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "true" | "1" | "yes" => true,
             "false" | "0" | "no" => false,
-            other => return Err(err("MADOGUCHI_TRUST_FORWARDED_FOR", format!("must be true or false, got {other:?}"))),
+            other => {
+                return Err(err(
+                    "MADOGUCHI_TRUST_FORWARDED_FOR",
+                    format!("must be true or false, got {other:?}"),
+                ))
+            }
         };
         let log_json = match or_default("MADOGUCHI_LOG_FORMAT").as_str() {
             "text" => false,
             "json" => true,
-            other => return Err(err("MADOGUCHI_LOG_FORMAT", format!("must be text or json, got {other:?}"))),
+            other => {
+                return Err(err(
+                    "MADOGUCHI_LOG_FORMAT",
+                    format!("must be text or json, got {other:?}"),
+                ))
+            }
         };
         let jwt_secret = val("MADOGUCHI_JWT_SECRET");
         if let Some(s) = &jwt_secret {
@@ -115,7 +196,10 @@ fn parse_num(var: &'static str, raw: &str, min: i64, max: i64) -> Result<i64, Co
         .parse::<i64>()
         .map_err(|_| err(var, format!("not a whole number: {raw:?}")))?;
     if n < min || n > max {
-        return Err(err(var, format!("must be between {min} and {max}, got {n}")));
+        return Err(err(
+            var,
+            format!("must be between {min} and {max}, got {n}"),
+        ));
     }
     Ok(n)
 }
@@ -126,7 +210,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|k| m.get(k).cloned())
     }
 
@@ -141,18 +228,38 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_variable() {
-        assert_eq!(cfg(&[("MADOGUCHI_LISTEN", "nowhere")]).unwrap_err().var, "MADOGUCHI_LISTEN");
-        assert_eq!(cfg(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var, "DATABASE_URL");
-        assert_eq!(cfg(&[("MADOGUCHI_TOKEN_TTL_SECONDS", "5")]).unwrap_err().var, "MADOGUCHI_TOKEN_TTL_SECONDS");
-        assert_eq!(cfg(&[("MADOGUCHI_JWT_SECRET", "short")]).unwrap_err().var, "MADOGUCHI_JWT_SECRET");
-        assert_eq!(cfg(&[("MADOGUCHI_LOG_FORMAT", "xml")]).unwrap_err().var, "MADOGUCHI_LOG_FORMAT");
+        assert_eq!(
+            cfg(&[("MADOGUCHI_LISTEN", "nowhere")]).unwrap_err().var,
+            "MADOGUCHI_LISTEN"
+        );
+        assert_eq!(
+            cfg(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var,
+            "DATABASE_URL"
+        );
+        assert_eq!(
+            cfg(&[("MADOGUCHI_TOKEN_TTL_SECONDS", "5")])
+                .unwrap_err()
+                .var,
+            "MADOGUCHI_TOKEN_TTL_SECONDS"
+        );
+        assert_eq!(
+            cfg(&[("MADOGUCHI_JWT_SECRET", "short")]).unwrap_err().var,
+            "MADOGUCHI_JWT_SECRET"
+        );
+        assert_eq!(
+            cfg(&[("MADOGUCHI_LOG_FORMAT", "xml")]).unwrap_err().var,
+            "MADOGUCHI_LOG_FORMAT"
+        );
     }
 
     #[test]
     fn readme_lists_every_variable() {
         let readme = include_str!("../README.md");
         for (name, _, _) in VARIABLES {
-            assert!(readme.contains(&format!("`{name}`")), "README misses {name}");
+            assert!(
+                readme.contains(&format!("`{name}`")),
+                "README misses {name}"
+            );
         }
     }
 }

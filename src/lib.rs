@@ -49,7 +49,10 @@ pub async fn prepare(config: &Config) -> Result<(AppState, AdminBootstrap), Star
         trust_forwarded_for: config.trust_forwarded_for,
         ..ApiConfig::default()
     };
-    Ok((AppState::new(db, JwtKeys::from_secret(&secret), api_config), admin))
+    Ok((
+        AppState::new(db, JwtKeys::from_secret(&secret), api_config),
+        admin,
+    ))
 }
 
 /// Bind the listener; the returned acceptor knows its real port (useful with port 0).
@@ -70,6 +73,10 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(madoguchi_api::app(state), shutdown, Some(Duration::from_secs(10)))
+        .run_with_graceful_shutdown(
+            madoguchi_api::app(state),
+            shutdown,
+            Some(Duration::from_secs(10)),
+        )
         .await
 }

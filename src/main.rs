@@ -19,13 +19,19 @@ async fn main() {
             println!("{}", madoguchi_api::openapi_json());
             return;
         }
-        Some(other) => fail(format!("unknown command {other:?}; use `madoguchi` or `madoguchi openapi`")),
+        Some(other) => fail(format!(
+            "unknown command {other:?}; use `madoguchi` or `madoguchi openapi`"
+        )),
     }
 
     let config = Config::from_env().unwrap_or_else(|e| fail(e));
-    let filter = EnvFilter::try_new(&config.log).unwrap_or_else(|e| fail(format!("MADOGUCHI_LOG: {e}")));
+    let filter =
+        EnvFilter::try_new(&config.log).unwrap_or_else(|e| fail(format!("MADOGUCHI_LOG: {e}")));
     if config.log_json {
-        tracing_subscriber::fmt().with_env_filter(filter).json().init();
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .json()
+            .init();
     } else {
         tracing_subscriber::fmt().with_env_filter(filter).init();
     }
@@ -33,14 +39,18 @@ async fn main() {
     let (state, admin) = prepare(&config).await.unwrap_or_else(|e| fail(e));
     match admin {
         AdminBootstrap::Existing => {}
-        AdminBootstrap::Created { email } => tracing::info!(%email, "created the first admin with the configured password"),
+        AdminBootstrap::Created { email } => {
+            tracing::info!(%email, "created the first admin with the configured password")
+        }
         AdminBootstrap::Generated { email, password } => {
             // Printed once, to the terminal only (never to the log stream).
             eprintln!();
             eprintln!("  First start: an admin account was created.");
             eprintln!("    email:    {email}");
             eprintln!("    password: {password}");
-            eprintln!("  It is shown only this once. Log in and change it (PATCH /v1/users/{{id}}).");
+            eprintln!(
+                "  It is shown only this once. Log in and change it (PATCH /v1/users/{{id}})."
+            );
             eprintln!();
         }
     }

@@ -156,7 +156,10 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> 
     let state = req
         .data::<AppState>()
         .ok_or_else(|| ApiError::internal("application state missing"))?;
-    let claims = state.jwt.verify(&bearer.token).ok_or_else(ApiError::unauthorized)?;
+    let claims = state
+        .jwt
+        .verify(&bearer.token)
+        .ok_or_else(ApiError::unauthorized)?;
     let sid = Uuid::parse_str(&claims.sid).map_err(|_| ApiError::unauthorized())?;
     let user = sessions::active_user(&state.db, sid, now())
         .await
@@ -174,8 +177,14 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> 
 /// The subject of a valid token, without touching the database: enough to scope
 /// an idempotency key. The route itself still checks the session.
 pub fn token_subject(state: &AppState, req: &Request) -> Option<String> {
-    let value = req.headers().get(poem::http::header::AUTHORIZATION)?.to_str().ok()?;
-    let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?;
+    let value = req
+        .headers()
+        .get(poem::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))?;
     state.jwt.verify(token.trim()).map(|c| c.sub)
 }
 

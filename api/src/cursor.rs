@@ -29,7 +29,12 @@ pub fn encode(key: &[u8], list: &str, position: &str) -> String {
 }
 
 pub fn decode(key: &[u8], list: &str, cursor: &str) -> Result<String, ApiError> {
-    let bad = || ApiError::bad_request("invalid-cursor", "the cursor is not one this list issued; start again without it");
+    let bad = || {
+        ApiError::bad_request(
+            "invalid-cursor",
+            "the cursor is not one this list issued; start again without it",
+        )
+    };
     if cursor.len() > 512 {
         return Err(bad());
     }
@@ -46,6 +51,46 @@ pub fn decode(key: &[u8], list: &str, cursor: &str) -> Result<String, ApiError> 
         return Err(bad());
     }
     Ok(position.to_owned())
+}
+
+/// Decode an optional cursor whose position is a UUID (lists ordered by id).
+pub fn decode_uuid(
+    key: &[u8],
+    list: &str,
+    cursor: Option<&str>,
+) -> Result<Option<uuid::Uuid>, ApiError> {
+    cursor
+        .map(|c| {
+            uuid::Uuid::parse_str(&decode(key, list, c)?)
+                .map_err(|_| ApiError::bad_request("invalid-cursor", "malformed cursor"))
+        })
+        .transpose()
+}
+
+/// Decode an optional cursor whose position is a number (lists ordered by a sequence).
+pub fn decode_i64(key: &[u8], list: &str, cursor: Option<&str>) -> Result<Option<i64>, ApiError> {
+    cursor
+        .map(|c| {
+            decode(key, list, c)?
+                .parse::<i64>()
+                .map_err(|_| ApiError::bad_request("invalid-cursor", "malformed cursor"))
+        })
+        .transpose()
+}
+
+/// The cursor of the page after `page`, if there is one.
+pub fn next<T>(
+    key: &[u8],
+    list: &str,
+    page: &madoguchi_persistence::Page<T>,
+    position: impl Fn(&T) -> String,
+) -> Option<String> {
+    if !page.has_more {
+        return None;
+    }
+    page.items
+        .last()
+        .map(|last| encode(key, list, &position(last)))
 }
 
 /// The page size asked for, or the default.

@@ -19,7 +19,10 @@ pub fn expected_version(if_match: Option<&str>, current: i32) -> Result<i32, Api
         .and_then(|r| r.strip_suffix('"'))
         .and_then(|v| v.parse::<i32>().ok())
         .ok_or_else(|| {
-            ApiError::bad_request("invalid-if-match", "If-Match must be an ETag from a previous response, e.g. \"3\"")
+            ApiError::bad_request(
+                "invalid-if-match",
+                "If-Match must be an ETag from a previous response, e.g. \"3\"",
+            )
         })
 }
 
@@ -33,6 +36,9 @@ mod tests {
         assert_eq!(expected_version(Some("W/\"4\""), 9).unwrap(), 4);
         assert_eq!(expected_version(Some("*"), 9).unwrap(), 9);
         assert_eq!(expected_version(None, 9).unwrap_err().status.as_u16(), 428);
-        assert_eq!(expected_version(Some("3"), 9).unwrap_err().status.as_u16(), 400);
+        assert_eq!(
+            expected_version(Some("3"), 9).unwrap_err().status.as_u16(),
+            400
+        );
     }
 }

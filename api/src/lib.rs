@@ -29,14 +29,13 @@ pub const API_TITLE: &str = "madoguchi";
 /// The OpenAPI service with every resource mounted under `/v1` (and the
 /// operations endpoints at the root).
 pub fn openapi_service() -> OpenApiService<routes::Api, ()> {
-    OpenApiService::new(routes::api(), API_TITLE, env!("CARGO_PKG_VERSION"))
-        .description(
-            "Support-desk backend for a SaaS vendor's contract customers (Japanese clinics and \
+    OpenApiService::new(routes::api(), API_TITLE, env!("CARGO_PKG_VERSION")).description(
+        "Support-desk backend for a SaaS vendor's contract customers (Japanese clinics and \
              hospitals): support board, phone-call logs, incident notices, SLA clocks in \
              Japanese business time, and an audit trail of every access.\n\n\
              Errors are `application/problem+json` (RFC 9457) with a stable `type`. \
              Timestamps are RFC 3339, written in +09:00; any offset is accepted.",
-        )
+    )
 }
 
 /// The OpenAPI document as served at `/openapi.json` and committed under `openapi/`.

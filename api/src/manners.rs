@@ -8,9 +8,8 @@ use std::{net::IpAddr, time::Instant};
 use madoguchi_persistence::idempotency::{self, Begin, SavedResponse};
 use poem::{
     http::{header, HeaderName, HeaderValue, Method, StatusCode},
-    PathPattern,
     web::RemoteAddr,
-    Endpoint, IntoResponse, Middleware, Request, Response, Result,
+    Endpoint, IntoResponse, Middleware, PathPattern, Request, Response, Result,
 };
 use sha2::{Digest, Sha256};
 
@@ -58,11 +57,7 @@ fn request_id(req: &Request) -> String {
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
-        .filter(|v| {
-            !v.is_empty()
-                && v.len() <= 128
-                && v.bytes().all(|b| b.is_ascii_graphic())
-        })
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
@@ -107,7 +102,8 @@ impl<E: Endpoint> Endpoint for MannersEndpoint<E> {
             .await;
 
         if let Ok(v) = HeaderValue::from_str(&request_id) {
-            resp.headers_mut().insert(HeaderName::from_static(REQUEST_ID), v);
+            resp.headers_mut()
+                .insert(HeaderName::from_static(REQUEST_ID), v);
         }
         let status = resp.status().as_u16();
         let elapsed = started.elapsed();
@@ -244,7 +240,9 @@ impl<E: Endpoint> MannersEndpoint<E> {
                 "idempotency-key-reused",
                 "Idempotency-Key reused with another request",
             )
-            .detail("this Idempotency-Key was already used with a different request; use a new key")),
+            .detail(
+                "this Idempotency-Key was already used with a different request; use a new key",
+            )),
             Begin::InProgress => Err(ApiError::conflict(
                 "idempotency-in-progress",
                 "the first request with this Idempotency-Key is still running; retry shortly",

@@ -1,6 +1,8 @@
 //! Prometheus metrics: requests by route template and status, and latency.
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
 
 pub struct Metrics {
     registry: Registry,

@@ -70,9 +70,26 @@ pub struct Problem {
     pub retry_after: Option<u64>,
 }
 
-/// An error on its way to becoming a problem response.
+/// An error on its way to becoming a problem response. Boxed so that `Result`s
+/// carrying it stay one pointer wide on the happy path.
 #[derive(Debug, Clone)]
-pub struct ApiError {
+pub struct ApiError(Box<ApiErrorBody>);
+
+impl std::ops::Deref for ApiError {
+    type Target = ApiErrorBody;
+    fn deref(&self) -> &ApiErrorBody {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiError {
+    fn deref_mut(&mut self) -> &mut ApiErrorBody {
+        &mut self.0
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiErrorBody {
     pub status: StatusCode,
     pub code: &'static str,
     pub title: &'static str,
@@ -96,7 +113,7 @@ impl std::error::Error for ApiError {}
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, title: &'static str) -> Self {
-        ApiError {
+        ApiError(Box::new(ApiErrorBody {
             status,
             code,
             title,
@@ -104,7 +121,7 @@ impl ApiError {
             errors: Vec::new(),
             allowed: Vec::new(),
             retry_after: None,
-        }
+        }))
     }
 
     pub fn detail(mut self, d: impl Into<String>) -> Self {
@@ -117,7 +134,12 @@ impl ApiError {
     }
 
     pub fn invalid_parameter(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid-parameter", "Invalid parameter").detail(detail)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-parameter",
+            "Invalid parameter",
+        )
+        .detail(detail)
     }
 
     pub fn validation(errors: Vec<ValidationError>) -> Self {
@@ -143,13 +165,21 @@ impl ApiError {
     }
 
     pub fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required")
-            .detail("a valid bearer token is required")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Authentication required",
+        )
+        .detail("a valid bearer token is required")
     }
 
     pub fn invalid_credentials() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "invalid-credentials", "Login failed")
-            .detail("the email or password is not correct")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid-credentials",
+            "Login failed",
+        )
+        .detail("the email or password is not correct")
     }
 
     pub fn forbidden() -> Self {
@@ -158,8 +188,7 @@ impl ApiError {
     }
 
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found")
-            .detail("no such resource")
+        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found").detail("no such resource")
     }
 
     pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
@@ -242,7 +271,10 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ApiError::not_found(),
-            StoreError::Conflict => ApiError::conflict("already-exists", "an object with these values already exists"),
+            StoreError::Conflict => ApiError::conflict(
+                "already-exists",
+                "an object with these values already exists",
+            ),
             StoreError::Stale => ApiError::precondition_failed(),
             StoreError::Db(e) => ApiError::internal(e),
         }
@@ -313,8 +345,11 @@ pub fn from_poem_error(err: &poem::Error) -> ApiError {
         if let Some(v) = schema_violation(&e.reason) {
             return ApiError::validation(vec![v]);
         }
-        return ApiError::bad_request("malformed-body", format!("the request body could not be read: {}", e.reason))
-            .with_title("Malformed request body");
+        return ApiError::bad_request(
+            "malformed-body",
+            format!("the request body could not be read: {}", e.reason),
+        )
+        .with_title("Malformed request body");
     }
     if let Some(e) = err.downcast_ref::<ParseParamError>() {
         return ApiError::invalid_parameter(format!("parameter `{}`: {}", e.name, e.reason));
@@ -383,7 +418,10 @@ fn schema_violation(reason: &str) -> Option<ValidationError> {
         .map(|(f, _)| f)
         .unwrap_or("body");
     let rule = reason[at + "verification failed.".len()..].trim();
-    let message = match rule.strip_prefix("maxLength(").and_then(|r| r.strip_suffix(')')) {
+    let message = match rule
+        .strip_prefix("maxLength(")
+        .and_then(|r| r.strip_suffix(')'))
+    {
         Some(n) => format!("must be at most {n} characters"),
         None => format!("must satisfy {rule}"),
     };

@@ -53,7 +53,12 @@ mod tests {
     use super::*;
 
     fn actor(role: Role, org: Option<u128>) -> Actor {
-        Actor { kind: ActorKind::User, id: 1, role, organization: org }
+        Actor {
+            kind: ActorKind::User,
+            id: 1,
+            role,
+            organization: org,
+        }
     }
 
     #[test]

@@ -137,7 +137,8 @@ impl Email {
 
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let s = raw.trim().to_lowercase();
-        let bad = || ValidationError::new("email", "must be an email address such as name@example.jp");
+        let bad =
+            || ValidationError::new("email", "must be an email address such as name@example.jp");
         if s.is_empty() || s.len() > Self::MAX_LEN {
             return Err(bad());
         }
@@ -146,7 +147,9 @@ impl Email {
             && local.len() <= 64
             && !local.starts_with('.')
             && !local.ends_with('.')
-            && local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+            && local
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
         let ok_domain = !domain.is_empty()
             && domain.split('.').all(|label| {
                 !label.is_empty()
@@ -260,9 +263,24 @@ mod tests {
 
     #[test]
     fn emails_are_normalized_and_checked() {
-        assert_eq!(Email::parse("  Hanako@Clinic.example.JP ").unwrap().as_str(), "hanako@clinic.example.jp");
+        assert_eq!(
+            Email::parse("  Hanako@Clinic.example.JP ")
+                .unwrap()
+                .as_str(),
+            "hanako@clinic.example.jp"
+        );
         assert!(Email::parse("admin@localhost").is_ok());
-        for bad in ["", "no-at-sign", "@example.jp", "a@", "a@b..jp", "a b@example.jp", "山田@example.jp", "a@-x.jp", ".a@x.jp"] {
+        for bad in [
+            "",
+            "no-at-sign",
+            "@example.jp",
+            "a@",
+            "a@b..jp",
+            "a b@example.jp",
+            "山田@example.jp",
+            "a@-x.jp",
+            ".a@x.jp",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
         }
         let long = format!("{}@example.jp", "a".repeat(65));
@@ -274,7 +292,10 @@ mod tests {
         let name = "山".repeat(100);
         assert!(DisplayName::parse(&name).is_ok());
         assert!(DisplayName::parse(&"山".repeat(101)).is_err());
-        assert_eq!(DisplayName::parse(" 山田 花子 ").unwrap().as_str(), "山田 花子");
+        assert_eq!(
+            DisplayName::parse(" 山田 花子 ").unwrap().as_str(),
+            "山田 花子"
+        );
         assert!(DisplayName::parse("   ").is_err());
         assert!(DisplayName::parse("山田\u{0007}").is_err());
         assert!(OrganizationName::parse("医療法人社団 さくら内科クリニック").is_ok());
@@ -286,7 +307,10 @@ mod tests {
         assert!(Password::parse("correct horse battery").is_ok());
         assert!(Password::parse("パスワードは十二文字以上です").is_ok());
         assert!(Password::parse(&"x".repeat(129)).is_err());
-        assert_eq!(format!("{:?}", Password::parse("correct horse battery").unwrap()), "Password(***)");
+        assert_eq!(
+            format!("{:?}", Password::parse("correct horse battery").unwrap()),
+            "Password(***)"
+        );
     }
 
     #[test]
@@ -304,7 +328,10 @@ mod tests {
         assert!(ContractStatus::Active.may_post());
         assert!(!ContractStatus::Suspended.may_post());
         assert!(!ContractStatus::Ended.may_post());
-        assert_eq!(ContractStatus::parse("ended").unwrap(), ContractStatus::Ended);
+        assert_eq!(
+            ContractStatus::parse("ended").unwrap(),
+            ContractStatus::Ended
+        );
         assert!(ContractStatus::parse("Active").is_err());
     }
 }

@@ -57,11 +57,17 @@ impl ThrottlePolicy {
     }
 
     /// The state after one more failure at `now`.
-    pub fn after_failure(&self, state: Option<&ThrottleState>, now: DateTime<Utc>) -> ThrottleState {
+    pub fn after_failure(
+        &self,
+        state: Option<&ThrottleState>,
+        now: DateTime<Utc>,
+    ) -> ThrottleState {
         let (failures, started, locked) = match state {
-            Some(s) if now - s.window_started_at < self.window => {
-                (s.failures.saturating_add(1), s.window_started_at, s.locked_until)
-            }
+            Some(s) if now - s.window_started_at < self.window => (
+                s.failures.saturating_add(1),
+                s.window_started_at,
+                s.locked_until,
+            ),
             _ => (1, now, None),
         };
         let locked_until = if failures >= self.free_failures {
@@ -115,7 +121,10 @@ mod tests {
             s = Some(p.after_failure(s.as_ref(), t0()));
         }
         assert_eq!(p.retry_after(s.as_ref(), t0()), Some(15 * 60));
-        assert_eq!(p.retry_after(s.as_ref(), t0() + Duration::minutes(15)), None);
+        assert_eq!(
+            p.retry_after(s.as_ref(), t0() + Duration::minutes(15)),
+            None
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 use std::time::Duration;
 
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, TransactionTrait,
+};
 use sea_orm_migration::MigratorTrait;
 
 use crate::{error::StoreError, migration::Migrator};

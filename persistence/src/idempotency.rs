@@ -2,9 +2,7 @@
 //! repeat with the same body gets that first answer back.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{
-    sea_query::OnConflict, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
-};
+use sea_orm::{sea_query::OnConflict, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use crate::{entities::idempotency_key, error::StoreError};
 
@@ -58,9 +56,10 @@ pub async fn begin(
         if inserted == 1 {
             return Ok(Begin::Started);
         }
-        let Some(existing) = idempotency_key::Entity::find_by_id((scope.to_owned(), key.to_owned()))
-            .one(db)
-            .await?
+        let Some(existing) =
+            idempotency_key::Entity::find_by_id((scope.to_owned(), key.to_owned()))
+                .one(db)
+                .await?
         else {
             continue;
         };
@@ -100,9 +99,15 @@ pub async fn complete(
 ) -> Result<(), StoreError> {
     let headers = serde_json::to_string(&saved.headers).unwrap_or_else(|_| "[]".into());
     idempotency_key::Entity::update_many()
-        .col_expr(idempotency_key::Column::Status, i32::from(saved.status).into())
+        .col_expr(
+            idempotency_key::Column::Status,
+            i32::from(saved.status).into(),
+        )
         .col_expr(idempotency_key::Column::Headers, Some(headers).into())
-        .col_expr(idempotency_key::Column::Body, Some(saved.body.clone()).into())
+        .col_expr(
+            idempotency_key::Column::Body,
+            Some(saved.body.clone()).into(),
+        )
         .filter(idempotency_key::Column::Scope.eq(scope))
         .filter(idempotency_key::Column::Key.eq(key))
         .exec(db)

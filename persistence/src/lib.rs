@@ -4,9 +4,9 @@
 //! Repository functions take any connection (`&impl ConnectionTrait`) so a service
 //! can run several of them, plus the audit append, in one transaction.
 
-mod entities;
 pub mod audit;
 pub mod db;
+mod entities;
 pub mod error;
 pub mod idempotency;
 pub mod migration;

@@ -73,7 +73,10 @@ pub async fn list(
         q = q.filter(organization::Column::ContractStatus.eq(s.as_str()));
     }
     let rows = q.limit(limit + 1).all(db).await?;
-    let rows = rows.into_iter().map(from_model).collect::<Result<Vec<_>, _>>()?;
+    let rows = rows
+        .into_iter()
+        .map(from_model)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_overfetch(rows, limit))
 }
 

@@ -10,6 +10,9 @@ impl<T> Page<T> {
     pub(crate) fn from_overfetch(mut rows: Vec<T>, limit: u64) -> Self {
         let has_more = rows.len() as u64 > limit;
         rows.truncate(limit as usize);
-        Page { items: rows, has_more }
+        Page {
+            items: rows,
+            has_more,
+        }
     }
 }

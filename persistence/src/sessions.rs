@@ -2,16 +2,10 @@
 //! at once, whatever its expiry says.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
-use crate::{
-    entities::session,
-    error::StoreError,
-    users::User,
-};
+use crate::{entities::session, error::StoreError, users::User};
 
 pub async fn create(
     db: &impl ConnectionTrait,

@@ -16,7 +16,11 @@ pub async fn get_or_init(
         value: Set(candidate.to_owned()),
     };
     setting::Entity::insert(row)
-        .on_conflict(OnConflict::column(setting::Column::Key).do_nothing().to_owned())
+        .on_conflict(
+            OnConflict::column(setting::Column::Key)
+                .do_nothing()
+                .to_owned(),
+        )
         .exec_without_returning(db)
         .await?;
     get(db, key).await?.ok_or(StoreError::NotFound)

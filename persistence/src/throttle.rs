@@ -10,7 +10,9 @@ async fn load(
     db: &impl ConnectionTrait,
     key: &str,
 ) -> Result<Option<login_throttle::Model>, StoreError> {
-    Ok(login_throttle::Entity::find_by_id(key.to_owned()).one(db).await?)
+    Ok(login_throttle::Entity::find_by_id(key.to_owned())
+        .one(db)
+        .await?)
 }
 
 fn state(m: &login_throttle::Model) -> ThrottleState {

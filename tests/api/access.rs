@@ -7,23 +7,66 @@ use crate::helpers::{problem, TestApp, PASSWORD};
 async fn roles_are_enforced_and_refusals_audited() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
-    let (org, customer) = app.clinic(&admin, "さくら内科クリニック", "tanaka@sakura.test").await;
-    app.create_user(&admin, "agent@madoguchi.test", "agent", None).await;
+    let (org, customer) = app
+        .clinic(&admin, "さくら内科クリニック", "tanaka@sakura.test")
+        .await;
+    app.create_user(&admin, "agent@madoguchi.test", "agent", None)
+        .await;
     let agent = app.login("agent@madoguchi.test", PASSWORD).await;
 
     let before = app.count("organizations").await;
-    problem(app.post("/v1/organizations", Some(&customer), &json!({"name": "x"})).await, 403, "forbidden").await;
-    problem(app.post("/v1/organizations", Some(&agent), &json!({"name": "x"})).await, 403, "forbidden").await;
+    problem(
+        app.post("/v1/organizations", Some(&customer), &json!({"name": "x"}))
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    problem(
+        app.post("/v1/organizations", Some(&agent), &json!({"name": "x"}))
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
     assert_eq!(app.count("organizations").await, before);
-    problem(app.get("/v1/users", Some(&customer)).await, 403, "forbidden").await;
+    problem(
+        app.get("/v1/users", Some(&customer)).await,
+        403,
+        "forbidden",
+    )
+    .await;
     problem(app.get("/v1/users", Some(&agent)).await, 403, "forbidden").await;
-    problem(app.get("/v1/audit-events", Some(&agent)).await, 403, "forbidden").await;
-    problem(app.get("/v1/organizations", Some(&customer)).await, 403, "forbidden").await;
+    problem(
+        app.get("/v1/audit-events", Some(&agent)).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    problem(
+        app.get("/v1/organizations", Some(&customer)).await,
+        403,
+        "forbidden",
+    )
+    .await;
     // Agents may read organizations.
-    assert_eq!(app.get("/v1/organizations", Some(&agent)).await.status(), StatusCode::OK);
-    assert_eq!(app.get(&format!("/v1/organizations/{org}"), Some(&agent)).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/v1/organizations", Some(&agent)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get(&format!("/v1/organizations/{org}"), Some(&agent))
+            .await
+            .status(),
+        StatusCode::OK
+    );
 
-    let v: Value = app.get("/v1/audit-events?outcome=denied", Some(&admin)).await.json().await.unwrap();
+    let v: Value = app
+        .get("/v1/audit-events?outcome=denied", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
     let denied = v["items"].as_array().unwrap();
     assert!(denied.len() >= 6, "denials audited: {v}");
     assert!(denied.iter().any(|e| e["action"] == "organization.create"));
@@ -33,18 +76,34 @@ async fn roles_are_enforced_and_refusals_audited() {
 async fn a_customer_sees_only_its_own_organization() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
-    let (sakura, sakura_user) = app.clinic(&admin, "さくら内科クリニック", "tanaka@sakura.test").await;
-    let (aoba, _) = app.clinic(&admin, "あおば整形外科", "suzuki@aoba.test").await;
+    let (sakura, sakura_user) = app
+        .clinic(&admin, "さくら内科クリニック", "tanaka@sakura.test")
+        .await;
+    let (aoba, _) = app
+        .clinic(&admin, "あおば整形外科", "suzuki@aoba.test")
+        .await;
 
-    let own = app.get(&format!("/v1/organizations/{sakura}"), Some(&sakura_user)).await;
+    let own = app
+        .get(&format!("/v1/organizations/{sakura}"), Some(&sakura_user))
+        .await;
     assert_eq!(own.status(), StatusCode::OK);
     let own: Value = own.json().await.unwrap();
     assert_eq!(own["name"], "さくら内科クリニック");
 
     // Another clinic, and one that does not exist at all, look the same.
-    let other = problem(app.get(&format!("/v1/organizations/{aoba}"), Some(&sakura_user)).await, 404, "not-found").await;
+    let other = problem(
+        app.get(&format!("/v1/organizations/{aoba}"), Some(&sakura_user))
+            .await,
+        404,
+        "not-found",
+    )
+    .await;
     let missing = problem(
-        app.get(&format!("/v1/organizations/{}", uuid::Uuid::new_v4()), Some(&sakura_user)).await,
+        app.get(
+            &format!("/v1/organizations/{}", uuid::Uuid::new_v4()),
+            Some(&sakura_user),
+        )
+        .await,
         404,
         "not-found",
     )
@@ -66,10 +125,18 @@ async fn every_protected_operation_denies_an_anonymous_caller() {
                 assert!(op.get("security").is_none(), "{id} is public");
                 continue;
             }
-            assert!(op.get("security").is_some(), "{method} {path} declares its security");
+            assert!(
+                op.get("security").is_some(),
+                "{method} {path} declares its security"
+            );
             let concrete = path.replace("{id}", &uuid::Uuid::new_v4().to_string());
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let r = app.req(m, &concrete, None).json(&json!({})).send().await.unwrap();
+            let r = app
+                .req(m, &concrete, None)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
             assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{method} {path}");
             checked += 1;
         }
@@ -91,7 +158,10 @@ async fn the_last_admin_cannot_be_removed() {
         .await
         .unwrap();
     problem(r, 409, "last-admin").await;
-    assert_eq!(app.get("/v1/me", Some(&admin)).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/v1/me", Some(&admin)).await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -100,7 +170,11 @@ async fn customers_of_a_suspended_organization_can_still_sign_in() {
     let admin = app.admin().await;
     let (org, _) = app.clinic(&admin, "みどり歯科", "ito@midori.test").await;
     let r = app
-        .req(Method::PATCH, &format!("/v1/organizations/{org}"), Some(&admin))
+        .req(
+            Method::PATCH,
+            &format!("/v1/organizations/{org}"),
+            Some(&admin),
+        )
         .header("If-Match", "\"1\"")
         .json(&json!({"contract_status": "suspended"}))
         .send()
@@ -108,6 +182,11 @@ async fn customers_of_a_suspended_organization_can_still_sign_in() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let t = app.login("ito@midori.test", PASSWORD).await;
-    let v: Value = app.get(&format!("/v1/organizations/{org}"), Some(&t)).await.json().await.unwrap();
+    let v: Value = app
+        .get(&format!("/v1/organizations/{org}"), Some(&t))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["contract_status"], "suspended");
 }

@@ -19,19 +19,43 @@ async fn admin_logs_in_and_sees_itself() {
     assert_eq!(me["role"], "admin");
     assert!(me.get("password_hash").is_none() && me.get("password").is_none());
     // Email is matched case-insensitively.
-    assert_eq!(app.login_raw("Admin@Madoguchi.TEST", ADMIN_PASSWORD).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.login_raw("Admin@Madoguchi.TEST", ADMIN_PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
 async fn wrong_password_and_unknown_email_get_the_same_answer() {
     let app = TestApp::spawn().await;
-    let a = problem(app.login_raw(ADMIN_EMAIL, "not the password!").await, 401, "invalid-credentials").await;
-    let b = problem(app.login_raw("nobody@madoguchi.test", "not the password!").await, 401, "invalid-credentials").await;
+    let a = problem(
+        app.login_raw(ADMIN_EMAIL, "not the password!").await,
+        401,
+        "invalid-credentials",
+    )
+    .await;
+    let b = problem(
+        app.login_raw("nobody@madoguchi.test", "not the password!")
+            .await,
+        401,
+        "invalid-credentials",
+    )
+    .await;
     assert_eq!(a["detail"], b["detail"]);
     assert_eq!(a["title"], b["title"]);
     // Both failures are in the audit trail.
     let admin = app.admin().await;
-    let v: Value = app.get("/v1/audit-events?action=auth.login&outcome=failure", Some(&admin)).await.json().await.unwrap();
+    let v: Value = app
+        .get(
+            "/v1/audit-events?action=auth.login&outcome=failure",
+            Some(&admin),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["items"].as_array().unwrap().len(), 2);
 }
 
@@ -40,18 +64,27 @@ async fn logout_revokes_the_token_at_once() {
     let app = TestApp::spawn().await;
     let token = app.admin().await;
     let other = app.admin().await;
-    let r = app.req(Method::POST, "/v1/auth/logout", Some(&token)).send().await.unwrap();
+    let r = app
+        .req(Method::POST, "/v1/auth/logout", Some(&token))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     problem(app.get("/v1/me", Some(&token)).await, 401, "unauthorized").await;
     // Another session of the same user lives on.
-    assert_eq!(app.get("/v1/me", Some(&other)).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/v1/me", Some(&other)).await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
 async fn deactivation_revokes_every_token_and_blocks_login() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
-    let agent = app.create_user(&admin, "agent@madoguchi.test", "agent", None).await;
+    let agent = app
+        .create_user(&admin, "agent@madoguchi.test", "agent", None)
+        .await;
     let t1 = app.login("agent@madoguchi.test", PASSWORD).await;
     let t2 = app.login("agent@madoguchi.test", PASSWORD).await;
     let id = agent["id"].as_str().unwrap();
@@ -66,14 +99,21 @@ async fn deactivation_revokes_every_token_and_blocks_login() {
     for t in [&t1, &t2] {
         problem(app.get("/v1/me", Some(t)).await, 401, "unauthorized").await;
     }
-    problem(app.login_raw("agent@madoguchi.test", PASSWORD).await, 401, "invalid-credentials").await;
+    problem(
+        app.login_raw("agent@madoguchi.test", PASSWORD).await,
+        401,
+        "invalid-credentials",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn password_change_revokes_tokens_and_the_new_password_works() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
-    let u = app.create_user(&admin, "kato@madoguchi.test", "agent", None).await;
+    let u = app
+        .create_user(&admin, "kato@madoguchi.test", "agent", None)
+        .await;
     let old = app.login("kato@madoguchi.test", PASSWORD).await;
     let id = u["id"].as_str().unwrap();
     let r = app
@@ -85,11 +125,17 @@ async fn password_change_revokes_tokens_and_the_new_password_works() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     problem(app.get("/v1/me", Some(&old)).await, 401, "unauthorized").await;
-    app.login("kato@madoguchi.test", "新しいパスワードは十二文字以上").await;
+    app.login("kato@madoguchi.test", "新しいパスワードは十二文字以上")
+        .await;
 }
 
 fn forge(claims: &Value, secret: &[u8]) -> String {
-    encode(&Header::default(), claims, &EncodingKey::from_secret(secret)).unwrap()
+    encode(
+        &Header::default(),
+        claims,
+        &EncodingKey::from_secret(secret),
+    )
+    .unwrap()
 }
 
 #[tokio::test]
@@ -126,7 +172,10 @@ async fn foreign_expired_malformed_and_unsigned_tokens_get_401() {
     }
     // The properly signed one still works.
     let resigned = forge(&claims, secret.as_bytes());
-    assert_eq!(app.get("/v1/me", Some(&resigned)).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/v1/me", Some(&resigned)).await.status(),
+        StatusCode::OK
+    );
     problem(app.get("/v1/me", None).await, 401, "unauthorized").await;
 }
 
@@ -134,28 +183,54 @@ async fn foreign_expired_malformed_and_unsigned_tokens_get_401() {
 async fn failed_logins_are_throttled_per_account() {
     let app = TestApp::spawn().await;
     for _ in 0..4 {
-        problem(app.login_raw(ADMIN_EMAIL, "wrong wrong wrong").await, 401, "invalid-credentials").await;
+        problem(
+            app.login_raw(ADMIN_EMAIL, "wrong wrong wrong").await,
+            401,
+            "invalid-credentials",
+        )
+        .await;
     }
     // The fifth failure locks the account.
-    problem(app.login_raw(ADMIN_EMAIL, "wrong wrong wrong").await, 401, "invalid-credentials").await;
+    problem(
+        app.login_raw(ADMIN_EMAIL, "wrong wrong wrong").await,
+        401,
+        "invalid-credentials",
+    )
+    .await;
     let r = app.login_raw(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let retry: u64 = r.headers().get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+    let retry: u64 = r
+        .headers()
+        .get("retry-after")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=30).contains(&retry), "retry after {retry}");
     let p = problem(r, 429, "too-many-requests").await;
     assert_eq!(p["retry_after"], json!(retry));
 
     // An unknown account is throttled exactly the same way: no hint it does not exist.
     for _ in 0..5 {
-        app.login_raw("ghost@madoguchi.test", "wrong wrong wrong").await;
+        app.login_raw("ghost@madoguchi.test", "wrong wrong wrong")
+            .await;
     }
-    problem(app.login_raw("ghost@madoguchi.test", "wrong wrong wrong").await, 429, "too-many-requests").await;
+    problem(
+        app.login_raw("ghost@madoguchi.test", "wrong wrong wrong")
+            .await,
+        429,
+        "too-many-requests",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn failed_logins_are_throttled_per_client_address() {
     let app = TestApp::spawn().await;
     for i in 0..20 {
-        let r = app.login_raw(&format!("guess{i}@madoguchi.test"), "wrong wrong wrong").await;
+        let r = app
+            .login_raw(&format!("guess{i}@madoguchi.test"), "wrong wrong wrong")
+            .await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
     }
     // A fresh account from the same address is refused now, even with the right password.

@@ -31,12 +31,16 @@ impl Drop for Backing {
                 let (url, name) = (admin_url.clone(), name.clone());
                 // The test's runtime is shutting down; drop from a runtime of our own.
                 let _ = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build();
                     if let Ok(rt) = rt {
                         rt.block_on(async {
                             if let Ok(db) = Database::connect(url.as_str()).await {
                                 let _ = db
-                                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                                    .execute_unprepared(&format!(
+                                        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                                    ))
                                     .await;
                             }
                         });
@@ -85,17 +89,25 @@ impl TestApp {
         let (database_url, backing) = match std::env::var("TEST_DATABASE_URL") {
             Ok(admin_url) if !admin_url.trim().is_empty() => {
                 let name = format!("madoguchi_test_{id}");
-                let admin = Database::connect(admin_url.as_str()).await.expect("TEST_DATABASE_URL reachable");
+                let admin = Database::connect(admin_url.as_str())
+                    .await
+                    .expect("TEST_DATABASE_URL reachable");
                 admin
                     .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
                     .await
                     .expect("create test database");
                 drop(admin);
-                (with_database(&admin_url, &name), Backing::Postgres { admin_url, name })
+                (
+                    with_database(&admin_url, &name),
+                    Backing::Postgres { admin_url, name },
+                )
             }
             _ => {
                 let path = std::env::temp_dir().join(format!("madoguchi-test-{id}.db"));
-                (format!("sqlite://{}?mode=rwc", path.display()), Backing::Sqlite(path))
+                (
+                    format!("sqlite://{}?mode=rwc", path.display()),
+                    Backing::Sqlite(path),
+                )
             }
         };
         let mut vars: Vec<(String, String)> = vec![
@@ -109,8 +121,9 @@ impl TestApp {
             vars.retain(|(name, _)| name != k);
             vars.push((k.to_string(), v.to_string()));
         }
-        let config = Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
-            .expect("test config");
+        let config =
+            Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+                .expect("test config");
         let (state, _admin) = madoguchi::prepare(&config).await.expect("prepare");
         let acceptor = madoguchi::bind(config.listen).await.expect("bind");
         let addr = acceptor
@@ -121,7 +134,9 @@ impl TestApp {
         let server = tokio::spawn(async move {
             let _ = madoguchi::serve(acceptor, state, std::future::pending()).await;
         });
-        let db = Database::connect(database_url.as_str()).await.expect("test db handle");
+        let db = Database::connect(database_url.as_str())
+            .await
+            .expect("test db handle");
         TestApp {
             addr,
             client: reqwest::Client::new(),
@@ -144,15 +159,27 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
-        self.req(Method::GET, path, token).send().await.expect("request")
+        self.req(Method::GET, path, token)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
-        self.req(Method::POST, path, token).json(body).send().await.expect("request")
+        self.req(Method::POST, path, token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn login_raw(&self, email: &str, password: &str) -> Response {
-        self.post("/v1/auth/login", None, &json!({"email": email, "password": password})).await
+        self.post(
+            "/v1/auth/login",
+            None,
+            &json!({"email": email, "password": password}),
+        )
+        .await
     }
 
     pub async fn login(&self, email: &str, password: &str) -> String {
@@ -167,12 +194,20 @@ impl TestApp {
     }
 
     pub async fn create_org(&self, token: &str, name: &str) -> Value {
-        let r = self.post("/v1/organizations", Some(token), &json!({"name": name})).await;
+        let r = self
+            .post("/v1/organizations", Some(token), &json!({"name": name}))
+            .await;
         assert_eq!(r.status(), StatusCode::CREATED, "create org {name}");
         r.json().await.expect("json")
     }
 
-    pub async fn create_user(&self, token: &str, email: &str, role: &str, org: Option<&str>) -> Value {
+    pub async fn create_user(
+        &self,
+        token: &str,
+        email: &str,
+        role: &str,
+        org: Option<&str>,
+    ) -> Value {
         let mut body = json!({"email": email, "display_name": "山田 花子", "role": role, "password": PASSWORD});
         if let Some(o) = org {
             body["organization_id"] = json!(o);
@@ -194,7 +229,10 @@ impl TestApp {
         let backend = self.db.get_database_backend();
         let row = self
             .db
-            .query_one(Statement::from_string(backend, format!("SELECT COUNT(*) AS n FROM {table}")))
+            .query_one(Statement::from_string(
+                backend,
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
             .await
             .expect("count")
             .expect("row");
@@ -204,7 +242,14 @@ impl TestApp {
     /// Row counts of every table a request could write to.
     pub async fn snapshot(&self) -> Vec<(String, i64)> {
         let mut out = Vec::new();
-        for t in ["organizations", "users", "sessions", "audit_events", "idempotency_keys", "login_throttle"] {
+        for t in [
+            "organizations",
+            "users",
+            "sessions",
+            "audit_events",
+            "idempotency_keys",
+            "login_throttle",
+        ] {
             out.push((t.to_owned(), self.count(t).await));
         }
         out
@@ -220,7 +265,10 @@ pub async fn problem(r: Response, status: u16, code: &str) -> Value {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    assert!(ct.starts_with("application/problem+json"), "content type {ct}");
+    assert!(
+        ct.starts_with("application/problem+json"),
+        "content type {ct}"
+    );
     let rid = r
         .headers()
         .get("x-request-id")
@@ -231,6 +279,10 @@ pub async fn problem(r: Response, status: u16, code: &str) -> Value {
     assert_eq!(v["type"], json!(format!("/problems/{code}")), "problem {v}");
     assert_eq!(v["code"], json!(code));
     assert!(v["title"].is_string());
-    assert_eq!(v["instance"].as_str(), rid.as_deref(), "instance is the request id");
+    assert_eq!(
+        v["instance"].as_str(),
+        rid.as_deref(),
+        "instance is the request id"
+    );
     v
 }

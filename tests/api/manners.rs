@@ -8,15 +8,42 @@ use crate::helpers::{problem, TestApp};
 #[tokio::test]
 async fn request_ids_are_echoed_or_generated_and_name_the_problem() {
     let app = TestApp::spawn().await;
-    let r = app.req(Method::GET, "/healthz", None).header("X-Request-Id", "clinic-screenshot-42").send().await.unwrap();
-    assert_eq!(r.headers().get("x-request-id").unwrap(), "clinic-screenshot-42");
+    let r = app
+        .req(Method::GET, "/healthz", None)
+        .header("X-Request-Id", "clinic-screenshot-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers().get("x-request-id").unwrap(),
+        "clinic-screenshot-42"
+    );
     let r = app.get("/healthz", None).await;
-    let generated = r.headers().get("x-request-id").unwrap().to_str().unwrap().to_owned();
+    let generated = r
+        .headers()
+        .get("x-request-id")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(generated.len(), 36);
     // A hostile id (too long) is replaced, not echoed.
-    let r = app.req(Method::GET, "/healthz", None).header("X-Request-Id", "x".repeat(500)).send().await.unwrap();
-    assert_ne!(r.headers().get("x-request-id").unwrap().to_str().unwrap(), "x".repeat(500));
-    let r = app.req(Method::GET, "/v1/nothing-here", None).header("X-Request-Id", "req-404").send().await.unwrap();
+    let r = app
+        .req(Method::GET, "/healthz", None)
+        .header("X-Request-Id", "x".repeat(500))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(
+        r.headers().get("x-request-id").unwrap().to_str().unwrap(),
+        "x".repeat(500)
+    );
+    let r = app
+        .req(Method::GET, "/v1/nothing-here", None)
+        .header("X-Request-Id", "req-404")
+        .send()
+        .await
+        .unwrap();
     let p = problem(r, 404, "not-found").await;
     assert_eq!(p["instance"], "req-404");
 }
@@ -53,20 +80,56 @@ async fn cursor_pagination_walks_every_item_once() {
     assert_eq!(seen.len(), 5);
     assert_eq!(seen.iter().cloned().collect::<HashSet<_>>(), names);
     // In creation order.
-    assert_eq!(seen, (0..5).map(|i| format!("クリニック{i}")).collect::<Vec<_>>());
+    assert_eq!(
+        seen,
+        (0..5).map(|i| format!("クリニック{i}")).collect::<Vec<_>>()
+    );
 
     // A cursor from another list, or a tampered one, is refused.
-    let users: Value = app.get("/v1/users?limit=1", Some(&admin)).await.json().await.unwrap();
+    let users: Value = app
+        .get("/v1/users?limit=1", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
     let _ = users;
-    app.create_user(&admin, "a1@madoguchi.test", "agent", None).await;
-    let users: Value = app.get("/v1/users?limit=1", Some(&admin)).await.json().await.unwrap();
-    let foreign = users["next_cursor"].as_str().expect("users has a second page");
-    problem(app.get(&format!("/v1/organizations?cursor={foreign}"), Some(&admin)).await, 400, "invalid-cursor").await;
-    let first: Value = app.get("/v1/organizations?limit=1", Some(&admin)).await.json().await.unwrap();
+    app.create_user(&admin, "a1@madoguchi.test", "agent", None)
+        .await;
+    let users: Value = app
+        .get("/v1/users?limit=1", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let foreign = users["next_cursor"]
+        .as_str()
+        .expect("users has a second page");
+    problem(
+        app.get(&format!("/v1/organizations?cursor={foreign}"), Some(&admin))
+            .await,
+        400,
+        "invalid-cursor",
+    )
+    .await;
+    let first: Value = app
+        .get("/v1/organizations?limit=1", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
     let mut tampered = first["next_cursor"].as_str().unwrap().to_owned();
     let last = tampered.pop().unwrap();
     tampered.push(if last == 'A' { 'B' } else { 'A' });
-    problem(app.get(&format!("/v1/organizations?cursor={tampered}"), Some(&admin)).await, 400, "invalid-cursor").await;
+    problem(
+        app.get(
+            &format!("/v1/organizations?cursor={tampered}"),
+            Some(&admin),
+        )
+        .await,
+        400,
+        "invalid-cursor",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -77,22 +140,42 @@ async fn etag_and_if_match_prevent_lost_updates() {
     let id = org["id"].as_str().unwrap();
     let path = format!("/v1/organizations/{id}");
     let r = app.get(&path, Some(&admin)).await;
-    let etag = r.headers().get("etag").unwrap().to_str().unwrap().to_owned();
+    let etag = r
+        .headers()
+        .get("etag")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(etag, "\"1\"");
 
     let patch = |if_match: Option<&str>, name: &str| {
-        let mut r = app.req(Method::PATCH, &path, Some(&admin)).json(&json!({"name": name}));
+        let mut r = app
+            .req(Method::PATCH, &path, Some(&admin))
+            .json(&json!({"name": name}));
         if let Some(m) = if_match {
             r = r.header("If-Match", m.to_owned());
         }
         r.send()
     };
-    problem(patch(None, "A").await.unwrap(), 428, "precondition-required").await;
-    let ok = patch(Some(&etag), "ひまわり小児科クリニック").await.unwrap();
+    problem(
+        patch(None, "A").await.unwrap(),
+        428,
+        "precondition-required",
+    )
+    .await;
+    let ok = patch(Some(&etag), "ひまわり小児科クリニック")
+        .await
+        .unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
     assert_eq!(ok.headers().get("etag").unwrap(), "\"2\"");
     // A second writer who read version 1 is stopped, and nothing changes.
-    problem(patch(Some(&etag), "上書き").await.unwrap(), 412, "precondition-failed").await;
+    problem(
+        patch(Some(&etag), "上書き").await.unwrap(),
+        412,
+        "precondition-failed",
+    )
+    .await;
     let v: Value = app.get(&path, Some(&admin)).await.json().await.unwrap();
     assert_eq!(v["name"], "ひまわり小児科クリニック");
     assert_eq!(v["version"], 2);
@@ -122,12 +205,20 @@ async fn idempotency_key_replays_the_first_answer() {
     assert_eq!(again["id"], first["id"]);
     assert_eq!(app.count("organizations").await, before + 1);
 
-    problem(send("key-1", &json!({"name": "別の眼科"})).await.unwrap(), 422, "idempotency-key-reused").await;
+    problem(
+        send("key-1", &json!({"name": "別の眼科"})).await.unwrap(),
+        422,
+        "idempotency-key-reused",
+    )
+    .await;
     assert_eq!(app.count("organizations").await, before + 1);
 
     // Keys belong to their caller: another user's same key is a new request.
-    app.create_user(&admin, "admin2@madoguchi.test", "admin", None).await;
-    let admin2 = app.login("admin2@madoguchi.test", crate::helpers::PASSWORD).await;
+    app.create_user(&admin, "admin2@madoguchi.test", "admin", None)
+        .await;
+    let admin2 = app
+        .login("admin2@madoguchi.test", crate::helpers::PASSWORD)
+        .await;
     let r = app
         .req(Method::POST, "/v1/organizations", Some(&admin2))
         .header("Idempotency-Key", "key-1")
@@ -157,15 +248,24 @@ async fn timestamps_are_written_in_jst_and_any_offset_is_read() {
     let ny = t.with_timezone(&chrono::FixedOffset::west_opt(5 * 3600).unwrap());
     let q = ny.to_rfc3339().replace('+', "%2B");
     let v: Value = app
-        .get(&format!("/v1/audit-events?action=organization.create&from={q}"), Some(&admin))
+        .get(
+            &format!("/v1/audit-events?action=organization.create&from={q}"),
+            Some(&admin),
+        )
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(v["items"].as_array().unwrap().len(), 1);
-    let later = (t + chrono::Duration::seconds(1)).with_timezone(&chrono::Utc).to_rfc3339().replace('+', "%2B");
+    let later = (t + chrono::Duration::seconds(1))
+        .with_timezone(&chrono::Utc)
+        .to_rfc3339()
+        .replace('+', "%2B");
     let v: Value = app
-        .get(&format!("/v1/audit-events?action=organization.create&from={later}"), Some(&admin))
+        .get(
+            &format!("/v1/audit-events?action=organization.create&from={later}"),
+            Some(&admin),
+        )
         .await
         .json()
         .await
@@ -177,8 +277,13 @@ async fn timestamps_are_written_in_jst_and_any_offset_is_read() {
 async fn japanese_text_round_trips_and_lengths_count_characters() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
-    let org = app.create_org(&admin, "医療法人社団 さくら会 さくら内科・循環器クリニック").await;
-    assert_eq!(org["name"], "医療法人社団 さくら会 さくら内科・循環器クリニック");
+    let org = app
+        .create_org(&admin, "医療法人社団 さくら会 さくら内科・循環器クリニック")
+        .await;
+    assert_eq!(
+        org["name"],
+        "医療法人社団 さくら会 さくら内科・循環器クリニック"
+    );
     let hundred = "診".repeat(100);
     let r = app
         .post("/v1/users", Some(&admin), &json!({"email": "long@madoguchi.test", "display_name": hundred, "role": "agent", "password": "correct horse battery"}))

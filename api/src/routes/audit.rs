@@ -5,12 +5,7 @@ use poem_openapi::{param::Query, payload::Json, OpenApi};
 
 use super::ApiTags;
 use crate::{
-    auth::BearerAuth,
-    cursor,
-    problem::ApiError,
-    service,
-    state::AppState,
-    types::{AuditEventList},
+    auth::BearerAuth, cursor, problem::ApiError, service, state::AppState, types::AuditEventList,
 };
 
 pub struct AuditApi;
@@ -23,13 +18,16 @@ impl AuditApi {
     ///
     /// Admin. Newest first. Reading the trail is itself audited.
     #[allow(clippy::too_many_arguments)]
-    #[oai(path = "/audit-events", method = "get", operation_id = "listAuditEvents")]
+    #[oai(
+        path = "/audit-events",
+        method = "get",
+        operation_id = "listAuditEvents"
+    )]
     async fn list(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
-        limit: Query<Option<u32>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))] limit: Query<Option<u32>>,
         cursor: Query<Option<String>>,
         /// The acting user's id.
         #[oai(validator(max_length = 64))]
@@ -37,8 +35,7 @@ impl AuditApi {
         /// e.g. `user`, `organization`, `session`.
         #[oai(validator(max_length = 40))]
         object_type: Query<Option<String>>,
-        #[oai(validator(max_length = 64))]
-        object_id: Query<Option<String>>,
+        #[oai(validator(max_length = 64))] object_id: Query<Option<String>>,
         /// e.g. `auth.login`, `user.update`.
         #[oai(validator(max_length = 64))]
         action: Query<Option<String>>,
@@ -50,15 +47,7 @@ impl AuditApi {
         /// Entries before this instant (RFC 3339).
         to: Query<Option<DateTime<FixedOffset>>>,
     ) -> Result<Json<AuditEventList>, ApiError> {
-        let before = cursor
-            .0
-            .as_deref()
-            .map(|c| {
-                cursor::decode(&state.jwt.cursor_key, LIST, c)?
-                    .parse::<i64>()
-                    .map_err(|_| ApiError::bad_request("invalid-cursor", "malformed cursor"))
-            })
-            .transpose()?;
+        let before = cursor::decode_i64(&state.jwt.cursor_key, LIST, cursor.0.as_deref())?;
         let from = from.0.map(|t| t.with_timezone(&Utc));
         let to = to.0.map(|t| t.with_timezone(&Utc));
         if let (Some(f), Some(t)) = (from, to) {
@@ -77,10 +66,7 @@ impl AuditApi {
         };
         let limit = cursor::limit(limit.0);
         let page = service::audit_trail::list(&state, &auth.0, filter, before, limit).await?;
-        let next_cursor = page
-            .has_more
-            .then(|| page.items.last().map(|e| cursor::encode(&state.jwt.cursor_key, LIST, &e.id.to_string())))
-            .flatten();
+        let next_cursor = cursor::next(&state.jwt.cursor_key, LIST, &page, |e| e.id.to_string());
         Ok(Json(AuditEventList {
             items: page.items.into_iter().map(Into::into).collect(),
             next_cursor,

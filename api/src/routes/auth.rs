@@ -34,7 +34,13 @@ impl AuthApi {
         body: Json<LoginRequest>,
     ) -> Result<Json<TokenResponse>, ApiError> {
         let b = body.0;
-        let t = service::auth::login(&state, &b.email, b.password.into_string(), b.totp.map(|t| t.into_string())).await?;
+        let t = service::auth::login(
+            &state,
+            &b.email,
+            b.password.into_string(),
+            b.totp.map(|t| t.into_string()),
+        )
+        .await?;
         Ok(Json(TokenResponse {
             access_token: t.access_token,
             token_type: "Bearer".into(),
@@ -46,7 +52,11 @@ impl AuthApi {
     ///
     /// Any signed-in user. Revokes the session of the token used.
     #[oai(path = "/auth/logout", method = "post", operation_id = "logout")]
-    async fn logout(&self, state: Data<&AppState>, auth: BearerAuth) -> Result<LogoutResponse, ApiError> {
+    async fn logout(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+    ) -> Result<LogoutResponse, ApiError> {
         service::auth::logout(&state, &auth.0).await?;
         Ok(LogoutResponse::Done)
     }

@@ -23,7 +23,9 @@ impl OpsApi {
     /// Public. The process serves requests.
     #[oai(path = "/healthz", method = "get", operation_id = "healthz")]
     async fn healthz(&self) -> Json<Health> {
-        Json(Health { status: "ok".into() })
+        Json(Health {
+            status: "ok".into(),
+        })
     }
 
     /// Readiness
@@ -32,10 +34,14 @@ impl OpsApi {
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
     async fn readyz(&self, state: Data<&AppState>) -> Ready {
         match madoguchi_persistence::db::ping(&state.db).await {
-            Ok(()) => Ready::Ready(Json(Health { status: "ok".into() })),
+            Ok(()) => Ready::Ready(Json(Health {
+                status: "ok".into(),
+            })),
             Err(e) => {
                 tracing::warn!(error = %e, "readiness check failed");
-                Ready::NotReady(Json(Health { status: "database unavailable".into() }))
+                Ready::NotReady(Json(Health {
+                    status: "database unavailable".into(),
+                }))
             }
         }
     }

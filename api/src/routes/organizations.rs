@@ -14,7 +14,10 @@ use crate::{
     problem::ApiError,
     service,
     state::AppState,
-    types::{ContractStatusDto, CreateOrganization, OrganizationDto, OrganizationList, UpdateOrganization},
+    types::{
+        ContractStatusDto, CreateOrganization, OrganizationDto, OrganizationList,
+        UpdateOrganization,
+    },
 };
 
 pub struct OrganizationsApi;
@@ -42,27 +45,29 @@ fn one(o: madoguchi_persistence::organizations::Organization) -> One {
     One::Ok(Json(o.into()), tag)
 }
 
-fn parse_after(state: &AppState, c: Option<&str>) -> Result<Option<Uuid>, ApiError> {
-    c.map(|c| {
-        let pos = cursor::decode(&state.jwt.cursor_key, LIST, c)?;
-        Uuid::parse_str(&pos).map_err(|_| ApiError::bad_request("invalid-cursor", "malformed cursor"))
-    })
-    .transpose()
-}
-
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Organizations")]
 impl OrganizationsApi {
     /// Create an organization
     ///
     /// Admin.
-    #[oai(path = "/organizations", method = "post", operation_id = "createOrganization")]
+    #[oai(
+        path = "/organizations",
+        method = "post",
+        operation_id = "createOrganization"
+    )]
     async fn create(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         body: Json<CreateOrganization>,
     ) -> Result<Created, ApiError> {
-        let o = service::organizations::create(&state, &auth.0, &body.name, body.contract_status.map(Into::into)).await?;
+        let o = service::organizations::create(
+            &state,
+            &auth.0,
+            &body.name,
+            body.contract_status.map(Into::into),
+        )
+        .await?;
         let tag = etag(o.version);
         let loc = location("/v1/organizations", o.id);
         Ok(Created::Created(Json(o.into()), loc, tag))
@@ -71,7 +76,11 @@ impl OrganizationsApi {
     /// List organizations
     ///
     /// Agent, admin. In creation order.
-    #[oai(path = "/organizations", method = "get", operation_id = "listOrganizations")]
+    #[oai(
+        path = "/organizations",
+        method = "get",
+        operation_id = "listOrganizations"
+    )]
     async fn list(
         &self,
         state: Data<&AppState>,
@@ -84,13 +93,17 @@ impl OrganizationsApi {
         /// Only organizations with this contract status.
         contract_status: Query<Option<ContractStatusDto>>,
     ) -> Result<Json<OrganizationList>, ApiError> {
-        let after = parse_after(&state, cursor.0.as_deref())?;
+        let after = cursor::decode_uuid(&state.jwt.cursor_key, LIST, cursor.0.as_deref())?;
         let limit = cursor::limit(limit.0);
-        let page = service::organizations::list(&state, &auth.0, after, contract_status.0.map(Into::into), limit).await?;
-        let next_cursor = page
-            .has_more
-            .then(|| page.items.last().map(|o| cursor::encode(&state.jwt.cursor_key, LIST, &o.id.to_string())))
-            .flatten();
+        let page = service::organizations::list(
+            &state,
+            &auth.0,
+            after,
+            contract_status.0.map(Into::into),
+            limit,
+        )
+        .await?;
+        let next_cursor = cursor::next(&state.jwt.cursor_key, LIST, &page, |o| o.id.to_string());
         Ok(Json(OrganizationList {
             items: page.items.into_iter().map(Into::into).collect(),
             next_cursor,
@@ -100,15 +113,30 @@ impl OrganizationsApi {
     /// Read an organization
     ///
     /// Agent, admin; a customer only their own (any other is 404).
-    #[oai(path = "/organizations/:id", method = "get", operation_id = "getOrganization")]
-    async fn get(&self, state: Data<&AppState>, auth: BearerAuth, id: Path<Uuid>) -> Result<One, ApiError> {
-        Ok(one(service::organizations::get(&state, &auth.0, id.0).await?))
+    #[oai(
+        path = "/organizations/:id",
+        method = "get",
+        operation_id = "getOrganization"
+    )]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> Result<One, ApiError> {
+        Ok(one(
+            service::organizations::get(&state, &auth.0, id.0).await?
+        ))
     }
 
     /// Change an organization
     ///
     /// Admin. Requires `If-Match` with the ETag last read (412 when stale, 428 when absent).
-    #[oai(path = "/organizations/:id", method = "patch", operation_id = "updateOrganization")]
+    #[oai(
+        path = "/organizations/:id",
+        method = "patch",
+        operation_id = "updateOrganization"
+    )]
     async fn update(
         &self,
         state: Data<&AppState>,

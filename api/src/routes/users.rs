@@ -50,7 +50,12 @@ impl UsersApi {
     ///
     /// Admin. A customer needs `organization_id`; staff must not have one.
     #[oai(path = "/users", method = "post", operation_id = "createUser")]
-    async fn create(&self, state: Data<&AppState>, auth: BearerAuth, body: Json<CreateUser>) -> Result<Created, ApiError> {
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        body: Json<CreateUser>,
+    ) -> Result<Created, ApiError> {
         let b = body.0;
         let u = svc::create(
             &state,
@@ -72,6 +77,7 @@ impl UsersApi {
     /// List users
     ///
     /// Admin. Audited (personal data).
+    #[allow(clippy::too_many_arguments)]
     #[oai(path = "/users", method = "get", operation_id = "listUsers")]
     async fn list(
         &self,
@@ -86,14 +92,7 @@ impl UsersApi {
         role: Query<Option<RoleDto>>,
         active: Query<Option<bool>>,
     ) -> Result<Json<UserList>, ApiError> {
-        let after = cursor
-            .0
-            .as_deref()
-            .map(|c| {
-                let pos = cursor::decode(&state.jwt.cursor_key, LIST, c)?;
-                Uuid::parse_str(&pos).map_err(|_| ApiError::bad_request("invalid-cursor", "malformed cursor"))
-            })
-            .transpose()?;
+        let after = cursor::decode_uuid(&state.jwt.cursor_key, LIST, cursor.0.as_deref())?;
         let filter = UserFilter {
             organization_id: organization_id.0,
             role: role.0.map(Into::into),
@@ -101,10 +100,7 @@ impl UsersApi {
         };
         let limit = cursor::limit(limit.0);
         let page = service::users::list(&state, &auth.0, filter, after, limit).await?;
-        let next_cursor = page
-            .has_more
-            .then(|| page.items.last().map(|u| cursor::encode(&state.jwt.cursor_key, LIST, &u.id.to_string())))
-            .flatten();
+        let next_cursor = cursor::next(&state.jwt.cursor_key, LIST, &page, |u| u.id.to_string());
         Ok(Json(UserList {
             items: page.items.into_iter().map(Into::into).collect(),
             next_cursor,
@@ -115,7 +111,12 @@ impl UsersApi {
     ///
     /// Admin. Audited (personal data).
     #[oai(path = "/users/:id", method = "get", operation_id = "getUser")]
-    async fn get(&self, state: Data<&AppState>, auth: BearerAuth, id: Path<Uuid>) -> Result<One, ApiError> {
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> Result<One, ApiError> {
         Ok(one(svc::get(&state, &auth.0, id.0).await?))
     }
 

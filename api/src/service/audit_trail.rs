@@ -16,13 +16,25 @@ pub async fn list(
     before: Option<i64>,
     limit: u64,
 ) -> Result<Page<AuditEvent>, ApiError> {
-    authorize(&state.db, p, &[Role::Admin], "audit.read", Some(Object::kind("audit_event"))).await?;
+    authorize(
+        &state.db,
+        p,
+        &[Role::Admin],
+        "audit.read",
+        Some(Object::kind("audit_event")),
+    )
+    .await?;
     let tx = begin(&state.db).await?;
     let page = audit::list(&tx, &filter, before, limit).await?;
     record(
         &tx,
-        entry(Some(p), "audit.read", Some(Object::kind("audit_event")), Outcome::Success,
-            Some(json!({"returned": page.items.len()}))),
+        entry(
+            Some(p),
+            "audit.read",
+            Some(Object::kind("audit_event")),
+            Outcome::Success,
+            Some(json!({"returned": page.items.len()})),
+        ),
     )
     .await?;
     commit(tx).await?;

@@ -53,7 +53,13 @@ pub async fn login(
     if let Some(secs) = wait {
         record(
             &state.db,
-            entry(None, "auth.login", None, Outcome::Denied, Some(json!({"email": email.as_str(), "reason": "throttled"}))),
+            entry(
+                None,
+                "auth.login",
+                None,
+                Outcome::Denied,
+                Some(json!({"email": email.as_str(), "reason": "throttled"})),
+            ),
         )
         .await?;
         return Err(ApiError::too_many_requests(secs));
@@ -78,7 +84,13 @@ pub async fn login(
         }
         record(
             &tx,
-            entry(None, "auth.login", None, Outcome::Failure, Some(json!({"email": email.as_str()}))),
+            entry(
+                None,
+                "auth.login",
+                None,
+                Outcome::Failure,
+                Some(json!({"email": email.as_str()})),
+            ),
         )
         .await?;
         commit(tx).await?;
@@ -99,7 +111,13 @@ pub async fn login(
     };
     let access_token = state.jwt.sign(&claims)?;
     let uid = user.id.to_string();
-    let mut e = entry(None, "auth.login", Some(Object::new("user", &uid)), Outcome::Success, None);
+    let mut e = entry(
+        None,
+        "auth.login",
+        Some(Object::new("user", &uid)),
+        Outcome::Success,
+        None,
+    );
     e.actor_type = "user";
     e.actor_id = Some(uid.clone());
     record(&tx, e).await?;
@@ -115,7 +133,17 @@ pub async fn logout(state: &AppState, p: &Principal) -> Result<(), ApiError> {
     let tx = begin(&state.db).await?;
     sessions::revoke(&tx, p.session_id, now()).await?;
     let sid = p.session_id.to_string();
-    record(&tx, entry(Some(p), "auth.logout", Some(Object::new("session", &sid)), Outcome::Success, None)).await?;
+    record(
+        &tx,
+        entry(
+            Some(p),
+            "auth.logout",
+            Some(Object::new("session", &sid)),
+            Outcome::Success,
+            None,
+        ),
+    )
+    .await?;
     commit(tx).await?;
     Ok(())
 }

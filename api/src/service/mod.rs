@@ -61,7 +61,10 @@ pub fn entry(
 
 /// Append an audit entry on `conn` (pass the transaction of the write it records).
 pub async fn record(conn: &impl Conn, e: NewAuditEvent) -> Result<(), ApiError> {
-    audit::append(conn, e).await.map(|_| ()).map_err(ApiError::from)
+    audit::append(conn, e)
+        .await
+        .map(|_| ())
+        .map_err(ApiError::from)
 }
 
 /// Deny by default: the caller's role must be one of `allowed`. A refusal is
@@ -83,13 +86,13 @@ pub async fn authorize(
 
 /// Answer "not found" for an object the caller may not know exists, and audit the
 /// attempt as denied.
-pub async fn hidden(
-    conn: &impl Conn,
-    p: &Principal,
-    action: &str,
-    object: Object<'_>,
-) -> ApiError {
-    if let Err(e) = record(conn, entry(Some(p), action, Some(object), Outcome::Denied, None)).await {
+pub async fn hidden(conn: &impl Conn, p: &Principal, action: &str, object: Object<'_>) -> ApiError {
+    if let Err(e) = record(
+        conn,
+        entry(Some(p), action, Some(object), Outcome::Denied, None),
+    )
+    .await
+    {
         return e;
     }
     ApiError::not_found()

@@ -9,7 +9,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{authorize, entry, hidden, record, Object};
-use crate::{auth::now, auth::Principal, etag::expected_version, problem::ApiError, state::AppState};
+use crate::{
+    auth::now, auth::Principal, etag::expected_version, problem::ApiError, state::AppState,
+};
 
 const STAFF: &[Role] = &[Role::Agent, Role::Admin];
 const ADMIN: &[Role] = &[Role::Admin];
@@ -20,15 +22,28 @@ pub async fn create(
     name: &str,
     status: Option<ContractStatus>,
 ) -> Result<Organization, ApiError> {
-    authorize(&state.db, p, ADMIN, "organization.create", Some(Object::kind("organization"))).await?;
+    authorize(
+        &state.db,
+        p,
+        ADMIN,
+        "organization.create",
+        Some(Object::kind("organization")),
+    )
+    .await?;
     let tx = begin(&state.db).await?;
     let name = OrganizationName::parse(name)?;
-    let org = organizations::insert(&tx, &name, status.unwrap_or(ContractStatus::Active), now()).await?;
+    let org =
+        organizations::insert(&tx, &name, status.unwrap_or(ContractStatus::Active), now()).await?;
     let id = org.id.to_string();
     record(
         &tx,
-        entry(Some(p), "organization.create", Some(Object::new("organization", &id)), Outcome::Success,
-            Some(json!({"name": org.name, "contract_status": org.contract_status.as_str()}))),
+        entry(
+            Some(p),
+            "organization.create",
+            Some(Object::new("organization", &id)),
+            Outcome::Success,
+            Some(json!({"name": org.name, "contract_status": org.contract_status.as_str()})),
+        ),
     )
     .await?;
     commit(tx).await?;
@@ -40,7 +55,13 @@ pub async fn create(
 pub async fn get(state: &AppState, p: &Principal, id: Uuid) -> Result<Organization, ApiError> {
     let sid = id.to_string();
     if !p.actor().may_see_organization(Some(id.as_u128())) {
-        return Err(hidden(&state.db, p, "organization.read", Object::new("organization", &sid)).await);
+        return Err(hidden(
+            &state.db,
+            p,
+            "organization.read",
+            Object::new("organization", &sid),
+        )
+        .await);
     }
     Ok(organizations::get(&state.db, id).await?)
 }
@@ -52,7 +73,14 @@ pub async fn list(
     status: Option<ContractStatus>,
     limit: u64,
 ) -> Result<Page<Organization>, ApiError> {
-    authorize(&state.db, p, STAFF, "organization.list", Some(Object::kind("organization"))).await?;
+    authorize(
+        &state.db,
+        p,
+        STAFF,
+        "organization.list",
+        Some(Object::kind("organization")),
+    )
+    .await?;
     Ok(organizations::list(&state.db, after, status, limit).await?)
 }
 
@@ -65,7 +93,14 @@ pub async fn update(
     status: Option<ContractStatus>,
 ) -> Result<Organization, ApiError> {
     let sid = id.to_string();
-    authorize(&state.db, p, ADMIN, "organization.update", Some(Object::new("organization", &sid))).await?;
+    authorize(
+        &state.db,
+        p,
+        ADMIN,
+        "organization.update",
+        Some(Object::new("organization", &sid)),
+    )
+    .await?;
     let tx = begin(&state.db).await?;
     let current = organizations::get(&tx, id).await?;
     let version = expected_version(if_match, current.version)?;
@@ -74,16 +109,25 @@ pub async fn update(
         contract_status: status,
     };
     if changes.name.is_none() && changes.contract_status.is_none() {
-        return Err(ValidationError::new("body", "name every field to change (name, contract_status)").into());
+        return Err(ValidationError::new(
+            "body",
+            "name every field to change (name, contract_status)",
+        )
+        .into());
     }
     let org = organizations::update(&tx, id, version, &changes, now()).await?;
     record(
         &tx,
-        entry(Some(p), "organization.update", Some(Object::new("organization", &sid)), Outcome::Success,
+        entry(
+            Some(p),
+            "organization.update",
+            Some(Object::new("organization", &sid)),
+            Outcome::Success,
             Some(json!({
                 "from": {"name": current.name, "contract_status": current.contract_status.as_str()},
                 "to": {"name": org.name, "contract_status": org.contract_status.as_str()},
-            }))),
+            })),
+        ),
     )
     .await?;
     commit(tx).await?;

@@ -37,13 +37,27 @@ fn collect<T>(errors: &mut Vec<ValidationError>, r: Result<T, ValidationError>) 
     }
 }
 
-pub async fn create(state: &AppState, p: &Principal, new: CreateUser<'_>) -> Result<User, ApiError> {
-    authorize(&state.db, p, ADMIN, "user.create", Some(Object::kind("user"))).await?;
+pub async fn create(
+    state: &AppState,
+    p: &Principal,
+    new: CreateUser<'_>,
+) -> Result<User, ApiError> {
+    authorize(
+        &state.db,
+        p,
+        ADMIN,
+        "user.create",
+        Some(Object::kind("user")),
+    )
+    .await?;
     let mut errors = Vec::new();
     let email = collect(&mut errors, Email::parse(new.email));
     let name = collect(&mut errors, DisplayName::parse(new.display_name));
     let password = collect(&mut errors, Password::parse(new.password));
-    collect(&mut errors, new.role.check_organization(new.organization_id.is_some()));
+    collect(
+        &mut errors,
+        new.role.check_organization(new.organization_id.is_some()),
+    );
     let (Some(email), Some(name), Some(password)) = (email, name, password) else {
         return Err(ApiError::validation(errors));
     };
@@ -74,14 +88,21 @@ pub async fn create(state: &AppState, p: &Principal, new: CreateUser<'_>) -> Res
     )
     .await
     .map_err(|e| match e {
-        StoreError::Conflict => ApiError::conflict("email-taken", "a user with this email already exists"),
+        StoreError::Conflict => {
+            ApiError::conflict("email-taken", "a user with this email already exists")
+        }
         e => e.into(),
     })?;
     let id = user.id.to_string();
     record(
         &tx,
-        entry(Some(p), "user.create", Some(Object::new("user", &id)), Outcome::Success,
-            Some(json!({"role": user.role.as_str(), "organization_id": user.organization_id}))),
+        entry(
+            Some(p),
+            "user.create",
+            Some(Object::new("user", &id)),
+            Outcome::Success,
+            Some(json!({"role": user.role.as_str(), "organization_id": user.organization_id})),
+        ),
     )
     .await?;
     commit(tx).await?;
@@ -91,10 +112,27 @@ pub async fn create(state: &AppState, p: &Principal, new: CreateUser<'_>) -> Res
 /// Reading a user is reading personal data: audited.
 pub async fn get(state: &AppState, p: &Principal, id: Uuid) -> Result<User, ApiError> {
     let sid = id.to_string();
-    authorize(&state.db, p, ADMIN, "user.read", Some(Object::new("user", &sid))).await?;
+    authorize(
+        &state.db,
+        p,
+        ADMIN,
+        "user.read",
+        Some(Object::new("user", &sid)),
+    )
+    .await?;
     let tx = begin(&state.db).await?;
     let user = users::get(&tx, id).await?;
-    record(&tx, entry(Some(p), "user.read", Some(Object::new("user", &sid)), Outcome::Success, None)).await?;
+    record(
+        &tx,
+        entry(
+            Some(p),
+            "user.read",
+            Some(Object::new("user", &sid)),
+            Outcome::Success,
+            None,
+        ),
+    )
+    .await?;
     commit(tx).await?;
     Ok(user)
 }
@@ -110,7 +148,17 @@ pub async fn list(
     let tx = begin(&state.db).await?;
     let page = users::list(&tx, &filter, after, limit).await?;
     let ids: Vec<String> = page.items.iter().map(|u| u.id.to_string()).collect();
-    record(&tx, entry(Some(p), "user.list", Some(Object::kind("user")), Outcome::Success, Some(json!({"returned": ids})))).await?;
+    record(
+        &tx,
+        entry(
+            Some(p),
+            "user.list",
+            Some(Object::kind("user")),
+            Outcome::Success,
+            Some(json!({"returned": ids})),
+        ),
+    )
+    .await?;
     commit(tx).await?;
     Ok(page)
 }
@@ -134,14 +182,30 @@ pub async fn update(
     upd: UpdateUser<'_>,
 ) -> Result<User, ApiError> {
     let sid = id.to_string();
-    authorize(&state.db, p, ADMIN, "user.update", Some(Object::new("user", &sid))).await?;
+    authorize(
+        &state.db,
+        p,
+        ADMIN,
+        "user.update",
+        Some(Object::new("user", &sid)),
+    )
+    .await?;
     let mut errors = Vec::new();
-    let display_name = upd.display_name.and_then(|n| collect(&mut errors, DisplayName::parse(n)));
-    let password = upd.password.and_then(|pw| collect(&mut errors, Password::parse(pw)));
+    let display_name = upd
+        .display_name
+        .and_then(|n| collect(&mut errors, DisplayName::parse(n)));
+    let password = upd
+        .password
+        .and_then(|pw| collect(&mut errors, Password::parse(pw)));
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    if display_name.is_none() && upd.role.is_none() && upd.organization_id.is_none() && upd.active.is_none() && password.is_none() {
+    if display_name.is_none()
+        && upd.role.is_none()
+        && upd.organization_id.is_none()
+        && upd.active.is_none()
+        && password.is_none()
+    {
         return Err(ValidationError::new("body", "name at least one field to change").into());
     }
     let password_hash = match password {
@@ -163,12 +227,28 @@ pub async fn update(
     let deactivating = upd.active == Some(false) && current.active;
     let demoting = current.role == Role::Admin && role != Role::Admin;
     if (deactivating || demoting) && current.role == Role::Admin && current.active {
-        let admins = users::list(&tx, &UserFilter { role: Some(Role::Admin), active: Some(true), ..Default::default() }, None, 2).await?;
+        let admins = users::list(
+            &tx,
+            &UserFilter {
+                role: Some(Role::Admin),
+                active: Some(true),
+                ..Default::default()
+            },
+            None,
+            2,
+        )
+        .await?;
         if admins.items.len() < 2 {
-            return Err(ApiError::conflict("last-admin", "this is the last active admin; make another admin first"));
+            return Err(ApiError::conflict(
+                "last-admin",
+                "this is the last active admin; make another admin first",
+            ));
         }
     }
-    let revoke = deactivating || role != current.role || org != current.organization_id || password_hash.is_some();
+    let revoke = deactivating
+        || role != current.role
+        || org != current.organization_id
+        || password_hash.is_some();
     let changes = UserChanges {
         display_name,
         role: upd.role,
@@ -179,10 +259,18 @@ pub async fn update(
     let password_changed = changes.password_hash.is_some();
     let t = now();
     let user = users::update(&tx, id, version, changes, t).await?;
-    let revoked = if revoke { sessions::revoke_all_for_user(&tx, id, t).await? } else { 0 };
+    let revoked = if revoke {
+        sessions::revoke_all_for_user(&tx, id, t).await?
+    } else {
+        0
+    };
     record(
         &tx,
-        entry(Some(p), "user.update", Some(Object::new("user", &sid)), Outcome::Success,
+        entry(
+            Some(p),
+            "user.update",
+            Some(Object::new("user", &sid)),
+            Outcome::Success,
             Some(json!({
                 "role": {"from": current.role.as_str(), "to": user.role.as_str()},
                 "active": {"from": current.active, "to": user.active},
@@ -190,7 +278,8 @@ pub async fn update(
                 "display_name_changed": current.display_name != user.display_name,
                 "password_changed": password_changed,
                 "sessions_revoked": revoked,
-            }))),
+            })),
+        ),
     )
     .await?;
     commit(tx).await?;

@@ -87,7 +87,10 @@ enum IdempotencyKeys {
 }
 
 fn ts(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).timestamp_with_time_zone().not_null().to_owned()
+    ColumnDef::new(col)
+        .timestamp_with_time_zone()
+        .not_null()
+        .to_owned()
 }
 
 #[async_trait::async_trait]
@@ -96,7 +99,12 @@ impl MigrationTrait for Migration {
         m.create_table(
             Table::create()
                 .table(Settings::Table)
-                .col(ColumnDef::new(Settings::Key).string_len(100).not_null().primary_key())
+                .col(
+                    ColumnDef::new(Settings::Key)
+                        .string_len(100)
+                        .not_null()
+                        .primary_key(),
+                )
                 .col(ColumnDef::new(Settings::Value).text().not_null())
                 .to_owned(),
         )
@@ -105,9 +113,22 @@ impl MigrationTrait for Migration {
         m.create_table(
             Table::create()
                 .table(Organizations::Table)
-                .col(ColumnDef::new(Organizations::Id).uuid().not_null().primary_key())
-                .col(ColumnDef::new(Organizations::Name).string_len(400).not_null())
-                .col(ColumnDef::new(Organizations::ContractStatus).string_len(20).not_null())
+                .col(
+                    ColumnDef::new(Organizations::Id)
+                        .uuid()
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(
+                    ColumnDef::new(Organizations::Name)
+                        .string_len(400)
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(Organizations::ContractStatus)
+                        .string_len(20)
+                        .not_null(),
+                )
                 .col(ColumnDef::new(Organizations::Version).integer().not_null())
                 .col(ts(Organizations::CreatedAt))
                 .col(ts(Organizations::UpdatedAt))
@@ -119,8 +140,17 @@ impl MigrationTrait for Migration {
             Table::create()
                 .table(Users::Table)
                 .col(ColumnDef::new(Users::Id).uuid().not_null().primary_key())
-                .col(ColumnDef::new(Users::Email).string_len(254).not_null().unique_key())
-                .col(ColumnDef::new(Users::DisplayName).string_len(400).not_null())
+                .col(
+                    ColumnDef::new(Users::Email)
+                        .string_len(254)
+                        .not_null()
+                        .unique_key(),
+                )
+                .col(
+                    ColumnDef::new(Users::DisplayName)
+                        .string_len(400)
+                        .not_null(),
+                )
                 .col(ColumnDef::new(Users::Role).string_len(20).not_null())
                 .col(ColumnDef::new(Users::OrganizationId).uuid().null())
                 .col(ColumnDef::new(Users::PasswordHash).text().not_null())
@@ -153,7 +183,11 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(Sessions::UserId).uuid().not_null())
                 .col(ts(Sessions::CreatedAt))
                 .col(ts(Sessions::ExpiresAt))
-                .col(ColumnDef::new(Sessions::RevokedAt).timestamp_with_time_zone().null())
+                .col(
+                    ColumnDef::new(Sessions::RevokedAt)
+                        .timestamp_with_time_zone()
+                        .null(),
+                )
                 .foreign_key(
                     ForeignKey::create()
                         .from(Sessions::Table, Sessions::UserId)
@@ -174,10 +208,19 @@ impl MigrationTrait for Migration {
         m.create_table(
             Table::create()
                 .table(LoginThrottle::Table)
-                .col(ColumnDef::new(LoginThrottle::Key).string_len(300).not_null().primary_key())
+                .col(
+                    ColumnDef::new(LoginThrottle::Key)
+                        .string_len(300)
+                        .not_null()
+                        .primary_key(),
+                )
                 .col(ColumnDef::new(LoginThrottle::Failures).integer().not_null())
                 .col(ts(LoginThrottle::WindowStartedAt))
-                .col(ColumnDef::new(LoginThrottle::LockedUntil).timestamp_with_time_zone().null())
+                .col(
+                    ColumnDef::new(LoginThrottle::LockedUntil)
+                        .timestamp_with_time_zone()
+                        .null(),
+                )
                 .to_owned(),
         )
         .await?;
@@ -193,14 +236,34 @@ impl MigrationTrait for Migration {
                         .primary_key(),
                 )
                 .col(ts(AuditEvents::OccurredAt))
-                .col(ColumnDef::new(AuditEvents::ActorType).string_len(20).not_null())
+                .col(
+                    ColumnDef::new(AuditEvents::ActorType)
+                        .string_len(20)
+                        .not_null(),
+                )
                 .col(ColumnDef::new(AuditEvents::ActorId).string_len(64).null())
-                .col(ColumnDef::new(AuditEvents::Action).string_len(64).not_null())
-                .col(ColumnDef::new(AuditEvents::ObjectType).string_len(40).null())
+                .col(
+                    ColumnDef::new(AuditEvents::Action)
+                        .string_len(64)
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(AuditEvents::ObjectType)
+                        .string_len(40)
+                        .null(),
+                )
                 .col(ColumnDef::new(AuditEvents::ObjectId).string_len(64).null())
                 .col(ColumnDef::new(AuditEvents::Ip).string_len(64).null())
-                .col(ColumnDef::new(AuditEvents::Outcome).string_len(20).not_null())
-                .col(ColumnDef::new(AuditEvents::RequestId).string_len(128).null())
+                .col(
+                    ColumnDef::new(AuditEvents::Outcome)
+                        .string_len(20)
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(AuditEvents::RequestId)
+                        .string_len(128)
+                        .null(),
+                )
                 .col(ColumnDef::new(AuditEvents::Detail).text().null())
                 .to_owned(),
         )
@@ -223,11 +286,27 @@ impl MigrationTrait for Migration {
         m.create_table(
             Table::create()
                 .table(IdempotencyKeys::Table)
-                .col(ColumnDef::new(IdempotencyKeys::Scope).string_len(100).not_null())
-                .col(ColumnDef::new(IdempotencyKeys::Key).string_len(255).not_null())
-                .col(ColumnDef::new(IdempotencyKeys::RequestHash).string_len(64).not_null())
+                .col(
+                    ColumnDef::new(IdempotencyKeys::Scope)
+                        .string_len(100)
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(IdempotencyKeys::Key)
+                        .string_len(255)
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(IdempotencyKeys::RequestHash)
+                        .string_len(64)
+                        .not_null(),
+                )
                 .col(ColumnDef::new(IdempotencyKeys::Status).integer().null())
-                .col(ColumnDef::new(IdempotencyKeys::ContentType).string_len(200).null())
+                .col(
+                    ColumnDef::new(IdempotencyKeys::ContentType)
+                        .string_len(200)
+                        .null(),
+                )
                 .col(ColumnDef::new(IdempotencyKeys::Headers).text().null())
                 .col(ColumnDef::new(IdempotencyKeys::Body).blob().null())
                 .col(ts(IdempotencyKeys::CreatedAt))

@@ -1,0 +1,26 @@
+# syntax=docker/dockerfile:1
+# Build stage: compile the release binary.
+FROM rust:1-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/src/target \
+    cargo build --release --locked -p madoguchi \
+ && cp target/release/madoguchi /usr/local/bin/madoguchi
+
+# Runtime stage: a small image, a non-root user, nothing else.
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates curl \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /var/lib/madoguchi --create-home madoguchi
+COPY --from=build /usr/local/bin/madoguchi /usr/local/bin/madoguchi
+USER madoguchi
+WORKDIR /var/lib/madoguchi
+ENV MADOGUCHI_LISTEN=0.0.0.0:8080 \
+    MADOGUCHI_LOG_FORMAT=json
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
+  CMD curl -fsS http://127.0.0.1:8080/readyz || exit 1
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/local/bin/madoguchi"]
