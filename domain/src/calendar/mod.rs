@@ -180,11 +180,11 @@ impl BusinessCalendar {
                 .unwrap_or_else(|| naive.and_utc().timestamp() - 9 * 3600)
         };
         let mut date = first;
-        for i in 0..days {
+        for &holiday in &holidays {
             day_start.push(midnight(date));
             prefix.push(total);
             iv_at.push(ivs.len() as u32);
-            let info = rules.day(date, holidays[i]);
+            let info = rules.day(date, holiday);
             for iv in &info.intervals {
                 ivs.push((iv.start, iv.end));
                 total += i64::from(iv.end - iv.start);
