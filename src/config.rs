@@ -4,6 +4,8 @@
 
 use std::net::SocketAddr;
 
+use madoguchi_domain::calendar::WeeklySchedule;
+
 /// (name, default, meaning)
 pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
@@ -52,6 +54,21 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "PostgreSQL pool size per instance (SQLite always uses one connection)",
     ),
     (
+        "MADOGUCHI_BUSINESS_HOURS",
+        "mon-fri=09:00-17:30",
+        "Weekly reception hours in Asia/Tokyo: day or day range = HH:MM-HH:MM intervals, separated by ; (e.g. mon-fri=09:00-12:00,13:00-17:30;sat=09:00-12:00)",
+    ),
+    (
+        "MADOGUCHI_YEAR_END_CLOSURE",
+        "true",
+        "Close Dec 29 - Jan 3 (年末年始休業)",
+    ),
+    (
+        "MADOGUCHI_CALENDAR_POLL_MS",
+        "2000",
+        "How often an instance checks for calendar changes made through another instance, 100-60000 ms",
+    ),
+    (
         "MADOGUCHI_LOG",
         "info",
         "Log filter (tracing EnvFilter syntax, e.g. info,madoguchi=debug)",
@@ -76,6 +93,9 @@ pub struct Config {
     pub db_max_connections: u32,
     pub log: String,
     pub log_json: bool,
+    pub business_hours: WeeklySchedule,
+    pub year_end_closure: bool,
+    pub calendar_poll_ms: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -145,19 +165,22 @@ impl Config {
             1,
             1000,
         )? as u32;
-        let trust_forwarded_for = match or_default("MADOGUCHI_TRUST_FORWARDED_FOR")
-            .to_ascii_lowercase()
-            .as_str()
-        {
-            "true" | "1" | "yes" => true,
-            "false" | "0" | "no" => false,
-            other => {
-                return Err(err(
-                    "MADOGUCHI_TRUST_FORWARDED_FOR",
-                    format!("must be true or false, got {other:?}"),
-                ))
-            }
-        };
+        let trust_forwarded_for = parse_bool(
+            "MADOGUCHI_TRUST_FORWARDED_FOR",
+            &or_default("MADOGUCHI_TRUST_FORWARDED_FOR"),
+        )?;
+        let year_end_closure = parse_bool(
+            "MADOGUCHI_YEAR_END_CLOSURE",
+            &or_default("MADOGUCHI_YEAR_END_CLOSURE"),
+        )?;
+        let business_hours = WeeklySchedule::parse(&or_default("MADOGUCHI_BUSINESS_HOURS"))
+            .map_err(|e| err("MADOGUCHI_BUSINESS_HOURS", e.message))?;
+        let calendar_poll_ms = parse_num(
+            "MADOGUCHI_CALENDAR_POLL_MS",
+            &or_default("MADOGUCHI_CALENDAR_POLL_MS"),
+            100,
+            60_000,
+        )? as u64;
         let log_json = match or_default("MADOGUCHI_LOG_FORMAT").as_str() {
             "text" => false,
             "json" => true,
@@ -186,7 +209,18 @@ impl Config {
             db_max_connections,
             log: or_default("MADOGUCHI_LOG"),
             log_json,
+            business_hours,
+            year_end_closure,
+            calendar_poll_ms,
         })
+    }
+}
+
+fn parse_bool(var: &'static str, raw: &str) -> Result<bool, ConfigError> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        other => Err(err(var, format!("must be true or false, got {other:?}"))),
     }
 }
 

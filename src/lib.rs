@@ -10,6 +10,7 @@ use madoguchi_api::{
     service::bootstrap::{self, AdminBootstrap},
     ApiConfig, AppState,
 };
+use madoguchi_domain::calendar::CalendarRules;
 use madoguchi_persistence::DbOptions;
 use poem::{
     listener::{Acceptor, Listener, TcpListener},
@@ -49,10 +50,18 @@ pub async fn prepare(config: &Config) -> Result<(AppState, AdminBootstrap), Star
         trust_forwarded_for: config.trust_forwarded_for,
         ..ApiConfig::default()
     };
-    Ok((
-        AppState::new(db, JwtKeys::from_secret(&secret), api_config),
-        admin,
-    ))
+    let rules = CalendarRules {
+        schedule: config.business_hours.clone(),
+        year_end_closure: config.year_end_closure,
+        ..CalendarRules::default()
+    };
+    let state = AppState::new(db, JwtKeys::from_secret(&secret), api_config, rules);
+    state
+        .calendar
+        .refresh(&state.db)
+        .await
+        .map_err(|e| StartError::Database(e.to_string()))?;
+    Ok((state, admin))
 }
 
 /// Bind the listener; the returned acceptor knows its real port (useful with port 0).
@@ -67,16 +76,38 @@ pub async fn bind(addr: std::net::SocketAddr) -> Result<impl Acceptor, StartErro
 }
 
 /// Serve until `shutdown` resolves, then finish in-flight requests (up to 10 s).
+/// Background work (calendar refresh) runs alongside and stops with the server.
 pub async fn serve(
     acceptor: impl Acceptor + 'static,
     state: AppState,
+    poll: Duration,
     shutdown: impl std::future::Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
-    Server::new_with_acceptor(acceptor)
+    let refresher = tokio::spawn(refresh_calendar(state.clone(), poll));
+    let result = Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(
             madoguchi_api::app(state),
             shutdown,
             Some(Duration::from_secs(10)),
         )
-        .await
+        .await;
+    refresher.abort();
+    result
+}
+
+/// Pick up calendar changes made through another instance: a cheap read of the
+/// stored revision, and a rebuild (milliseconds) only when it changed.
+async fn refresh_calendar(state: AppState, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match state.calendar.refresh(&state.db).await {
+            Ok(true) => tracing::info!("business calendar rebuilt after a change"),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "calendar refresh failed; keeping the previous tables")
+            }
+        }
+    }
 }

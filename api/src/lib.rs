@@ -6,6 +6,7 @@
 //! through [`problem`] as `application/problem+json`.
 
 pub mod auth;
+pub mod calendar_handle;
 pub mod context;
 pub mod cursor;
 pub mod etag;

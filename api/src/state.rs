@@ -2,7 +2,9 @@ use std::sync::Arc;
 
 use madoguchi_persistence::Db;
 
-use crate::{auth::JwtKeys, metrics::Metrics};
+use madoguchi_domain::calendar::CalendarRules;
+
+use crate::{auth::JwtKeys, calendar_handle::CalendarHandle, metrics::Metrics};
 
 /// Settings the HTTP layer needs, read once by the binary.
 #[derive(Debug, Clone)]
@@ -35,15 +37,17 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     pub config: Arc<ApiConfig>,
     pub metrics: Arc<Metrics>,
+    pub calendar: Arc<CalendarHandle>,
 }
 
 impl AppState {
-    pub fn new(db: Db, jwt: JwtKeys, config: ApiConfig) -> Self {
+    pub fn new(db: Db, jwt: JwtKeys, config: ApiConfig, calendar: CalendarRules) -> Self {
         AppState {
             db,
             jwt: Arc::new(jwt),
             config: Arc::new(config),
             metrics: Arc::new(Metrics::new()),
+            calendar: Arc::new(CalendarHandle::new(calendar)),
         }
     }
 }

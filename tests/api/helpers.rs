@@ -56,6 +56,7 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
     pub db: sea_orm::DatabaseConnection,
+    vars: Vec<(String, String)>,
     server: tokio::task::JoinHandle<()>,
     _backing: Backing,
 }
@@ -64,6 +65,40 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
     }
+}
+
+pub struct Sibling {
+    pub addr: SocketAddr,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Sibling {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+}
+
+impl Drop for Sibling {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn start(vars: &[(String, String)]) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let config = Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+        .expect("test config");
+    let (state, _admin) = madoguchi::prepare(&config).await.expect("prepare");
+    let acceptor = madoguchi::bind(config.listen).await.expect("bind");
+    let addr = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .expect("socket address");
+    let poll = std::time::Duration::from_millis(config.calendar_poll_ms);
+    let server = tokio::spawn(async move {
+        let _ = madoguchi::serve(acceptor, state, poll, std::future::pending()).await;
+    });
+    (addr, server)
 }
 
 fn with_database(url: &str, name: &str) -> String {
@@ -116,24 +151,13 @@ impl TestApp {
             ("MADOGUCHI_ADMIN_EMAIL".into(), ADMIN_EMAIL.into()),
             ("MADOGUCHI_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
             ("MADOGUCHI_DB_MAX_CONNECTIONS".into(), "4".into()),
+            ("MADOGUCHI_CALENDAR_POLL_MS".into(), "200".into()),
         ];
         for (k, v) in extra {
             vars.retain(|(name, _)| name != k);
             vars.push((k.to_string(), v.to_string()));
         }
-        let config =
-            Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
-                .expect("test config");
-        let (state, _admin) = madoguchi::prepare(&config).await.expect("prepare");
-        let acceptor = madoguchi::bind(config.listen).await.expect("bind");
-        let addr = acceptor
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().copied())
-            .expect("socket address");
-        let server = tokio::spawn(async move {
-            let _ = madoguchi::serve(acceptor, state, std::future::pending()).await;
-        });
+        let (addr, server) = start(&vars).await;
         let db = Database::connect(database_url.as_str())
             .await
             .expect("test db handle");
@@ -141,9 +165,16 @@ impl TestApp {
             addr,
             client: reqwest::Client::new(),
             db,
+            vars,
             server,
             _backing: backing,
         }
+    }
+
+    /// A second server on the same database, as another instance behind a load balancer.
+    pub async fn sibling(&self) -> Sibling {
+        let (addr, server) = start(&self.vars).await;
+        Sibling { addr, server }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -249,6 +280,8 @@ impl TestApp {
             "audit_events",
             "idempotency_keys",
             "login_throttle",
+            "calendar_overrides",
+            "settings",
         ] {
             out.push((t.to_owned(), self.count(t).await));
         }

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod calendar;
 pub mod ops;
 pub mod organizations;
 pub mod users;
@@ -19,6 +20,8 @@ pub enum ApiTags {
     Users,
     /// The append-only audit trail.
     Audit,
+    /// Japanese business calendar: holidays, open hours, business-time arithmetic.
+    Calendar,
     /// Health, readiness.
     Operations,
 }
@@ -28,6 +31,7 @@ pub type Api = (
     organizations::OrganizationsApi,
     users::UsersApi,
     audit::AuditApi,
+    calendar::CalendarApi,
     ops::OpsApi,
 );
 
@@ -37,6 +41,7 @@ pub fn api() -> Api {
         organizations::OrganizationsApi,
         users::UsersApi,
         audit::AuditApi,
+        calendar::CalendarApi,
         ops::OpsApi,
     )
 }

@@ -5,6 +5,7 @@
 pub mod audit_trail;
 pub mod auth;
 pub mod bootstrap;
+pub mod calendar;
 pub mod organizations;
 pub mod users;
 

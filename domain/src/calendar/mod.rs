@@ -17,7 +17,7 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc, Weekday};
 use thiserror::Error;
 
 pub use holidays::{holidays_of_year, Holiday, FIRST_YEAR, LAST_YEAR};
-pub use schedule::{Interval, WeeklySchedule};
+pub use schedule::{hhmm, normalize as schedule_normalize, Interval, WeeklySchedule};
 
 use crate::time::TOKYO;
 

@@ -1,0 +1,256 @@
+//! Business-calendar use cases: public computations and admins' overrides.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use madoguchi_domain::{
+    calendar::{
+        schedule_normalize, CalendarError, DateOverride, DayInfo, Holiday, Interval, FIRST_YEAR,
+        LAST_YEAR,
+    },
+    Role, ValidationError,
+};
+use madoguchi_persistence::{
+    audit::Outcome, begin, calendar, calendar::StoredOverride, commit, Page, StoreError,
+};
+use poem::http::StatusCode;
+use serde_json::json;
+
+use super::{authorize, entry, record, Object};
+use crate::{auth::now, auth::Principal, problem::ApiError, state::AppState};
+
+/// The longest range `days` answers at once.
+pub const MAX_DAYS: i64 = 366;
+
+impl From<CalendarError> for ApiError {
+    fn from(e: CalendarError) -> Self {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "out-of-range",
+            "Outside the calendar",
+        )
+        .detail(e.to_string())
+    }
+}
+
+fn invalid_range(detail: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid-range",
+        "Invalid range",
+    )
+    .detail(detail.to_owned())
+}
+
+pub fn holidays(year: i32) -> Result<Vec<Holiday>, ApiError> {
+    if !(FIRST_YEAR..=LAST_YEAR).contains(&year) {
+        return Err(CalendarError::OutOfRange.into());
+    }
+    Ok(madoguchi_domain::calendar::holidays_of_year(year))
+}
+
+pub fn days(state: &AppState, from: NaiveDate, to: NaiveDate) -> Result<Vec<DayInfo>, ApiError> {
+    if to < from {
+        return Err(invalid_range("`to` is before `from`"));
+    }
+    if (to - from).num_days() >= MAX_DAYS {
+        return Err(invalid_range("at most 366 days at a time"));
+    }
+    let cal = state.calendar.get();
+    from.iter_days()
+        .take_while(|d| *d <= to)
+        .map(|d| cal.day(d).map_err(ApiError::from))
+        .collect()
+}
+
+pub fn due(state: &AppState, from: DateTime<Utc>, seconds: u64) -> Result<DateTime<Utc>, ApiError> {
+    Ok(state.calendar.get().due(from, seconds)?)
+}
+
+pub fn elapsed(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<u64, ApiError> {
+    if to < from {
+        return Err(invalid_range("`to` is before `from`"));
+    }
+    Ok(state.calendar.get().elapsed(from, to)?)
+}
+
+/// UTC instant of a local second of day, for writing a day's intervals.
+pub fn instant(state: &AppState, date: NaiveDate, second: u32) -> Result<DateTime<Utc>, ApiError> {
+    Ok(state.calendar.get().instant(date, second)?)
+}
+
+const ADMIN: &[Role] = &[Role::Admin];
+
+pub async fn list_closures(
+    state: &AppState,
+    p: &Principal,
+    after: Option<NaiveDate>,
+    limit: u64,
+) -> Result<Page<StoredOverride>, ApiError> {
+    authorize(
+        &state.db,
+        p,
+        ADMIN,
+        "calendar.read",
+        Some(Object::kind("calendar_override")),
+    )
+    .await?;
+    let tx = begin(&state.db).await?;
+    let page = calendar::list(&tx, after, limit).await?;
+    record(
+        &tx,
+        entry(
+            Some(p),
+            "calendar.read",
+            Some(Object::kind("calendar_override")),
+            Outcome::Success,
+            None,
+        ),
+    )
+    .await?;
+    commit(tx).await?;
+    Ok(page)
+}
+
+pub async fn add_closure(
+    state: &AppState,
+    p: &Principal,
+    date: NaiveDate,
+    note: &str,
+    hours: Option<&[String]>,
+) -> Result<StoredOverride, ApiError> {
+    let key = date.to_string();
+    authorize(
+        &state.db,
+        p,
+        ADMIN,
+        "calendar.create",
+        Some(Object::new("calendar_override", &key)),
+    )
+    .await?;
+    let note = note.trim();
+    let mut errors = Vec::new();
+    if note.chars().count() > 200 || note.chars().any(char::is_control) {
+        errors.push(ValidationError::new(
+            "note",
+            "at most 200 characters, no control characters",
+        ));
+    }
+    if state.calendar.get().day(date).is_err() {
+        errors.push(ValidationError::new(
+            "date",
+            format!("must lie between {FIRST_YEAR}-01-01 and {LAST_YEAR}-12-31"),
+        ));
+    }
+    let rule = match hours {
+        None => DateOverride::Closed {
+            note: note.to_owned(),
+        },
+        Some(list) => {
+            if list.is_empty() || list.len() > 8 {
+                errors.push(ValidationError::new(
+                    "hours",
+                    "give 1 to 8 intervals, or leave hours out to close the day",
+                ));
+                DateOverride::Closed {
+                    note: note.to_owned(),
+                }
+            } else {
+                match list
+                    .iter()
+                    .map(|s| Interval::parse(s))
+                    .collect::<Result<Vec<_>, _>>()
+                    .and_then(schedule_normalize)
+                {
+                    Ok(intervals) => DateOverride::Hours {
+                        intervals,
+                        note: note.to_owned(),
+                    },
+                    Err(e) => {
+                        errors.push(e);
+                        DateOverride::Closed {
+                            note: note.to_owned(),
+                        }
+                    }
+                }
+            }
+        }
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let tx = begin(&state.db).await?;
+    let stored = calendar::insert(&tx, date, &rule, Some(p.user.id), now())
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict => ApiError::conflict(
+                "closure-exists",
+                "this date already has an override; delete it first",
+            ),
+            e => e.into(),
+        })?;
+    calendar::bump_revision(&tx).await?;
+    let detail = match &rule {
+        DateOverride::Closed { note } => json!({"kind": "closed", "note": note}),
+        DateOverride::Hours { intervals, note } => {
+            json!({"kind": "hours", "hours": intervals.iter().map(Interval::format).collect::<Vec<_>>(), "note": note})
+        }
+    };
+    record(
+        &tx,
+        entry(
+            Some(p),
+            "calendar.create",
+            Some(Object::new("calendar_override", &key)),
+            Outcome::Success,
+            Some(detail),
+        ),
+    )
+    .await?;
+    commit(tx).await?;
+    refresh(state).await;
+    Ok(stored)
+}
+
+pub async fn remove_closure(
+    state: &AppState,
+    p: &Principal,
+    date: NaiveDate,
+) -> Result<(), ApiError> {
+    let key = date.to_string();
+    authorize(
+        &state.db,
+        p,
+        ADMIN,
+        "calendar.delete",
+        Some(Object::new("calendar_override", &key)),
+    )
+    .await?;
+    let tx = begin(&state.db).await?;
+    let old = calendar::get(&tx, date).await?;
+    calendar::delete(&tx, date).await?;
+    calendar::bump_revision(&tx).await?;
+    let kind = match old.rule {
+        DateOverride::Closed { .. } => "closed",
+        DateOverride::Hours { .. } => "hours",
+    };
+    record(
+        &tx,
+        entry(
+            Some(p),
+            "calendar.delete",
+            Some(Object::new("calendar_override", &key)),
+            Outcome::Success,
+            Some(json!({"kind": kind})),
+        ),
+    )
+    .await?;
+    commit(tx).await?;
+    refresh(state).await;
+    Ok(())
+}
+
+/// Rebuild this instance's tables now; the others follow at their next poll.
+pub async fn refresh(state: &AppState) {
+    if let Err(e) = state.calendar.refresh(&state.db).await {
+        tracing::warn!(error = %e, "calendar refresh failed; keeping the previous tables");
+    }
+}
