@@ -1,0 +1,281 @@
+//! A clinic's thread traced by hand against the calendar (normal priority:
+//! first response 240 min, resolution 1530 min; hours 09:00–17:30 JST).
+
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+
+use super::*;
+use crate::calendar::{BusinessCalendar, CalendarRules};
+
+fn cal() -> &'static BusinessCalendar {
+    static CAL: std::sync::OnceLock<BusinessCalendar> = std::sync::OnceLock::new();
+    CAL.get_or_init(|| BusinessCalendar::build(CalendarRules::default()))
+}
+
+fn jst(m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    FixedOffset::east_opt(9 * 3600)
+        .unwrap()
+        .with_ymd_and_hms(2026, m, d, h, min, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+const W: u32 = 750;
+
+#[test]
+fn friday_evening_thread_through_golden_week() {
+    let policy = SlaPolicySet::default().get(Priority::Normal);
+    // Friday 2026-04-24 17:00.
+    let (mut sla, events) = ThreadSla::open(policy, jst(4, 24, 17, 0), cal(), W).unwrap();
+    assert_eq!(events.len(), 2);
+    // 30 min on Friday, 210 on Monday from 09:00.
+    assert_eq!(sla.first_response.due_at, Some(jst(4, 27, 12, 30)));
+    // 30 Fri + 510 Mon + 510 Tue, Wed 4/29 昭和の日, 480 Thu.
+    assert_eq!(sla.resolution.due_at, Some(jst(4, 30, 17, 0)));
+
+    // An internal note at 17:10 changes nothing.
+    let fx = sla
+        .on_post(
+            ThreadStatus::New,
+            Author::Staff,
+            Visibility::Internal,
+            false,
+            policy,
+            jst(4, 24, 17, 10),
+            cal(),
+            W,
+            "post:1",
+        )
+        .unwrap();
+    assert!(fx.events.is_empty());
+    assert_eq!(sla.first_response.phase, ClockPhase::Running);
+
+    // The agent answers publicly at 17:20: first response met after 20 minutes.
+    let fx = sla
+        .on_post(
+            ThreadStatus::New,
+            Author::Staff,
+            Visibility::Public,
+            false,
+            policy,
+            jst(4, 24, 17, 20),
+            cal(),
+            W,
+            "post:2",
+        )
+        .unwrap();
+    assert_eq!(fx.status, ThreadStatus::Open);
+    assert_eq!(sla.first_response.phase, ClockPhase::Met);
+    assert_eq!(sla.first_response.used_seconds, 20 * 60);
+    assert!(!sla.first_response.breached);
+
+    // Pending at 17:25: resolution paused with 25 minutes used.
+    sla.on_status(
+        ThreadStatus::Open,
+        ThreadStatus::Pending,
+        jst(4, 24, 17, 25),
+        cal(),
+        W,
+    )
+    .unwrap();
+    assert_eq!(sla.resolution.phase, ClockPhase::Paused);
+    assert_eq!(sla.resolution.used_seconds, 25 * 60);
+    assert_eq!(sla.resolution.due_at, None);
+
+    // The clinic replies Monday 10:00: reopened, resolution resumes, next reply starts.
+    let fx = sla
+        .on_post(
+            ThreadStatus::Pending,
+            Author::Customer,
+            Visibility::Public,
+            true,
+            policy,
+            jst(4, 27, 10, 0),
+            cal(),
+            W,
+            "post:3",
+        )
+        .unwrap();
+    assert_eq!(fx.status, ThreadStatus::Open);
+    assert_eq!(sla.resolution.phase, ClockPhase::Running);
+    // 1505 minutes left: Mon 450, Tue 510, Wed holiday, Thu 510, Fri 35.
+    assert_eq!(sla.resolution.due_at, Some(jst(5, 1, 9, 35)));
+    let nr = sla.next_reply.as_ref().unwrap();
+    assert_eq!((nr.cycle, nr.due_at), (1, Some(jst(4, 27, 14, 0))));
+
+    // The agent answers at 11:00: next reply met after 60 minutes.
+    sla.on_post(
+        ThreadStatus::Open,
+        Author::Staff,
+        Visibility::Public,
+        false,
+        policy,
+        jst(4, 27, 11, 0),
+        cal(),
+        W,
+        "post:4",
+    )
+    .unwrap();
+    let nr = sla.next_reply.as_ref().unwrap();
+    assert_eq!((nr.phase, nr.used_seconds), (ClockPhase::Met, 3600));
+
+    // Resolved Thursday 5/7 10:00, after Golden Week (5/2–5/6 closed): 25 + 450 + 510
+    // + 510 + 510 + 60 = 2065 minutes, over the 1530-minute target.
+    sla.on_status(
+        ThreadStatus::Open,
+        ThreadStatus::Resolved,
+        jst(5, 7, 10, 0),
+        cal(),
+        W,
+    )
+    .unwrap();
+    assert_eq!(sla.resolution.phase, ClockPhase::Met);
+    assert_eq!(sla.resolution.used_seconds, 2065 * 60);
+    assert!(sla.resolution.breached);
+    assert_eq!(sla.resolution.view(jst(5, 7, 12, 0), cal()).state, "met");
+}
+
+#[test]
+fn warnings_come_at_three_quarters() {
+    let policy = SlaPolicySet::default().get(Priority::Urgent);
+    let (sla, _) = ThreadSla::open(policy, jst(11, 30, 9, 0), cal(), 750).unwrap();
+    // 75 % of 30 minutes = 22.5 minutes.
+    assert_eq!(
+        sla.first_response.warn_at,
+        Some(jst(11, 30, 9, 22) + chrono::Duration::seconds(30))
+    );
+    assert_eq!(sla.first_response.due_at, Some(jst(11, 30, 9, 30)));
+}
+
+#[test]
+fn a_customer_post_without_an_agent_answer_starts_no_next_reply() {
+    let policy = SlaPolicySet::default().get(Priority::High);
+    let (mut sla, _) = ThreadSla::open(policy, jst(11, 30, 9, 0), cal(), W).unwrap();
+    // Customer adds details before anyone answered: first response still running.
+    sla.on_post(
+        ThreadStatus::New,
+        Author::Customer,
+        Visibility::Public,
+        false,
+        policy,
+        jst(11, 30, 9, 10),
+        cal(),
+        W,
+        "post:2",
+    )
+    .unwrap();
+    assert!(sla.next_reply.is_none());
+    sla.on_post(
+        ThreadStatus::New,
+        Author::Staff,
+        Visibility::Public,
+        false,
+        policy,
+        jst(11, 30, 9, 20),
+        cal(),
+        W,
+        "post:3",
+    )
+    .unwrap();
+    // Two customer posts in a row after the answer: one cycle.
+    sla.on_post(
+        ThreadStatus::Open,
+        Author::Customer,
+        Visibility::Public,
+        true,
+        policy,
+        jst(11, 30, 10, 0),
+        cal(),
+        W,
+        "post:4",
+    )
+    .unwrap();
+    sla.on_post(
+        ThreadStatus::Open,
+        Author::Customer,
+        Visibility::Public,
+        false,
+        policy,
+        jst(11, 30, 10, 5),
+        cal(),
+        W,
+        "post:5",
+    )
+    .unwrap();
+    assert_eq!(sla.next_reply.as_ref().unwrap().cycle, 1);
+    assert_eq!(
+        sla.next_reply.as_ref().unwrap().due_at,
+        Some(jst(11, 30, 11, 0))
+    );
+    sla.on_post(
+        ThreadStatus::Open,
+        Author::Staff,
+        Visibility::Public,
+        false,
+        policy,
+        jst(11, 30, 10, 30),
+        cal(),
+        W,
+        "post:6",
+    )
+    .unwrap();
+    sla.on_post(
+        ThreadStatus::Open,
+        Author::Customer,
+        Visibility::Public,
+        true,
+        policy,
+        jst(11, 30, 11, 0),
+        cal(),
+        W,
+        "post:7",
+    )
+    .unwrap();
+    assert_eq!(sla.next_reply.as_ref().unwrap().cycle, 2);
+}
+
+#[test]
+fn a_priority_change_retargets_from_the_start() {
+    let set = SlaPolicySet::default();
+    let (mut sla, _) =
+        ThreadSla::open(set.get(Priority::Normal), jst(11, 30, 9, 0), cal(), W).unwrap();
+    assert_eq!(sla.first_response.due_at, Some(jst(11, 30, 13, 0)));
+    // At 09:20 it becomes urgent: 30 minutes from 09:00.
+    sla.on_priority(
+        set.get(Priority::Urgent),
+        Priority::Urgent,
+        jst(11, 30, 9, 20),
+        cal(),
+        W,
+    )
+    .unwrap();
+    assert_eq!(sla.first_response.due_at, Some(jst(11, 30, 9, 30)));
+    assert_eq!(sla.resolution.due_at, Some(jst(11, 30, 13, 0)));
+    // At 09:40 (already past) it becomes urgent → breached by the view.
+    assert_eq!(
+        sla.first_response.view(jst(11, 30, 9, 40), cal()).state,
+        "breached"
+    );
+}
+
+#[test]
+fn a_calendar_change_keeps_time_used_and_moves_the_rest() {
+    let set = SlaPolicySet::default();
+    let (mut sla, _) =
+        ThreadSla::open(set.get(Priority::Normal), jst(11, 30, 9, 0), cal(), W).unwrap();
+    // Monday 09:00 + 1530 min: Mon, Tue, Wed full days = 1530 → Wednesday 17:30.
+    assert_eq!(sla.resolution.due_at, Some(jst(12, 2, 17, 30)));
+    // At Monday 12:00 an admin closes Tuesday 12/1.
+    let mut rules = CalendarRules::default();
+    rules.overrides.insert(
+        chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+        crate::calendar::DateOverride::Closed {
+            note: "保守".into(),
+        },
+    );
+    let new = BusinessCalendar::build(rules);
+    sla.resolution
+        .reproject(jst(11, 30, 12, 0), cal(), &new, W)
+        .unwrap();
+    assert_eq!(sla.resolution.used_seconds, 180 * 60);
+    assert_eq!(sla.resolution.due_at, Some(jst(12, 3, 17, 30)));
+}
