@@ -5,6 +5,7 @@
 //! can run several of them, plus the audit append, in one transaction.
 
 pub mod audit;
+pub mod board;
 pub mod calendar;
 pub mod db;
 mod entities;

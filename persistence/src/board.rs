@@ -1,0 +1,824 @@
+//! Storage of the board: threads, posts, SLA clocks and their log, policies, the
+//! outbox, the queue and the search index.
+
+use chrono::{DateTime, TimeZone, Utc};
+use madoguchi_domain::board::{
+    Channel, Clock, ClockEvent, ClockKind, ClockPhase, Priority, SlaPolicy, SlaPolicySet, ThreadSla,
+    ThreadStatus, Visibility,
+};
+use sea_orm::{
+    sea_query::OnConflict, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement, Value,
+};
+use uuid::Uuid;
+
+use crate::{
+    entities::{outbox, post, search_doc, sla_clock, sla_clock_event, sla_policy, thread, thread_tag},
+    error::StoreError,
+    page::Page,
+};
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Db(sea_orm::DbErr::Custom(format!("corrupt board row: {what}")))
+}
+
+/// Write `$1`-style SQL once; SQLite gets `?`.
+fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Statement {
+    let backend = db.get_database_backend();
+    let sql = if backend == DatabaseBackend::Sqlite {
+        let mut out = String::with_capacity(sql.len());
+        let mut chars = sql.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '$' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+                while chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+                    chars.next();
+                }
+                out.push('?');
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    } else {
+        sql.to_owned()
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+fn is_pg(db: &impl ConnectionTrait) -> bool {
+    db.get_database_backend() == DatabaseBackend::Postgres
+}
+
+/// The `next_due_at` of a thread with no running clock.
+pub fn far_future() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(9999, 12, 31, 0, 0, 0).single().unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+// ---- policies -----------------------------------------------------------------
+
+fn policy_json(set: &SlaPolicySet) -> String {
+    let one = |p: SlaPolicy| serde_json::json!([p.first_response_minutes, p.next_reply_minutes, p.resolution_minutes]);
+    serde_json::json!({"low": one(set.low), "normal": one(set.normal), "high": one(set.high), "urgent": one(set.urgent)}).to_string()
+}
+
+fn policy_from_json(s: &str) -> Result<SlaPolicySet, StoreError> {
+    let v: serde_json::Value = serde_json::from_str(s).map_err(|_| corrupt("policy"))?;
+    let one = |k: &str| -> Result<SlaPolicy, StoreError> {
+        let a = v.get(k).and_then(|x| x.as_array()).ok_or_else(|| corrupt("policy"))?;
+        let n = |i: usize| a.get(i).and_then(|x| x.as_u64()).and_then(|x| u32::try_from(x).ok()).ok_or_else(|| corrupt("policy"));
+        Ok(SlaPolicy { first_response_minutes: n(0)?, next_reply_minutes: n(1)?, resolution_minutes: n(2)? })
+    };
+    Ok(SlaPolicySet { low: one("low")?, normal: one("normal")?, high: one("high")?, urgent: one("urgent")? })
+}
+
+/// The current policies (defaults for priorities never edited), with versions.
+pub async fn policies(db: &impl ConnectionTrait) -> Result<(SlaPolicySet, Vec<(Priority, i32, DateTime<Utc>)>), StoreError> {
+    let mut set = SlaPolicySet::default();
+    let mut meta = Vec::new();
+    for m in sla_policy::Entity::find().all(db).await? {
+        let p = Priority::parse(&m.priority).map_err(|_| corrupt("priority"))?;
+        let to = |x: i32| u32::try_from(x).map_err(|_| corrupt("minutes"));
+        set.set(p, SlaPolicy {
+            first_response_minutes: to(m.first_response_minutes)?,
+            next_reply_minutes: to(m.next_reply_minutes)?,
+            resolution_minutes: to(m.resolution_minutes)?,
+        });
+        meta.push((p, m.version, m.updated_at));
+    }
+    Ok((set, meta))
+}
+
+pub async fn put_policy(db: &impl ConnectionTrait, p: Priority, policy: SlaPolicy, now: DateTime<Utc>) -> Result<i32, StoreError> {
+    let existing = sla_policy::Entity::find_by_id(p.as_str().to_owned()).one(db).await?;
+    let version = existing.as_ref().map(|m| m.version + 1).unwrap_or(1);
+    let am = sla_policy::ActiveModel {
+        priority: Set(p.as_str().to_owned()),
+        first_response_minutes: Set(policy.first_response_minutes as i32),
+        next_reply_minutes: Set(policy.next_reply_minutes as i32),
+        resolution_minutes: Set(policy.resolution_minutes as i32),
+        version: Set(version),
+        updated_at: Set(now),
+    };
+    if existing.is_some() {
+        am.update(db).await?;
+    } else {
+        am.insert(db).await?;
+    }
+    Ok(version)
+}
+
+// ---- threads ------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct ThreadRecord {
+    pub id: Uuid,
+    pub number: i64,
+    pub organization_id: Uuid,
+    pub title: String,
+    pub category: Option<String>,
+    pub priority: Priority,
+    pub status: ThreadStatus,
+    pub channel: Channel,
+    pub assignee_id: Option<Uuid>,
+    pub created_by: Option<Uuid>,
+    pub follow_up_of: Option<i64>,
+    pub policy: SlaPolicySet,
+    pub tags: Vec<String>,
+    pub post_count: i32,
+    pub public_post_count: i32,
+    pub last_public_post_at: Option<DateTime<Utc>>,
+    pub last_public_by_staff: bool,
+    pub next_due_at: Option<DateTime<Utc>>,
+    pub breached: bool,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn thread_from(m: thread::Model, tags: Vec<String>) -> Result<ThreadRecord, StoreError> {
+    Ok(ThreadRecord {
+        id: m.id,
+        number: m.number,
+        organization_id: m.organization_id,
+        title: m.title,
+        category: m.category,
+        priority: Priority::parse(&m.priority).map_err(|_| corrupt("priority"))?,
+        status: ThreadStatus::parse(&m.status).map_err(|_| corrupt("status"))?,
+        channel: Channel::parse(&m.channel).map_err(|_| corrupt("channel"))?,
+        assignee_id: m.assignee_id,
+        created_by: m.created_by,
+        follow_up_of: m.follow_up_of,
+        policy: policy_from_json(&m.policy)?,
+        tags,
+        post_count: m.post_count,
+        public_post_count: m.public_post_count,
+        last_public_post_at: m.last_public_post_at,
+        last_public_by_staff: m.last_public_by_staff,
+        next_due_at: Some(m.next_due_at).filter(|d| *d < far_future()),
+        breached: m.breached,
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
+}
+
+fn thread_active(t: &ThreadRecord) -> thread::ActiveModel {
+    thread::ActiveModel {
+        id: Set(t.id),
+        number: Set(t.number),
+        organization_id: Set(t.organization_id),
+        title: Set(t.title.clone()),
+        category: Set(t.category.clone()),
+        priority: Set(t.priority.as_str().to_owned()),
+        status: Set(t.status.as_str().to_owned()),
+        channel: Set(t.channel.as_str().to_owned()),
+        assignee_id: Set(t.assignee_id),
+        created_by: Set(t.created_by),
+        follow_up_of: Set(t.follow_up_of),
+        policy: Set(policy_json(&t.policy)),
+        post_count: Set(t.post_count),
+        public_post_count: Set(t.public_post_count),
+        last_public_post_at: Set(t.last_public_post_at),
+        last_public_by_staff: Set(t.last_public_by_staff),
+        next_due_at: Set(t.next_due_at.unwrap_or_else(far_future)),
+        breached: Set(t.breached),
+        queue_rank: Set(if t.breached { 0 } else { 1 }),
+        version: Set(t.version),
+        created_at: Set(t.created_at),
+        updated_at: Set(t.updated_at),
+    }
+}
+
+/// The next human-friendly thread number; unique across instances (the counter
+/// row is locked until the transaction ends).
+pub async fn next_number(db: &impl ConnectionTrait) -> Result<i64, StoreError> {
+    let row = db
+        .query_one(stmt(db, "UPDATE counters SET value = value + 1 WHERE name = 'thread_number' RETURNING value", vec![]))
+        .await?
+        .ok_or_else(|| corrupt("counter"))?;
+    Ok(row.try_get::<i64>("", "value")?)
+}
+
+pub async fn insert_thread(db: &impl ConnectionTrait, t: &ThreadRecord) -> Result<(), StoreError> {
+    thread_active(t).insert(db).await?;
+    replace_tags(db, t.id, &t.tags).await
+}
+
+async fn replace_tags(db: &impl ConnectionTrait, id: Uuid, tags: &[String]) -> Result<(), StoreError> {
+    thread_tag::Entity::delete_many().filter(thread_tag::Column::ThreadId.eq(id)).exec(db).await?;
+    if !tags.is_empty() {
+        thread_tag::Entity::insert_many(tags.iter().map(|t| thread_tag::ActiveModel { thread_id: Set(id), tag: Set(t.clone()) }))
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn tags_of(db: &impl ConnectionTrait, id: Uuid) -> Result<Vec<String>, StoreError> {
+    Ok(thread_tag::Entity::find()
+        .filter(thread_tag::Column::ThreadId.eq(id))
+        .order_by_asc(thread_tag::Column::Tag)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.tag)
+        .collect())
+}
+
+pub async fn get_by_number(db: &impl ConnectionTrait, number: i64) -> Result<ThreadRecord, StoreError> {
+    let m = thread::Entity::find().filter(thread::Column::Number.eq(number)).one(db).await?.ok_or(StoreError::NotFound)?;
+    let tags = tags_of(db, m.id).await?;
+    thread_from(m, tags)
+}
+
+pub async fn get_by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<ThreadRecord, StoreError> {
+    let m = thread::Entity::find_by_id(id).one(db).await?.ok_or(StoreError::NotFound)?;
+    let tags = tags_of(db, m.id).await?;
+    thread_from(m, tags)
+}
+
+/// Take the thread's row lock for the rest of the transaction (PostgreSQL; SQLite
+/// serializes writers anyway). Every change of a thread's clocks holds it, the
+/// SLA sweeper included, so no two writers interleave on one thread.
+pub async fn lock(db: &impl ConnectionTrait, number: i64) -> Result<(), StoreError> {
+    if is_pg(db) {
+        let row = db
+            .query_one(stmt(db, "SELECT id FROM threads WHERE number = $1 FOR UPDATE", vec![number.into()]))
+            .await?;
+        if row.is_none() {
+            return Err(StoreError::NotFound);
+        }
+    }
+    Ok(())
+}
+
+/// Save a changed thread if it is still at `expected_version`; bumps the version.
+pub async fn update_thread(db: &impl ConnectionTrait, t: &mut ThreadRecord, expected_version: i32) -> Result<(), StoreError> {
+    let current = thread::Entity::find_by_id(t.id).one(db).await?.ok_or(StoreError::NotFound)?;
+    if current.version != expected_version {
+        return Err(StoreError::Stale);
+    }
+    t.version = expected_version + 1;
+    let res = thread::Entity::update_many()
+        .set(thread_active(t))
+        .filter(thread::Column::Id.eq(t.id))
+        .filter(thread::Column::Version.eq(expected_version))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(StoreError::Stale);
+    }
+    replace_tags(db, t.id, &t.tags).await
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ThreadFilter {
+    pub organization_id: Option<Uuid>,
+    pub statuses: Vec<ThreadStatus>,
+    pub priority: Option<Priority>,
+    pub assignee_id: Option<Uuid>,
+    pub tag: Option<String>,
+}
+
+fn apply_filter<Q: QueryFilter>(mut q: Q, f: &ThreadFilter) -> Q {
+    if let Some(o) = f.organization_id {
+        q = q.filter(thread::Column::OrganizationId.eq(o));
+    }
+    if !f.statuses.is_empty() {
+        q = q.filter(thread::Column::Status.is_in(f.statuses.iter().map(|s| s.as_str())));
+    }
+    if let Some(p) = f.priority {
+        q = q.filter(thread::Column::Priority.eq(p.as_str()));
+    }
+    if let Some(a) = f.assignee_id {
+        q = q.filter(thread::Column::AssigneeId.eq(a));
+    }
+    if let Some(tag) = &f.tag {
+        q = q.filter(
+            thread::Column::Id.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(thread_tag::Column::ThreadId)
+                    .from(thread_tag::Entity)
+                    .and_where(thread_tag::Column::Tag.eq(tag.clone()))
+                    .to_owned(),
+            ),
+        );
+    }
+    q
+}
+
+async fn with_tags(db: &impl ConnectionTrait, rows: Vec<thread::Model>) -> Result<Vec<ThreadRecord>, StoreError> {
+    let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
+    let mut tags: std::collections::HashMap<Uuid, Vec<String>> = std::collections::HashMap::new();
+    if !ids.is_empty() {
+        for t in thread_tag::Entity::find()
+            .filter(thread_tag::Column::ThreadId.is_in(ids))
+            .order_by_asc(thread_tag::Column::Tag)
+            .all(db)
+            .await?
+        {
+            tags.entry(t.thread_id).or_default().push(t.tag);
+        }
+    }
+    rows.into_iter().map(|m| {
+        let t = tags.remove(&m.id).unwrap_or_default();
+        thread_from(m, t)
+    }).collect()
+}
+
+/// Newest first.
+pub async fn list_threads(db: &impl ConnectionTrait, f: &ThreadFilter, before: Option<i64>, limit: u64) -> Result<Page<ThreadRecord>, StoreError> {
+    let mut q = apply_filter(thread::Entity::find(), f).order_by_desc(thread::Column::Number);
+    if let Some(b) = before {
+        q = q.filter(thread::Column::Number.lt(b));
+    }
+    let rows = q.limit(limit + 1).all(db).await?;
+    let rows = with_tags(db, rows).await?;
+    Ok(Page::from_overfetch(rows, limit))
+}
+
+/// The queue's position of a thread: (rank, due, number).
+pub type QueueKey = (i32, DateTime<Utc>, i64);
+
+pub fn queue_key(t: &ThreadRecord) -> QueueKey {
+    (if t.breached { 0 } else { 1 }, t.next_due_at.unwrap_or_else(far_future), t.number)
+}
+
+/// Work ordered breached first, then by the nearest due time, then by number. The
+/// order uses stored due times, which move only when a clock event happens, so a
+/// walk through the pages stays consistent while time passes.
+pub async fn queue(db: &impl ConnectionTrait, f: &ThreadFilter, after: Option<QueueKey>, limit: u64) -> Result<Page<ThreadRecord>, StoreError> {
+    use sea_orm::sea_query::{Expr, IntoCondition};
+    let mut q = apply_filter(thread::Entity::find(), f)
+        .order_by_asc(thread::Column::QueueRank)
+        .order_by_asc(thread::Column::NextDueAt)
+        .order_by_asc(thread::Column::Number);
+    if let Some((rank, due, number)) = after {
+        let c = Expr::col(thread::Column::QueueRank).gt(rank)
+            .or(Expr::col(thread::Column::QueueRank).eq(rank).and(Expr::col(thread::Column::NextDueAt).gt(due)))
+            .or(Expr::col(thread::Column::QueueRank).eq(rank)
+                .and(Expr::col(thread::Column::NextDueAt).eq(due))
+                .and(Expr::col(thread::Column::Number).gt(number)));
+        q = q.filter(c.into_condition());
+    }
+    let rows = q.limit(limit + 1).all(db).await?;
+    let rows = with_tags(db, rows).await?;
+    Ok(Page::from_overfetch(rows, limit))
+}
+
+// ---- posts --------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct PostRecord {
+    pub id: Uuid,
+    pub thread_id: Uuid,
+    pub author_id: Option<Uuid>,
+    pub author_name: String,
+    /// `customer`, `agent`, `admin` or `system`.
+    pub author_role: String,
+    pub visibility: Visibility,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn insert_post(db: &impl ConnectionTrait, p: &PostRecord) -> Result<(), StoreError> {
+    post::ActiveModel {
+        id: Set(p.id),
+        thread_id: Set(p.thread_id),
+        author_id: Set(p.author_id),
+        author_name: Set(p.author_name.clone()),
+        author_role: Set(p.author_role.clone()),
+        visibility: Set(p.visibility.as_str().to_owned()),
+        body: Set(p.body.clone()),
+        created_at: Set(p.created_at),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Oldest first (ids are UUIDv7). Internal posts only when asked for.
+pub async fn list_posts(db: &impl ConnectionTrait, thread_id: Uuid, include_internal: bool, after: Option<Uuid>, limit: u64) -> Result<Page<PostRecord>, StoreError> {
+    let mut q = post::Entity::find().filter(post::Column::ThreadId.eq(thread_id)).order_by_asc(post::Column::Id);
+    if !include_internal {
+        q = q.filter(post::Column::Visibility.eq(Visibility::Public.as_str()));
+    }
+    if let Some(a) = after {
+        q = q.filter(post::Column::Id.gt(a));
+    }
+    let rows = q.limit(limit + 1).all(db).await?;
+    let rows = rows
+        .into_iter()
+        .map(|m| {
+            Ok(PostRecord {
+                id: m.id,
+                thread_id: m.thread_id,
+                author_id: m.author_id,
+                author_name: m.author_name,
+                author_role: m.author_role,
+                visibility: Visibility::parse(&m.visibility).map_err(|_| corrupt("visibility"))?,
+                body: m.body,
+                created_at: m.created_at,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(Page::from_overfetch(rows, limit))
+}
+
+pub async fn get_posts(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<PostRecord>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    post::Entity::find()
+        .filter(post::Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| {
+            Ok(PostRecord {
+                id: m.id,
+                thread_id: m.thread_id,
+                author_id: m.author_id,
+                author_name: m.author_name,
+                author_role: m.author_role,
+                visibility: Visibility::parse(&m.visibility).map_err(|_| corrupt("visibility"))?,
+                body: m.body,
+                created_at: m.created_at,
+            })
+        })
+        .collect()
+}
+
+// ---- clocks -------------------------------------------------------------------
+
+fn clock_from(m: sla_clock::Model) -> Result<Clock, StoreError> {
+    Ok(Clock {
+        kind: ClockKind::parse(&m.kind).ok_or_else(|| corrupt("clock kind"))?,
+        cycle: u32::try_from(m.cycle).map_err(|_| corrupt("cycle"))?,
+        target_seconds: u64::try_from(m.target_seconds).map_err(|_| corrupt("target"))?,
+        used_seconds: u64::try_from(m.used_seconds).map_err(|_| corrupt("used"))?,
+        running_since: m.running_since,
+        phase: ClockPhase::parse(&m.phase).ok_or_else(|| corrupt("phase"))?,
+        met_at: m.met_at,
+        due_at: m.due_at,
+        warn_at: m.warn_at,
+        warned: m.warned,
+        breached: m.breached,
+    })
+}
+
+fn clock_active(thread_id: Uuid, c: &Clock) -> sla_clock::ActiveModel {
+    sla_clock::ActiveModel {
+        thread_id: Set(thread_id),
+        kind: Set(c.kind.as_str().to_owned()),
+        cycle: Set(c.cycle as i32),
+        target_seconds: Set(c.target_seconds as i64),
+        used_seconds: Set(c.used_seconds as i64),
+        running_since: Set(c.running_since),
+        phase: Set(c.phase.as_str().to_owned()),
+        met_at: Set(c.met_at),
+        due_at: Set(c.due_at),
+        warn_at: Set(c.warn_at),
+        warned: Set(c.warned),
+        breached: Set(c.breached),
+    }
+}
+
+pub async fn load_sla(db: &impl ConnectionTrait, thread_id: Uuid) -> Result<ThreadSla, StoreError> {
+    let mut fr = None;
+    let mut nr = None;
+    let mut res = None;
+    for m in sla_clock::Entity::find().filter(sla_clock::Column::ThreadId.eq(thread_id)).all(db).await? {
+        let c = clock_from(m)?;
+        match c.kind {
+            ClockKind::FirstResponse => fr = Some(c),
+            ClockKind::NextReply => nr = Some(c),
+            ClockKind::Resolution => res = Some(c),
+        }
+    }
+    Ok(ThreadSla {
+        first_response: fr.ok_or_else(|| corrupt("missing first-response clock"))?,
+        next_reply: nr,
+        resolution: res.ok_or_else(|| corrupt("missing resolution clock"))?,
+    })
+}
+
+pub async fn load_sla_many(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<std::collections::HashMap<Uuid, ThreadSla>, StoreError> {
+    let mut parts: std::collections::HashMap<Uuid, (Option<Clock>, Option<Clock>, Option<Clock>)> = std::collections::HashMap::new();
+    if !ids.is_empty() {
+        for m in sla_clock::Entity::find().filter(sla_clock::Column::ThreadId.is_in(ids.to_vec())).all(db).await? {
+            let id = m.thread_id;
+            let c = clock_from(m)?;
+            let e = parts.entry(id).or_default();
+            match c.kind {
+                ClockKind::FirstResponse => e.0 = Some(c),
+                ClockKind::NextReply => e.1 = Some(c),
+                ClockKind::Resolution => e.2 = Some(c),
+            }
+        }
+    }
+    Ok(parts
+        .into_iter()
+        .filter_map(|(id, (fr, nr, res))| Some((id, ThreadSla { first_response: fr?, next_reply: nr, resolution: res? })))
+        .collect())
+}
+
+/// Write every clock of the thread (upsert).
+pub async fn save_sla(db: &impl ConnectionTrait, thread_id: Uuid, sla: &ThreadSla) -> Result<(), StoreError> {
+    for c in sla.clocks() {
+        sla_clock::Entity::insert(clock_active(thread_id, c))
+            .on_conflict(
+                OnConflict::columns([sla_clock::Column::ThreadId, sla_clock::Column::Kind])
+                    .update_columns([
+                        sla_clock::Column::Cycle,
+                        sla_clock::Column::TargetSeconds,
+                        sla_clock::Column::UsedSeconds,
+                        sla_clock::Column::RunningSince,
+                        sla_clock::Column::Phase,
+                        sla_clock::Column::MetAt,
+                        sla_clock::Column::DueAt,
+                        sla_clock::Column::WarnAt,
+                        sla_clock::Column::Warned,
+                        sla_clock::Column::Breached,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn append_clock_events(db: &impl ConnectionTrait, thread_id: Uuid, events: &[ClockEvent]) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    sla_clock_event::Entity::insert_many(events.iter().map(|e| sla_clock_event::ActiveModel {
+        thread_id: Set(thread_id),
+        kind: Set(e.kind.as_str().to_owned()),
+        cycle: Set(e.cycle as i32),
+        event: Set(e.event.to_owned()),
+        at: Set(e.at),
+        cause: Set(e.cause.chars().take(200).collect()),
+        used_seconds: Set(e.used_seconds as i64),
+        ..Default::default()
+    }))
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn clock_events(db: &impl ConnectionTrait, thread_id: Uuid) -> Result<Vec<ClockEvent>, StoreError> {
+    sla_clock_event::Entity::find()
+        .filter(sla_clock_event::Column::ThreadId.eq(thread_id))
+        .order_by_asc(sla_clock_event::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| {
+            Ok(ClockEvent {
+                kind: ClockKind::parse(&m.kind).ok_or_else(|| corrupt("kind"))?,
+                cycle: m.cycle.max(0) as u32,
+                event: match m.event.as_str() {
+                    "start" => "start",
+                    "pause" => "pause",
+                    "resume" => "resume",
+                    "met" => "met",
+                    "warning" => "warning",
+                    "breach" => "breach",
+                    "retarget" => "retarget",
+                    "reproject" => "reproject",
+                    _ => return Err(corrupt("event")),
+                },
+                at: m.at,
+                cause: m.cause,
+                used_seconds: m.used_seconds.max(0) as u64,
+            })
+        })
+        .collect()
+}
+
+/// Clocks whose warning or breach instant has come, on threads nobody else holds.
+/// On PostgreSQL the thread rows are locked (`FOR UPDATE … SKIP LOCKED`) so several
+/// sweepers share the work and never take the same thread.
+pub async fn claim_due_threads(db: &impl ConnectionTrait, now: DateTime<Utc>, limit: u64) -> Result<Vec<Uuid>, StoreError> {
+    let lock = if is_pg(db) { " FOR UPDATE OF t SKIP LOCKED" } else { "" };
+    let sql = format!(
+        "SELECT DISTINCT t.id AS id, t.number AS number FROM sla_clocks c JOIN threads t ON t.id = c.thread_id \
+         WHERE c.phase = 'running' AND ((c.warned = $1 AND c.warn_at <= $2) OR (c.breached = $1 AND c.due_at <= $2)) \
+         ORDER BY t.number LIMIT $3{lock}"
+    );
+    // DISTINCT and FOR UPDATE do not mix in PostgreSQL: select plain rows there.
+    let sql = if is_pg(db) { sql.replace("SELECT DISTINCT", "SELECT") } else { sql };
+    let rows = db.query_all(stmt(db, &sql, vec![false.into(), now.into(), (limit as i64).into()])).await?;
+    let mut ids = Vec::new();
+    for r in rows {
+        let id: Uuid = r.try_get("", "id")?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+/// Threads with a running clock (for re-projection after a calendar change).
+pub async fn threads_with_running_clocks(db: &impl ConnectionTrait, after: Option<Uuid>, limit: u64) -> Result<Vec<Uuid>, StoreError> {
+    let mut q = sla_clock::Entity::find()
+        .select_only()
+        .column(sla_clock::Column::ThreadId)
+        .distinct()
+        .filter(sla_clock::Column::Phase.eq("running"))
+        .order_by_asc(sla_clock::Column::ThreadId);
+    if let Some(a) = after {
+        q = q.filter(sla_clock::Column::ThreadId.gt(a));
+    }
+    Ok(q.limit(limit).into_tuple::<Uuid>().all(db).await?)
+}
+
+// ---- outbox -------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub event_type: &'static str,
+    /// Unique per logical event (e.g. one warning per clock cycle); a second
+    /// attempt to record it is ignored.
+    pub dedupe_key: Option<String>,
+    pub thread_id: Option<Uuid>,
+    pub organization_id: Option<Uuid>,
+    /// Carries internal content: never delivered to customer-scoped consumers.
+    pub internal: bool,
+    pub payload: serde_json::Value,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// Record an event in the outbox; `false` when its dedupe key was already there.
+pub async fn outbox_append(db: &impl ConnectionTrait, e: NewEvent) -> Result<bool, StoreError> {
+    let event_id = Uuid::now_v7();
+    let mut payload = e.payload;
+    if let Some(obj) = payload.as_object_mut() {
+        obj.insert("event_id".into(), serde_json::Value::String(event_id.to_string()));
+        obj.insert("type".into(), serde_json::Value::String(e.event_type.to_owned()));
+    }
+    let n = outbox::Entity::insert(outbox::ActiveModel {
+        event_id: Set(event_id),
+        event_type: Set(e.event_type.to_owned()),
+        dedupe_key: Set(e.dedupe_key),
+        thread_id: Set(e.thread_id),
+        organization_id: Set(e.organization_id),
+        internal: Set(e.internal),
+        payload: Set(payload.to_string()),
+        occurred_at: Set(e.occurred_at),
+        ..Default::default()
+    })
+    .on_conflict(OnConflict::column(outbox::Column::DedupeKey).do_nothing().to_owned())
+    .exec_without_returning(db)
+    .await?;
+    Ok(n == 1)
+}
+
+#[derive(Debug, Clone)]
+pub struct OutboxEvent {
+    pub id: i64,
+    pub event_type: String,
+    pub thread_id: Option<Uuid>,
+    pub internal: bool,
+    pub payload: serde_json::Value,
+    pub occurred_at: DateTime<Utc>,
+}
+
+pub async fn outbox_list(db: &impl ConnectionTrait, event_type: Option<&str>, after: Option<i64>, limit: u64) -> Result<Vec<OutboxEvent>, StoreError> {
+    let mut q = outbox::Entity::find().order_by_asc(outbox::Column::Id);
+    if let Some(t) = event_type {
+        q = q.filter(outbox::Column::EventType.eq(t));
+    }
+    if let Some(a) = after {
+        q = q.filter(outbox::Column::Id.gt(a));
+    }
+    Ok(q.limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| OutboxEvent {
+            id: m.id,
+            event_type: m.event_type,
+            thread_id: m.thread_id,
+            internal: m.internal,
+            payload: serde_json::from_str(&m.payload).unwrap_or(serde_json::Value::Null),
+            occurred_at: m.occurred_at,
+        })
+        .collect())
+}
+
+// ---- search -------------------------------------------------------------------
+
+fn org_token(org: Uuid) -> String {
+    format!("zzorg{}", org.simple())
+}
+
+const PUBLIC_TOKEN: &str = "zzpublic";
+
+/// Add a document (a title or a post body) to the search index.
+pub async fn index_document(
+    db: &impl ConnectionTrait,
+    thread_id: Uuid,
+    post_id: Option<Uuid>,
+    organization_id: Uuid,
+    internal: bool,
+    tokens: &[String],
+) -> Result<(), StoreError> {
+    let doc = search_doc::ActiveModel { thread_id: Set(thread_id), post_id: Set(post_id), organization_id: Set(organization_id), internal: Set(internal), ..Default::default() }
+        .insert(db)
+        .await?;
+    if is_pg(db) {
+        // A tsvector literal with explicit positions: phrase search (<->) over our
+        // own tokens, independent of any text-search configuration or locale.
+        let mut lit = String::new();
+        for (i, t) in tokens.iter().enumerate().take(16_000) {
+            if !lit.is_empty() {
+                lit.push(' ');
+            }
+            lit.push('\'');
+            lit.push_str(&t.replace('\\', "\\\\").replace('\'', "''"));
+            lit.push_str(&format!("':{}", i + 1));
+        }
+        db.execute(stmt(db, "UPDATE search_docs SET tokens = $1::tsvector WHERE id = $2", vec![lit.into(), doc.id.into()])).await?;
+    } else {
+        let mut text = tokens.join(" ");
+        text.push(' ');
+        text.push_str(&org_token(organization_id));
+        if !internal {
+            text.push(' ');
+            text.push_str(PUBLIC_TOKEN);
+        }
+        db.execute(stmt(db, "INSERT INTO search_fts (rowid, tokens) VALUES ($1, $2)", vec![doc.id.into(), text.into()])).await?;
+    }
+    Ok(())
+}
+
+/// Who is searching: a customer sees their organization's public documents only.
+#[derive(Debug, Clone, Copy)]
+pub struct SearchScope {
+    pub organization_id: Option<Uuid>,
+    pub include_internal: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    pub doc_id: i64,
+    pub thread_id: Uuid,
+    pub post_id: Option<Uuid>,
+}
+
+/// Documents containing every phrase (each a list of consecutive tokens), newest
+/// first, before `before`.
+pub async fn search(db: &impl ConnectionTrait, phrases: &[Vec<String>], scope: SearchScope, before: Option<i64>, limit: u64) -> Result<Vec<SearchHit>, StoreError> {
+    let before = before.unwrap_or(i64::MAX);
+    if is_pg(db) {
+        let q = phrases
+            .iter()
+            .map(|p| {
+                let inner = p.iter().map(|t| format!("'{}'", t.replace('\\', "\\\\").replace('\'', "''"))).collect::<Vec<_>>().join(" <-> ");
+                format!("({inner})")
+            })
+            .collect::<Vec<_>>()
+            .join(" & ");
+        let mut sql = String::from("SELECT id, thread_id, post_id FROM search_docs WHERE tokens @@ $1::tsquery AND id < $2");
+        let mut values: Vec<Value> = vec![q.into(), before.into()];
+        if let Some(org) = scope.organization_id {
+            sql.push_str(" AND organization_id = $3");
+            values.push(org.into());
+        }
+        if !scope.include_internal {
+            sql.push_str(" AND internal = FALSE");
+        }
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", limit));
+        let rows = db.query_all(stmt(db, &sql, values)).await?;
+        rows.into_iter()
+            .map(|r| Ok(SearchHit { doc_id: r.try_get("", "id")?, thread_id: r.try_get("", "thread_id")?, post_id: r.try_get("", "post_id")? }))
+            .collect()
+    } else {
+        let mut parts: Vec<String> = phrases.iter().map(|p| format!("\"{}\"", p.join(" ").replace('"', ""))).collect();
+        if let Some(org) = scope.organization_id {
+            parts.push(org_token(org));
+        }
+        if !scope.include_internal {
+            parts.push(PUBLIC_TOKEN.to_owned());
+        }
+        let q = parts.join(" AND ");
+        let sql = "SELECT d.id AS id, d.thread_id AS thread_id, d.post_id AS post_id FROM \
+                   (SELECT rowid AS rid FROM search_fts WHERE search_fts MATCH $1 AND rowid < $2 ORDER BY rowid DESC LIMIT $3) f \
+                   JOIN search_docs d ON d.id = f.rid ORDER BY d.id DESC";
+        let rows = db.query_all(stmt(db, sql, vec![q.into(), before.into(), (limit as i64).into()])).await?;
+        rows.into_iter()
+            .map(|r| Ok(SearchHit { doc_id: r.try_get("", "id")?, thread_id: r.try_get("", "thread_id")?, post_id: r.try_get("", "post_id")? }))
+            .collect()
+    }
+}
+
+pub async fn threads_by_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<ThreadRecord>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = thread::Entity::find().filter(thread::Column::Id.is_in(ids.to_vec())).all(db).await?;
+    with_tags(db, rows).await
+}

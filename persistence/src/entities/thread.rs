@@ -1,0 +1,36 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "threads")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub number: i64,
+    pub organization_id: Uuid,
+    pub title: String,
+    pub category: Option<String>,
+    pub priority: String,
+    pub status: String,
+    pub channel: String,
+    pub assignee_id: Option<Uuid>,
+    pub created_by: Option<Uuid>,
+    pub follow_up_of: Option<i64>,
+    pub policy: String,
+    pub post_count: i32,
+    pub public_post_count: i32,
+    pub last_public_post_at: Option<DateTimeUtc>,
+    pub last_public_by_staff: bool,
+    /// Far future when no clock runs, so the queue's keyset stays total.
+    pub next_due_at: DateTimeUtc,
+    pub breached: bool,
+    /// 0 when breached, 1 otherwise: the queue's first sort key.
+    pub queue_rank: i32,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
