@@ -69,6 +69,16 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "How often an instance checks for calendar changes made through another instance, 100-60000 ms",
     ),
     (
+        "MADOGUCHI_SWEEP_MS",
+        "1000",
+        "How often the SLA sweeper looks for warnings and breaches that are due, 100-60000 ms",
+    ),
+    (
+        "MADOGUCHI_SLA_WARNING_PERCENT",
+        "75",
+        "Share of an SLA target at which the warning event fires, 1-99",
+    ),
+    (
         "MADOGUCHI_LOG",
         "info",
         "Log filter (tracing EnvFilter syntax, e.g. info,madoguchi=debug)",
@@ -96,6 +106,8 @@ pub struct Config {
     pub business_hours: WeeklySchedule,
     pub year_end_closure: bool,
     pub calendar_poll_ms: u64,
+    pub sweep_ms: u64,
+    pub sla_warning_percent: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -181,6 +193,18 @@ impl Config {
             100,
             60_000,
         )? as u64;
+        let sweep_ms = parse_num(
+            "MADOGUCHI_SWEEP_MS",
+            &or_default("MADOGUCHI_SWEEP_MS"),
+            100,
+            60_000,
+        )? as u64;
+        let sla_warning_percent = parse_num(
+            "MADOGUCHI_SLA_WARNING_PERCENT",
+            &or_default("MADOGUCHI_SLA_WARNING_PERCENT"),
+            1,
+            99,
+        )? as u32;
         let log_json = match or_default("MADOGUCHI_LOG_FORMAT").as_str() {
             "text" => false,
             "json" => true,
@@ -212,6 +236,8 @@ impl Config {
             business_hours,
             year_end_closure,
             calendar_poll_ms,
+            sweep_ms,
+            sla_warning_percent,
         })
     }
 }

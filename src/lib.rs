@@ -48,6 +48,7 @@ pub async fn prepare(config: &Config) -> Result<(AppState, AdminBootstrap), Star
         token_ttl: chrono::Duration::seconds(config.token_ttl_seconds),
         max_body_bytes: config.max_body_bytes,
         trust_forwarded_for: config.trust_forwarded_for,
+        warn_permille: config.sla_warning_percent * 10,
         ..ApiConfig::default()
     };
     let rules = CalendarRules {
@@ -80,10 +81,11 @@ pub async fn bind(addr: std::net::SocketAddr) -> Result<impl Acceptor, StartErro
 pub async fn serve(
     acceptor: impl Acceptor + 'static,
     state: AppState,
-    poll: Duration,
+    timing: Timing,
     shutdown: impl std::future::Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
-    let refresher = tokio::spawn(refresh_calendar(state.clone(), poll));
+    let refresher = tokio::spawn(refresh_calendar(state.clone(), timing.calendar_poll));
+    let sweeper = tokio::spawn(sweep_sla(state.clone(), timing.sweep));
     let result = Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(
             madoguchi_api::app(state),
@@ -92,7 +94,40 @@ pub async fn serve(
         )
         .await;
     refresher.abort();
+    sweeper.abort();
     result
+}
+
+/// How often background work runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    pub calendar_poll: Duration,
+    pub sweep: Duration,
+}
+
+impl Timing {
+    pub fn from_config(c: &Config) -> Self {
+        Timing {
+            calendar_poll: Duration::from_millis(c.calendar_poll_ms),
+            sweep: Duration::from_millis(c.sweep_ms),
+        }
+    }
+}
+
+/// Record SLA warnings and breaches as they come due. Every instance runs it;
+/// on PostgreSQL they share the work through row locks, so each event is
+/// recorded exactly once.
+async fn sweep_sla(state: AppState, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match madoguchi_api::service::board::sweep(&state, chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(events = n, "SLA sweeper recorded events"),
+            Err(e) => tracing::warn!(error = %e, "SLA sweep failed; will retry"),
+        }
+    }
 }
 
 /// Pick up calendar changes made through another instance: a cheap read of the

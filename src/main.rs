@@ -61,8 +61,14 @@ async fn main() {
         .map(|a| a.to_string())
         .unwrap_or_else(|| config.listen.to_string());
     tracing::info!(listen = %local, "madoguchi is serving");
-    let poll = std::time::Duration::from_millis(config.calendar_poll_ms);
-    if let Err(e) = serve(acceptor, state, poll, shutdown_signal()).await {
+    if let Err(e) = serve(
+        acceptor,
+        state,
+        madoguchi::Timing::from_config(&config),
+        shutdown_signal(),
+    )
+    .await
+    {
         fail(format!("server stopped: {e}"));
     }
     tracing::info!("shut down cleanly");

@@ -17,6 +17,8 @@ pub struct ApiConfig {
     pub trust_forwarded_for: bool,
     /// How long an `Idempotency-Key` is remembered.
     pub idempotency_ttl: chrono::Duration,
+    /// Share of an SLA target at which the warning fires, in per mille (750 = 75 %).
+    pub warn_permille: u32,
 }
 
 impl Default for ApiConfig {
@@ -26,6 +28,7 @@ impl Default for ApiConfig {
             max_body_bytes: 1024 * 1024,
             trust_forwarded_for: false,
             idempotency_ttl: chrono::Duration::hours(24),
+            warn_permille: 750,
         }
     }
 }

@@ -392,3 +392,254 @@ impl poem_openapi::types::Example for CreateClosure {
         }
     }
 }
+
+// ---- board -----------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum PriorityDto {
+    Low,
+    Normal,
+    High,
+    Urgent,
+}
+
+impl From<PriorityDto> for madoguchi_domain::board::Priority {
+    fn from(p: PriorityDto) -> Self {
+        use madoguchi_domain::board::Priority as P;
+        match p {
+            PriorityDto::Low => P::Low,
+            PriorityDto::Normal => P::Normal,
+            PriorityDto::High => P::High,
+            PriorityDto::Urgent => P::Urgent,
+        }
+    }
+}
+
+impl From<madoguchi_domain::board::Priority> for PriorityDto {
+    fn from(p: madoguchi_domain::board::Priority) -> Self {
+        use madoguchi_domain::board::Priority as P;
+        match p {
+            P::Low => PriorityDto::Low,
+            P::Normal => PriorityDto::Normal,
+            P::High => PriorityDto::High,
+            P::Urgent => PriorityDto::Urgent,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum StatusDto {
+    New,
+    Open,
+    Pending,
+    Resolved,
+    Closed,
+}
+
+impl From<StatusDto> for madoguchi_domain::board::ThreadStatus {
+    fn from(s: StatusDto) -> Self {
+        use madoguchi_domain::board::ThreadStatus as S;
+        match s {
+            StatusDto::New => S::New,
+            StatusDto::Open => S::Open,
+            StatusDto::Pending => S::Pending,
+            StatusDto::Resolved => S::Resolved,
+            StatusDto::Closed => S::Closed,
+        }
+    }
+}
+
+impl From<madoguchi_domain::board::ThreadStatus> for StatusDto {
+    fn from(s: madoguchi_domain::board::ThreadStatus) -> Self {
+        use madoguchi_domain::board::ThreadStatus as S;
+        match s {
+            S::New => StatusDto::New,
+            S::Open => StatusDto::Open,
+            S::Pending => StatusDto::Pending,
+            S::Resolved => StatusDto::Resolved,
+            S::Closed => StatusDto::Closed,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum VisibilityDto {
+    Public,
+    Internal,
+}
+
+/// One SLA clock as of the response.
+#[derive(Debug, Object)]
+pub struct ClockDto {
+    pub target_minutes: u32,
+    /// When the goal is due; null when paused or met.
+    pub due_at: Option<DateTime<FixedOffset>>,
+    /// `running`, `paused`, `met` or `breached`.
+    pub state: String,
+    /// Business seconds used so far.
+    pub used_seconds: u64,
+    pub remaining_seconds: u64,
+    pub met_at: Option<DateTime<FixedOffset>>,
+}
+
+#[derive(Debug, Object)]
+pub struct SlaDto {
+    pub first_response: ClockDto,
+    /// Null until a customer writes after an agent's answer.
+    pub next_reply: Option<ClockDto>,
+    pub resolution: ClockDto,
+}
+
+/// A support thread.
+#[derive(Debug, Object)]
+pub struct ThreadDto {
+    /// Human-friendly, sequential.
+    pub number: i64,
+    pub organization_id: Uuid,
+    pub title: String,
+    pub category: Option<String>,
+    pub priority: PriorityDto,
+    pub status: StatusDto,
+    /// `board`, `phone` or `api`.
+    pub channel: String,
+    pub assignee_id: Option<Uuid>,
+    pub tags: Vec<String>,
+    pub created_by: Option<Uuid>,
+    /// The closed thread this one follows up.
+    pub follow_up_of: Option<i64>,
+    /// Posts the caller can see.
+    pub post_count: i32,
+    pub last_public_post_at: Option<DateTime<FixedOffset>>,
+    /// Any clock breached.
+    pub breached: bool,
+    pub sla: SlaDto,
+    pub version: i32,
+    pub created_at: DateTime<FixedOffset>,
+    pub updated_at: DateTime<FixedOffset>,
+}
+
+#[derive(Debug, Object)]
+pub struct ThreadList {
+    pub items: Vec<ThreadDto>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct CreateThread {
+    /// 1 to 200 characters, one line.
+    #[oai(validator(max_length = 200))]
+    pub title: Text,
+    /// The first post: 1 to 10 000 characters.
+    #[oai(validator(max_length = 10000))]
+    pub body: Text,
+    #[oai(validator(max_length = 50))]
+    pub category: Option<Text>,
+    /// Defaults to `normal`.
+    pub priority: Option<PriorityDto>,
+    /// Up to 10 tags of up to 30 characters.
+    pub tags: Option<Vec<Text>>,
+    /// Staff only, required for them: the organization the thread belongs to.
+    pub organization_id: Option<Uuid>,
+    /// The number of a closed thread this follows up.
+    pub follow_up_of: Option<i64>,
+}
+
+#[derive(Debug, Object)]
+pub struct UpdateThread {
+    #[oai(validator(max_length = 200))]
+    pub title: Option<Text>,
+    #[oai(validator(max_length = 50))]
+    pub category: Option<Text>,
+    pub priority: Option<PriorityDto>,
+    pub status: Option<StatusDto>,
+    /// An agent or admin; null unassigns.
+    pub assignee_id: MaybeUndefined<Uuid>,
+    pub tags: Option<Vec<Text>>,
+}
+
+/// A post on a thread.
+#[derive(Debug, Object)]
+pub struct PostDto {
+    pub id: Uuid,
+    pub thread_number: i64,
+    pub author_id: Option<Uuid>,
+    pub author_name: String,
+    /// `customer`, `agent`, `admin` or `system`.
+    pub author_role: String,
+    pub visibility: VisibilityDto,
+    pub body: String,
+    pub created_at: DateTime<FixedOffset>,
+}
+
+#[derive(Debug, Object)]
+pub struct PostList {
+    pub items: Vec<PostDto>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct CreatePost {
+    /// 1 to 10 000 characters.
+    #[oai(validator(max_length = 10000))]
+    pub body: Text,
+    /// Defaults to `public`. Customers may only post public.
+    pub visibility: Option<VisibilityDto>,
+}
+
+/// One line of an SLA clock's log.
+#[derive(Debug, Object)]
+pub struct ClockEventDto {
+    /// `first_response`, `next_reply` or `resolution`.
+    pub clock: String,
+    pub cycle: u32,
+    /// `start`, `pause`, `resume`, `met`, `warning`, `breach`, `retarget`, `reproject`.
+    pub event: String,
+    pub at: DateTime<FixedOffset>,
+    /// What caused it: `thread.created`, `post:<id>`, `status:pending`, `priority:high`,
+    /// `calendar.changed`, `sweeper`.
+    pub cause: String,
+    pub used_seconds: u64,
+}
+
+#[derive(Debug, Object)]
+pub struct SearchItem {
+    pub number: i64,
+    pub title: String,
+    pub status: StatusDto,
+    /// The matching text with some context.
+    pub snippet: String,
+    /// `title` or `post`.
+    pub matched: String,
+    pub post_id: Option<Uuid>,
+}
+
+#[derive(Debug, Object)]
+pub struct SearchResults {
+    pub items: Vec<SearchItem>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct SlaPolicyDto {
+    pub priority: PriorityDto,
+    pub first_response_minutes: u32,
+    pub next_reply_minutes: u32,
+    pub resolution_minutes: u32,
+    pub version: i32,
+    pub updated_at: Option<DateTime<FixedOffset>>,
+}
+
+#[derive(Debug, Object)]
+pub struct PutSlaPolicy {
+    /// Business minutes, 1 to 100 000.
+    #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
+    pub first_response_minutes: u32,
+    /// Defaults to `first_response_minutes`.
+    #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
+    pub next_reply_minutes: Option<u32>,
+    #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
+    pub resolution_minutes: u32,
+}

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use madoguchi_domain::board::{
-    Channel, Clock, ClockEvent, ClockKind, ClockPhase, Priority, SlaPolicy, SlaPolicySet, ThreadSla,
-    ThreadStatus, Visibility,
+    Channel, Clock, ClockEvent, ClockKind, ClockPhase, Priority, SlaPolicy, SlaPolicySet,
+    ThreadSla, ThreadStatus, Visibility,
 };
 use sea_orm::{
     sea_query::OnConflict, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend,
@@ -13,7 +13,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::{
-    entities::{outbox, post, search_doc, sla_clock, sla_clock_event, sla_policy, thread, thread_tag},
+    entities::{
+        outbox, post, search_doc, sla_clock, sla_clock_event, sla_policy, thread, thread_tag,
+    },
     error::StoreError,
     page::Page,
 };
@@ -51,45 +53,82 @@ fn is_pg(db: &impl ConnectionTrait) -> bool {
 
 /// The `next_due_at` of a thread with no running clock.
 pub fn far_future() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(9999, 12, 31, 0, 0, 0).single().unwrap_or(DateTime::<Utc>::MAX_UTC)
+    Utc.with_ymd_and_hms(9999, 12, 31, 0, 0, 0)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 // ---- policies -----------------------------------------------------------------
 
 fn policy_json(set: &SlaPolicySet) -> String {
-    let one = |p: SlaPolicy| serde_json::json!([p.first_response_minutes, p.next_reply_minutes, p.resolution_minutes]);
+    let one = |p: SlaPolicy| {
+        serde_json::json!([
+            p.first_response_minutes,
+            p.next_reply_minutes,
+            p.resolution_minutes
+        ])
+    };
     serde_json::json!({"low": one(set.low), "normal": one(set.normal), "high": one(set.high), "urgent": one(set.urgent)}).to_string()
 }
 
 fn policy_from_json(s: &str) -> Result<SlaPolicySet, StoreError> {
     let v: serde_json::Value = serde_json::from_str(s).map_err(|_| corrupt("policy"))?;
     let one = |k: &str| -> Result<SlaPolicy, StoreError> {
-        let a = v.get(k).and_then(|x| x.as_array()).ok_or_else(|| corrupt("policy"))?;
-        let n = |i: usize| a.get(i).and_then(|x| x.as_u64()).and_then(|x| u32::try_from(x).ok()).ok_or_else(|| corrupt("policy"));
-        Ok(SlaPolicy { first_response_minutes: n(0)?, next_reply_minutes: n(1)?, resolution_minutes: n(2)? })
+        let a = v
+            .get(k)
+            .and_then(|x| x.as_array())
+            .ok_or_else(|| corrupt("policy"))?;
+        let n = |i: usize| {
+            a.get(i)
+                .and_then(|x| x.as_u64())
+                .and_then(|x| u32::try_from(x).ok())
+                .ok_or_else(|| corrupt("policy"))
+        };
+        Ok(SlaPolicy {
+            first_response_minutes: n(0)?,
+            next_reply_minutes: n(1)?,
+            resolution_minutes: n(2)?,
+        })
     };
-    Ok(SlaPolicySet { low: one("low")?, normal: one("normal")?, high: one("high")?, urgent: one("urgent")? })
+    Ok(SlaPolicySet {
+        low: one("low")?,
+        normal: one("normal")?,
+        high: one("high")?,
+        urgent: one("urgent")?,
+    })
 }
 
 /// The current policies (defaults for priorities never edited), with versions.
-pub async fn policies(db: &impl ConnectionTrait) -> Result<(SlaPolicySet, Vec<(Priority, i32, DateTime<Utc>)>), StoreError> {
+pub async fn policies(
+    db: &impl ConnectionTrait,
+) -> Result<(SlaPolicySet, Vec<(Priority, i32, DateTime<Utc>)>), StoreError> {
     let mut set = SlaPolicySet::default();
     let mut meta = Vec::new();
     for m in sla_policy::Entity::find().all(db).await? {
         let p = Priority::parse(&m.priority).map_err(|_| corrupt("priority"))?;
         let to = |x: i32| u32::try_from(x).map_err(|_| corrupt("minutes"));
-        set.set(p, SlaPolicy {
-            first_response_minutes: to(m.first_response_minutes)?,
-            next_reply_minutes: to(m.next_reply_minutes)?,
-            resolution_minutes: to(m.resolution_minutes)?,
-        });
+        set.set(
+            p,
+            SlaPolicy {
+                first_response_minutes: to(m.first_response_minutes)?,
+                next_reply_minutes: to(m.next_reply_minutes)?,
+                resolution_minutes: to(m.resolution_minutes)?,
+            },
+        );
         meta.push((p, m.version, m.updated_at));
     }
     Ok((set, meta))
 }
 
-pub async fn put_policy(db: &impl ConnectionTrait, p: Priority, policy: SlaPolicy, now: DateTime<Utc>) -> Result<i32, StoreError> {
-    let existing = sla_policy::Entity::find_by_id(p.as_str().to_owned()).one(db).await?;
+pub async fn put_policy(
+    db: &impl ConnectionTrait,
+    p: Priority,
+    policy: SlaPolicy,
+    now: DateTime<Utc>,
+) -> Result<i32, StoreError> {
+    let existing = sla_policy::Entity::find_by_id(p.as_str().to_owned())
+        .one(db)
+        .await?;
     let version = existing.as_ref().map(|m| m.version + 1).unwrap_or(1);
     let am = sla_policy::ActiveModel {
         priority: Set(p.as_str().to_owned()),
@@ -193,7 +232,11 @@ fn thread_active(t: &ThreadRecord) -> thread::ActiveModel {
 /// row is locked until the transaction ends).
 pub async fn next_number(db: &impl ConnectionTrait) -> Result<i64, StoreError> {
     let row = db
-        .query_one(stmt(db, "UPDATE counters SET value = value + 1 WHERE name = 'thread_number' RETURNING value", vec![]))
+        .query_one(stmt(
+            db,
+            "UPDATE counters SET value = value + 1 WHERE name = 'thread_number' RETURNING value",
+            vec![],
+        ))
         .await?
         .ok_or_else(|| corrupt("counter"))?;
     Ok(row.try_get::<i64>("", "value")?)
@@ -204,12 +247,22 @@ pub async fn insert_thread(db: &impl ConnectionTrait, t: &ThreadRecord) -> Resul
     replace_tags(db, t.id, &t.tags).await
 }
 
-async fn replace_tags(db: &impl ConnectionTrait, id: Uuid, tags: &[String]) -> Result<(), StoreError> {
-    thread_tag::Entity::delete_many().filter(thread_tag::Column::ThreadId.eq(id)).exec(db).await?;
+async fn replace_tags(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    tags: &[String],
+) -> Result<(), StoreError> {
+    thread_tag::Entity::delete_many()
+        .filter(thread_tag::Column::ThreadId.eq(id))
+        .exec(db)
+        .await?;
     if !tags.is_empty() {
-        thread_tag::Entity::insert_many(tags.iter().map(|t| thread_tag::ActiveModel { thread_id: Set(id), tag: Set(t.clone()) }))
-            .exec_without_returning(db)
-            .await?;
+        thread_tag::Entity::insert_many(tags.iter().map(|t| thread_tag::ActiveModel {
+            thread_id: Set(id),
+            tag: Set(t.clone()),
+        }))
+        .exec_without_returning(db)
+        .await?;
     }
     Ok(())
 }
@@ -225,14 +278,24 @@ async fn tags_of(db: &impl ConnectionTrait, id: Uuid) -> Result<Vec<String>, Sto
         .collect())
 }
 
-pub async fn get_by_number(db: &impl ConnectionTrait, number: i64) -> Result<ThreadRecord, StoreError> {
-    let m = thread::Entity::find().filter(thread::Column::Number.eq(number)).one(db).await?.ok_or(StoreError::NotFound)?;
+pub async fn get_by_number(
+    db: &impl ConnectionTrait,
+    number: i64,
+) -> Result<ThreadRecord, StoreError> {
+    let m = thread::Entity::find()
+        .filter(thread::Column::Number.eq(number))
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound)?;
     let tags = tags_of(db, m.id).await?;
     thread_from(m, tags)
 }
 
 pub async fn get_by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<ThreadRecord, StoreError> {
-    let m = thread::Entity::find_by_id(id).one(db).await?.ok_or(StoreError::NotFound)?;
+    let m = thread::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound)?;
     let tags = tags_of(db, m.id).await?;
     thread_from(m, tags)
 }
@@ -243,7 +306,11 @@ pub async fn get_by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<ThreadReco
 pub async fn lock(db: &impl ConnectionTrait, number: i64) -> Result<(), StoreError> {
     if is_pg(db) {
         let row = db
-            .query_one(stmt(db, "SELECT id FROM threads WHERE number = $1 FOR UPDATE", vec![number.into()]))
+            .query_one(stmt(
+                db,
+                "SELECT id FROM threads WHERE number = $1 FOR UPDATE",
+                vec![number.into()],
+            ))
             .await?;
         if row.is_none() {
             return Err(StoreError::NotFound);
@@ -253,8 +320,15 @@ pub async fn lock(db: &impl ConnectionTrait, number: i64) -> Result<(), StoreErr
 }
 
 /// Save a changed thread if it is still at `expected_version`; bumps the version.
-pub async fn update_thread(db: &impl ConnectionTrait, t: &mut ThreadRecord, expected_version: i32) -> Result<(), StoreError> {
-    let current = thread::Entity::find_by_id(t.id).one(db).await?.ok_or(StoreError::NotFound)?;
+pub async fn update_thread(
+    db: &impl ConnectionTrait,
+    t: &mut ThreadRecord,
+    expected_version: i32,
+) -> Result<(), StoreError> {
+    let current = thread::Entity::find_by_id(t.id)
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound)?;
     if current.version != expected_version {
         return Err(StoreError::Stale);
     }
@@ -307,7 +381,10 @@ fn apply_filter<Q: QueryFilter>(mut q: Q, f: &ThreadFilter) -> Q {
     q
 }
 
-async fn with_tags(db: &impl ConnectionTrait, rows: Vec<thread::Model>) -> Result<Vec<ThreadRecord>, StoreError> {
+async fn with_tags(
+    db: &impl ConnectionTrait,
+    rows: Vec<thread::Model>,
+) -> Result<Vec<ThreadRecord>, StoreError> {
     let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
     let mut tags: std::collections::HashMap<Uuid, Vec<String>> = std::collections::HashMap::new();
     if !ids.is_empty() {
@@ -320,14 +397,21 @@ async fn with_tags(db: &impl ConnectionTrait, rows: Vec<thread::Model>) -> Resul
             tags.entry(t.thread_id).or_default().push(t.tag);
         }
     }
-    rows.into_iter().map(|m| {
-        let t = tags.remove(&m.id).unwrap_or_default();
-        thread_from(m, t)
-    }).collect()
+    rows.into_iter()
+        .map(|m| {
+            let t = tags.remove(&m.id).unwrap_or_default();
+            thread_from(m, t)
+        })
+        .collect()
 }
 
 /// Newest first.
-pub async fn list_threads(db: &impl ConnectionTrait, f: &ThreadFilter, before: Option<i64>, limit: u64) -> Result<Page<ThreadRecord>, StoreError> {
+pub async fn list_threads(
+    db: &impl ConnectionTrait,
+    f: &ThreadFilter,
+    before: Option<i64>,
+    limit: u64,
+) -> Result<Page<ThreadRecord>, StoreError> {
     let mut q = apply_filter(thread::Entity::find(), f).order_by_desc(thread::Column::Number);
     if let Some(b) = before {
         q = q.filter(thread::Column::Number.lt(b));
@@ -341,22 +425,35 @@ pub async fn list_threads(db: &impl ConnectionTrait, f: &ThreadFilter, before: O
 pub type QueueKey = (i32, DateTime<Utc>, i64);
 
 pub fn queue_key(t: &ThreadRecord) -> QueueKey {
-    (if t.breached { 0 } else { 1 }, t.next_due_at.unwrap_or_else(far_future), t.number)
+    (
+        if t.breached { 0 } else { 1 },
+        t.next_due_at.unwrap_or_else(far_future),
+        t.number,
+    )
 }
 
 /// Work ordered breached first, then by the nearest due time, then by number. The
 /// order uses stored due times, which move only when a clock event happens, so a
 /// walk through the pages stays consistent while time passes.
-pub async fn queue(db: &impl ConnectionTrait, f: &ThreadFilter, after: Option<QueueKey>, limit: u64) -> Result<Page<ThreadRecord>, StoreError> {
+pub async fn queue(
+    db: &impl ConnectionTrait,
+    f: &ThreadFilter,
+    after: Option<QueueKey>,
+    limit: u64,
+) -> Result<Page<ThreadRecord>, StoreError> {
     use sea_orm::sea_query::{Expr, IntoCondition};
     let mut q = apply_filter(thread::Entity::find(), f)
         .order_by_asc(thread::Column::QueueRank)
         .order_by_asc(thread::Column::NextDueAt)
         .order_by_asc(thread::Column::Number);
     if let Some((rank, due, number)) = after {
-        let c = Expr::col(thread::Column::QueueRank).gt(rank)
-            .or(Expr::col(thread::Column::QueueRank).eq(rank).and(Expr::col(thread::Column::NextDueAt).gt(due)))
-            .or(Expr::col(thread::Column::QueueRank).eq(rank)
+        let c = Expr::col(thread::Column::QueueRank)
+            .gt(rank)
+            .or(Expr::col(thread::Column::QueueRank)
+                .eq(rank)
+                .and(Expr::col(thread::Column::NextDueAt).gt(due)))
+            .or(Expr::col(thread::Column::QueueRank)
+                .eq(rank)
                 .and(Expr::col(thread::Column::NextDueAt).eq(due))
                 .and(Expr::col(thread::Column::Number).gt(number)));
         q = q.filter(c.into_condition());
@@ -398,8 +495,16 @@ pub async fn insert_post(db: &impl ConnectionTrait, p: &PostRecord) -> Result<()
 }
 
 /// Oldest first (ids are UUIDv7). Internal posts only when asked for.
-pub async fn list_posts(db: &impl ConnectionTrait, thread_id: Uuid, include_internal: bool, after: Option<Uuid>, limit: u64) -> Result<Page<PostRecord>, StoreError> {
-    let mut q = post::Entity::find().filter(post::Column::ThreadId.eq(thread_id)).order_by_asc(post::Column::Id);
+pub async fn list_posts(
+    db: &impl ConnectionTrait,
+    thread_id: Uuid,
+    include_internal: bool,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Page<PostRecord>, StoreError> {
+    let mut q = post::Entity::find()
+        .filter(post::Column::ThreadId.eq(thread_id))
+        .order_by_asc(post::Column::Id);
     if !include_internal {
         q = q.filter(post::Column::Visibility.eq(Visibility::Public.as_str()));
     }
@@ -425,7 +530,10 @@ pub async fn list_posts(db: &impl ConnectionTrait, thread_id: Uuid, include_inte
     Ok(Page::from_overfetch(rows, limit))
 }
 
-pub async fn get_posts(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<PostRecord>, StoreError> {
+pub async fn get_posts(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<PostRecord>, StoreError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -488,7 +596,11 @@ pub async fn load_sla(db: &impl ConnectionTrait, thread_id: Uuid) -> Result<Thre
     let mut fr = None;
     let mut nr = None;
     let mut res = None;
-    for m in sla_clock::Entity::find().filter(sla_clock::Column::ThreadId.eq(thread_id)).all(db).await? {
+    for m in sla_clock::Entity::find()
+        .filter(sla_clock::Column::ThreadId.eq(thread_id))
+        .all(db)
+        .await?
+    {
         let c = clock_from(m)?;
         match c.kind {
             ClockKind::FirstResponse => fr = Some(c),
@@ -503,10 +615,18 @@ pub async fn load_sla(db: &impl ConnectionTrait, thread_id: Uuid) -> Result<Thre
     })
 }
 
-pub async fn load_sla_many(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<std::collections::HashMap<Uuid, ThreadSla>, StoreError> {
-    let mut parts: std::collections::HashMap<Uuid, (Option<Clock>, Option<Clock>, Option<Clock>)> = std::collections::HashMap::new();
+pub async fn load_sla_many(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, ThreadSla>, StoreError> {
+    let mut parts: std::collections::HashMap<Uuid, (Option<Clock>, Option<Clock>, Option<Clock>)> =
+        std::collections::HashMap::new();
     if !ids.is_empty() {
-        for m in sla_clock::Entity::find().filter(sla_clock::Column::ThreadId.is_in(ids.to_vec())).all(db).await? {
+        for m in sla_clock::Entity::find()
+            .filter(sla_clock::Column::ThreadId.is_in(ids.to_vec()))
+            .all(db)
+            .await?
+        {
             let id = m.thread_id;
             let c = clock_from(m)?;
             let e = parts.entry(id).or_default();
@@ -519,12 +639,25 @@ pub async fn load_sla_many(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<st
     }
     Ok(parts
         .into_iter()
-        .filter_map(|(id, (fr, nr, res))| Some((id, ThreadSla { first_response: fr?, next_reply: nr, resolution: res? })))
+        .filter_map(|(id, (fr, nr, res))| {
+            Some((
+                id,
+                ThreadSla {
+                    first_response: fr?,
+                    next_reply: nr,
+                    resolution: res?,
+                },
+            ))
+        })
         .collect())
 }
 
 /// Write every clock of the thread (upsert).
-pub async fn save_sla(db: &impl ConnectionTrait, thread_id: Uuid, sla: &ThreadSla) -> Result<(), StoreError> {
+pub async fn save_sla(
+    db: &impl ConnectionTrait,
+    thread_id: Uuid,
+    sla: &ThreadSla,
+) -> Result<(), StoreError> {
     for c in sla.clocks() {
         sla_clock::Entity::insert(clock_active(thread_id, c))
             .on_conflict(
@@ -549,7 +682,11 @@ pub async fn save_sla(db: &impl ConnectionTrait, thread_id: Uuid, sla: &ThreadSl
     Ok(())
 }
 
-pub async fn append_clock_events(db: &impl ConnectionTrait, thread_id: Uuid, events: &[ClockEvent]) -> Result<(), StoreError> {
+pub async fn append_clock_events(
+    db: &impl ConnectionTrait,
+    thread_id: Uuid,
+    events: &[ClockEvent],
+) -> Result<(), StoreError> {
     if events.is_empty() {
         return Ok(());
     }
@@ -568,7 +705,10 @@ pub async fn append_clock_events(db: &impl ConnectionTrait, thread_id: Uuid, eve
     Ok(())
 }
 
-pub async fn clock_events(db: &impl ConnectionTrait, thread_id: Uuid) -> Result<Vec<ClockEvent>, StoreError> {
+pub async fn clock_events(
+    db: &impl ConnectionTrait,
+    thread_id: Uuid,
+) -> Result<Vec<ClockEvent>, StoreError> {
     sla_clock_event::Entity::find()
         .filter(sla_clock_event::Column::ThreadId.eq(thread_id))
         .order_by_asc(sla_clock_event::Column::Id)
@@ -601,16 +741,34 @@ pub async fn clock_events(db: &impl ConnectionTrait, thread_id: Uuid) -> Result<
 /// Clocks whose warning or breach instant has come, on threads nobody else holds.
 /// On PostgreSQL the thread rows are locked (`FOR UPDATE … SKIP LOCKED`) so several
 /// sweepers share the work and never take the same thread.
-pub async fn claim_due_threads(db: &impl ConnectionTrait, now: DateTime<Utc>, limit: u64) -> Result<Vec<Uuid>, StoreError> {
-    let lock = if is_pg(db) { " FOR UPDATE OF t SKIP LOCKED" } else { "" };
+pub async fn claim_due_threads(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<Uuid>, StoreError> {
+    let lock = if is_pg(db) {
+        " FOR UPDATE OF t SKIP LOCKED"
+    } else {
+        ""
+    };
     let sql = format!(
         "SELECT DISTINCT t.id AS id, t.number AS number FROM sla_clocks c JOIN threads t ON t.id = c.thread_id \
          WHERE c.phase = 'running' AND ((c.warned = $1 AND c.warn_at <= $2) OR (c.breached = $1 AND c.due_at <= $2)) \
          ORDER BY t.number LIMIT $3{lock}"
     );
     // DISTINCT and FOR UPDATE do not mix in PostgreSQL: select plain rows there.
-    let sql = if is_pg(db) { sql.replace("SELECT DISTINCT", "SELECT") } else { sql };
-    let rows = db.query_all(stmt(db, &sql, vec![false.into(), now.into(), (limit as i64).into()])).await?;
+    let sql = if is_pg(db) {
+        sql.replace("SELECT DISTINCT", "SELECT")
+    } else {
+        sql
+    };
+    let rows = db
+        .query_all(stmt(
+            db,
+            &sql,
+            vec![false.into(), now.into(), (limit as i64).into()],
+        ))
+        .await?;
     let mut ids = Vec::new();
     for r in rows {
         let id: Uuid = r.try_get("", "id")?;
@@ -622,7 +780,11 @@ pub async fn claim_due_threads(db: &impl ConnectionTrait, now: DateTime<Utc>, li
 }
 
 /// Threads with a running clock (for re-projection after a calendar change).
-pub async fn threads_with_running_clocks(db: &impl ConnectionTrait, after: Option<Uuid>, limit: u64) -> Result<Vec<Uuid>, StoreError> {
+pub async fn threads_with_running_clocks(
+    db: &impl ConnectionTrait,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<Uuid>, StoreError> {
     let mut q = sla_clock::Entity::find()
         .select_only()
         .column(sla_clock::Column::ThreadId)
@@ -656,8 +818,14 @@ pub async fn outbox_append(db: &impl ConnectionTrait, e: NewEvent) -> Result<boo
     let event_id = Uuid::now_v7();
     let mut payload = e.payload;
     if let Some(obj) = payload.as_object_mut() {
-        obj.insert("event_id".into(), serde_json::Value::String(event_id.to_string()));
-        obj.insert("type".into(), serde_json::Value::String(e.event_type.to_owned()));
+        obj.insert(
+            "event_id".into(),
+            serde_json::Value::String(event_id.to_string()),
+        );
+        obj.insert(
+            "type".into(),
+            serde_json::Value::String(e.event_type.to_owned()),
+        );
     }
     let n = outbox::Entity::insert(outbox::ActiveModel {
         event_id: Set(event_id),
@@ -670,7 +838,11 @@ pub async fn outbox_append(db: &impl ConnectionTrait, e: NewEvent) -> Result<boo
         occurred_at: Set(e.occurred_at),
         ..Default::default()
     })
-    .on_conflict(OnConflict::column(outbox::Column::DedupeKey).do_nothing().to_owned())
+    .on_conflict(
+        OnConflict::column(outbox::Column::DedupeKey)
+            .do_nothing()
+            .to_owned(),
+    )
     .exec_without_returning(db)
     .await?;
     Ok(n == 1)
@@ -686,7 +858,12 @@ pub struct OutboxEvent {
     pub occurred_at: DateTime<Utc>,
 }
 
-pub async fn outbox_list(db: &impl ConnectionTrait, event_type: Option<&str>, after: Option<i64>, limit: u64) -> Result<Vec<OutboxEvent>, StoreError> {
+pub async fn outbox_list(
+    db: &impl ConnectionTrait,
+    event_type: Option<&str>,
+    after: Option<i64>,
+    limit: u64,
+) -> Result<Vec<OutboxEvent>, StoreError> {
     let mut q = outbox::Entity::find().order_by_asc(outbox::Column::Id);
     if let Some(t) = event_type {
         q = q.filter(outbox::Column::EventType.eq(t));
@@ -726,9 +903,15 @@ pub async fn index_document(
     internal: bool,
     tokens: &[String],
 ) -> Result<(), StoreError> {
-    let doc = search_doc::ActiveModel { thread_id: Set(thread_id), post_id: Set(post_id), organization_id: Set(organization_id), internal: Set(internal), ..Default::default() }
-        .insert(db)
-        .await?;
+    let doc = search_doc::ActiveModel {
+        thread_id: Set(thread_id),
+        post_id: Set(post_id),
+        organization_id: Set(organization_id),
+        internal: Set(internal),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
     if is_pg(db) {
         // A tsvector literal with explicit positions: phrase search (<->) over our
         // own tokens, independent of any text-search configuration or locale.
@@ -741,7 +924,12 @@ pub async fn index_document(
             lit.push_str(&t.replace('\\', "\\\\").replace('\'', "''"));
             lit.push_str(&format!("':{}", i + 1));
         }
-        db.execute(stmt(db, "UPDATE search_docs SET tokens = $1::tsvector WHERE id = $2", vec![lit.into(), doc.id.into()])).await?;
+        db.execute(stmt(
+            db,
+            "UPDATE search_docs SET tokens = $1::tsvector WHERE id = $2",
+            vec![lit.into(), doc.id.into()],
+        ))
+        .await?;
     } else {
         let mut text = tokens.join(" ");
         text.push(' ');
@@ -750,7 +938,12 @@ pub async fn index_document(
             text.push(' ');
             text.push_str(PUBLIC_TOKEN);
         }
-        db.execute(stmt(db, "INSERT INTO search_fts (rowid, tokens) VALUES ($1, $2)", vec![doc.id.into(), text.into()])).await?;
+        db.execute(stmt(
+            db,
+            "INSERT INTO search_fts (rowid, tokens) VALUES ($1, $2)",
+            vec![doc.id.into(), text.into()],
+        ))
+        .await?;
     }
     Ok(())
 }
@@ -771,13 +964,23 @@ pub struct SearchHit {
 
 /// Documents containing every phrase (each a list of consecutive tokens), newest
 /// first, before `before`.
-pub async fn search(db: &impl ConnectionTrait, phrases: &[Vec<String>], scope: SearchScope, before: Option<i64>, limit: u64) -> Result<Vec<SearchHit>, StoreError> {
+pub async fn search(
+    db: &impl ConnectionTrait,
+    phrases: &[Vec<String>],
+    scope: SearchScope,
+    before: Option<i64>,
+    limit: u64,
+) -> Result<Vec<SearchHit>, StoreError> {
     let before = before.unwrap_or(i64::MAX);
     if is_pg(db) {
         let q = phrases
             .iter()
             .map(|p| {
-                let inner = p.iter().map(|t| format!("'{}'", t.replace('\\', "\\\\").replace('\'', "''"))).collect::<Vec<_>>().join(" <-> ");
+                let inner = p
+                    .iter()
+                    .map(|t| format!("'{}'", t.replace('\\', "\\\\").replace('\'', "''")))
+                    .collect::<Vec<_>>()
+                    .join(" <-> ");
                 format!("({inner})")
             })
             .collect::<Vec<_>>()
@@ -794,10 +997,19 @@ pub async fn search(db: &impl ConnectionTrait, phrases: &[Vec<String>], scope: S
         sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", limit));
         let rows = db.query_all(stmt(db, &sql, values)).await?;
         rows.into_iter()
-            .map(|r| Ok(SearchHit { doc_id: r.try_get("", "id")?, thread_id: r.try_get("", "thread_id")?, post_id: r.try_get("", "post_id")? }))
+            .map(|r| {
+                Ok(SearchHit {
+                    doc_id: r.try_get("", "id")?,
+                    thread_id: r.try_get("", "thread_id")?,
+                    post_id: r.try_get("", "post_id")?,
+                })
+            })
             .collect()
     } else {
-        let mut parts: Vec<String> = phrases.iter().map(|p| format!("\"{}\"", p.join(" ").replace('"', ""))).collect();
+        let mut parts: Vec<String> = phrases
+            .iter()
+            .map(|p| format!("\"{}\"", p.join(" ").replace('"', "")))
+            .collect();
         if let Some(org) = scope.organization_id {
             parts.push(org_token(org));
         }
@@ -808,17 +1020,59 @@ pub async fn search(db: &impl ConnectionTrait, phrases: &[Vec<String>], scope: S
         let sql = "SELECT d.id AS id, d.thread_id AS thread_id, d.post_id AS post_id FROM \
                    (SELECT rowid AS rid FROM search_fts WHERE search_fts MATCH $1 AND rowid < $2 ORDER BY rowid DESC LIMIT $3) f \
                    JOIN search_docs d ON d.id = f.rid ORDER BY d.id DESC";
-        let rows = db.query_all(stmt(db, sql, vec![q.into(), before.into(), (limit as i64).into()])).await?;
+        let rows = db
+            .query_all(stmt(
+                db,
+                sql,
+                vec![q.into(), before.into(), (limit as i64).into()],
+            ))
+            .await?;
         rows.into_iter()
-            .map(|r| Ok(SearchHit { doc_id: r.try_get("", "id")?, thread_id: r.try_get("", "thread_id")?, post_id: r.try_get("", "post_id")? }))
+            .map(|r| {
+                Ok(SearchHit {
+                    doc_id: r.try_get("", "id")?,
+                    thread_id: r.try_get("", "thread_id")?,
+                    post_id: r.try_get("", "post_id")?,
+                })
+            })
             .collect()
     }
 }
 
-pub async fn threads_by_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<ThreadRecord>, StoreError> {
+pub async fn threads_by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<ThreadRecord>, StoreError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = thread::Entity::find().filter(thread::Column::Id.is_in(ids.to_vec())).all(db).await?;
+    let rows = thread::Entity::find()
+        .filter(thread::Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?;
     with_tags(db, rows).await
+}
+
+/// Update only the queue position of a thread (due time, breach), without touching
+/// its version: background work must not make a client's `If-Match` stale.
+pub async fn set_urgency(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    next_due_at: Option<DateTime<Utc>>,
+    breached: bool,
+) -> Result<(), StoreError> {
+    thread::Entity::update_many()
+        .col_expr(
+            thread::Column::NextDueAt,
+            next_due_at.unwrap_or_else(far_future).into(),
+        )
+        .col_expr(thread::Column::Breached, breached.into())
+        .col_expr(
+            thread::Column::QueueRank,
+            (if breached { 0 } else { 1 }).into(),
+        )
+        .filter(thread::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
 }

@@ -94,9 +94,9 @@ async fn start(vars: &[(String, String)]) -> (SocketAddr, tokio::task::JoinHandl
         .first()
         .and_then(|a| a.as_socket_addr().copied())
         .expect("socket address");
-    let poll = std::time::Duration::from_millis(config.calendar_poll_ms);
+    let timing = madoguchi::Timing::from_config(&config);
     let server = tokio::spawn(async move {
-        let _ = madoguchi::serve(acceptor, state, poll, std::future::pending()).await;
+        let _ = madoguchi::serve(acceptor, state, timing, std::future::pending()).await;
     });
     (addr, server)
 }
@@ -152,6 +152,7 @@ impl TestApp {
             ("MADOGUCHI_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
             ("MADOGUCHI_DB_MAX_CONNECTIONS".into(), "4".into()),
             ("MADOGUCHI_CALENDAR_POLL_MS".into(), "200".into()),
+            ("MADOGUCHI_SWEEP_MS".into(), "200".into()),
         ];
         for (k, v) in extra {
             vars.retain(|(name, _)| name != k);

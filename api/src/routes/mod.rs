@@ -6,6 +6,9 @@ pub mod auth;
 pub mod calendar;
 pub mod ops;
 pub mod organizations;
+pub mod queue;
+pub mod sla_policies;
+pub mod threads;
 pub mod users;
 
 use poem_openapi::Tags;
@@ -22,6 +25,10 @@ pub enum ApiTags {
     Audit,
     /// Japanese business calendar: holidays, open hours, business-time arithmetic.
     Calendar,
+    /// The support board: threads, posts, the queue, search.
+    Board,
+    /// SLA policies.
+    Sla,
     /// Health, readiness.
     Operations,
 }
@@ -32,6 +39,9 @@ pub type Api = (
     users::UsersApi,
     audit::AuditApi,
     calendar::CalendarApi,
+    threads::ThreadsApi,
+    queue::QueueApi,
+    sla_policies::SlaPoliciesApi,
     ops::OpsApi,
 );
 
@@ -42,6 +52,9 @@ pub fn api() -> Api {
         users::UsersApi,
         audit::AuditApi,
         calendar::CalendarApi,
+        threads::ThreadsApi,
+        queue::QueueApi,
+        sla_policies::SlaPoliciesApi,
         ops::OpsApi,
     )
 }

@@ -248,9 +248,25 @@ pub async fn remove_closure(
     Ok(())
 }
 
-/// Rebuild this instance's tables now; the others follow at their next poll.
+/// Rebuild this instance's tables now (the others follow at their next poll), and
+/// re-project every running SLA clock: the time it used stays, the rest is
+/// projected under the new calendar.
 pub async fn refresh(state: &AppState) {
-    if let Err(e) = state.calendar.refresh(&state.db).await {
-        tracing::warn!(error = %e, "calendar refresh failed; keeping the previous tables");
+    let old = state.calendar.get();
+    match state.calendar.refresh(&state.db).await {
+        Ok(true) => {
+            let new = state.calendar.get();
+            match super::board::reproject_all(state, &old, &new, now()).await {
+                Ok(n) => tracing::info!(
+                    threads = n,
+                    "SLA clocks re-projected after a calendar change"
+                ),
+                Err(e) => tracing::error!(error = %e, "SLA clocks could not be re-projected"),
+            }
+        }
+        Ok(false) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "calendar refresh failed; keeping the previous tables")
+        }
     }
 }

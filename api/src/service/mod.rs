@@ -4,6 +4,7 @@
 
 pub mod audit_trail;
 pub mod auth;
+pub mod board;
 pub mod bootstrap;
 pub mod calendar;
 pub mod organizations;

@@ -2,17 +2,17 @@
 
 pub mod audit_event;
 pub mod calendar_override;
-pub mod thread;
-pub mod thread_tag;
-pub mod post;
-pub mod sla_clock;
-pub mod sla_clock_event;
-pub mod outbox;
-pub mod sla_policy;
-pub mod search_doc;
 pub mod idempotency_key;
 pub mod login_throttle;
 pub mod organization;
+pub mod outbox;
+pub mod post;
+pub mod search_doc;
 pub mod session;
 pub mod setting;
+pub mod sla_clock;
+pub mod sla_clock_event;
+pub mod sla_policy;
+pub mod thread;
+pub mod thread_tag;
 pub mod user;

@@ -158,6 +158,8 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, _m: &SchemaManager) -> Result<(), DbErr> {
-        Err(DbErr::Migration("the board migration is not reversible".into()))
+        Err(DbErr::Migration(
+            "the board migration is not reversible".into(),
+        ))
     }
 }

@@ -1,0 +1,119 @@
+use chrono::{DateTime, Utc};
+use madoguchi_persistence::board::{queue_key, ThreadFilter};
+use poem::web::Data;
+use poem_openapi::{param::Query, payload::Json, OpenApi};
+use uuid::Uuid;
+
+use super::{threads::thread_dto, ApiTags};
+use crate::{
+    auth::BearerAuth,
+    cursor,
+    problem::ApiError,
+    service::board as svc,
+    state::AppState,
+    types::{PriorityDto, SearchItem, SearchResults, StatusDto, ThreadList},
+};
+
+pub struct QueueApi;
+
+const QUEUE: &str = "queue";
+const SEARCH: &str = "search";
+
+fn encode_key(k: (i32, DateTime<Utc>, i64)) -> String {
+    format!("{}|{}|{}", k.0, k.1.timestamp_micros(), k.2)
+}
+
+fn decode_key(s: &str) -> Option<(i32, DateTime<Utc>, i64)> {
+    let mut it = s.split('|');
+    let rank = it.next()?.parse().ok()?;
+    let due = DateTime::from_timestamp_micros(it.next()?.parse().ok()?)?;
+    let number = it.next()?.parse().ok()?;
+    Some((rank, due, number))
+}
+
+#[OpenApi(prefix_path = "/v1", tag = "ApiTags::Board")]
+impl QueueApi {
+    /// The work queue
+    ///
+    /// Agent, admin. Open work (`new` and `open` unless `status` says otherwise),
+    /// breached first, then by the nearest SLA due time. The order rests on stored
+    /// due times, so paging stays consistent while the clocks tick.
+    #[allow(clippy::too_many_arguments)]
+    #[oai(path = "/queue", method = "get", operation_id = "queue")]
+    async fn queue(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))] limit: Query<Option<u32>>,
+        cursor: Query<Option<String>>,
+        status: Query<Option<StatusDto>>,
+        priority: Query<Option<PriorityDto>>,
+        organization_id: Query<Option<Uuid>>,
+        assignee_id: Query<Option<Uuid>>,
+        #[oai(validator(max_length = 30))] tag: Query<Option<String>>,
+    ) -> Result<Json<ThreadList>, ApiError> {
+        let after = match cursor.0.as_deref() {
+            Some(c) => Some(
+                decode_key(&cursor::decode(&state.jwt.cursor_key, QUEUE, c)?)
+                    .ok_or_else(|| ApiError::bad_request("invalid-cursor", "malformed cursor"))?,
+            ),
+            None => None,
+        };
+        let filter = ThreadFilter {
+            organization_id: organization_id.0,
+            statuses: status.0.map(|s| vec![s.into()]).unwrap_or_default(),
+            priority: priority.0.map(Into::into),
+            assignee_id: assignee_id.0,
+            tag: tag.0,
+        };
+        let page = svc::queue(&state, &auth.0, filter, after, cursor::limit(limit.0)).await?;
+        let next_cursor = cursor::next(&state.jwt.cursor_key, QUEUE, &page, |v| {
+            encode_key(queue_key(&v.thread))
+        });
+        let cal = state.calendar.get();
+        Ok(Json(ThreadList {
+            items: page
+                .items
+                .into_iter()
+                .map(|v| thread_dto(v, &cal))
+                .collect(),
+            next_cursor,
+        }))
+    }
+
+    /// Search threads and posts
+    ///
+    /// Any signed-in user, within what they may see (customers: their
+    /// organization's public posts). Finds Japanese words of two characters or more
+    /// inside unspaced text; full- and half-width forms match alike. Newest first.
+    #[oai(path = "/search", method = "get", operation_id = "search")]
+    async fn search(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Words to find, e.g. `予約 障害` (all must occur).
+        #[oai(validator(max_length = 200))]
+        q: Query<String>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+        cursor: Query<Option<String>>,
+    ) -> Result<Json<SearchResults>, ApiError> {
+        let list = format!("{SEARCH}:{}", q.0);
+        let before = cursor::decode_i64(&state.jwt.cursor_key, &list, cursor.0.as_deref())?;
+        let limit = u64::from(limit.0.unwrap_or(20).clamp(1, 100));
+        let (hits, next) = svc::search_threads(&state, &auth.0, &q.0, before, limit).await?;
+        Ok(Json(SearchResults {
+            items: hits
+                .into_iter()
+                .map(|h| SearchItem {
+                    number: h.thread.number,
+                    title: h.thread.title,
+                    status: h.thread.status.into(),
+                    snippet: h.snippet,
+                    matched: if h.post_id.is_some() { "post" } else { "title" }.to_owned(),
+                    post_id: h.post_id,
+                })
+                .collect(),
+            next_cursor: next.map(|d| cursor::encode(&state.jwt.cursor_key, &list, &d.to_string())),
+        }))
+    }
+}
