@@ -157,7 +157,7 @@ impl ApiError {
         e.errors = errors
             .into_iter()
             .map(|v| FieldProblem {
-                field: v.field.to_owned(),
+                field: v.field.into_owned(),
                 message: v.message,
             })
             .collect();
@@ -425,16 +425,7 @@ fn schema_violation(reason: &str) -> Option<ValidationError> {
         Some(n) => format!("must be at most {n} characters"),
         None => format!("must satisfy {rule}"),
     };
-    // Field names come from our own schema, so they are safe to leak into a &'static.
-    let field: &'static str = match field {
-        "name" => "name",
-        "email" => "email",
-        "password" => "password",
-        "display_name" => "display_name",
-        "totp" => "totp",
-        _ => "body",
-    };
-    Some(ValidationError::new(field, message))
+    Some(ValidationError::new(field.to_owned(), message))
 }
 
 fn payload_too_large() -> ApiError {

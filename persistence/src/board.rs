@@ -32,10 +32,12 @@ fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Statement {
         let mut chars = sql.chars().peekable();
         while let Some(c) = chars.next() {
             if c == '$' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
-                while chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+                // Numbered (`?1`), so a parameter may be used twice.
+                out.push('?');
+                while let Some(d) = chars.peek().copied().filter(|d| d.is_ascii_digit()) {
+                    out.push(d);
                     chars.next();
                 }
-                out.push('?');
             } else {
                 out.push(c);
             }
@@ -559,6 +561,9 @@ pub async fn get_posts(
 
 // ---- clocks -------------------------------------------------------------------
 
+/// First response, next reply, resolution, as found.
+type ClockParts = (Option<Clock>, Option<Clock>, Option<Clock>);
+
 fn clock_from(m: sla_clock::Model) -> Result<Clock, StoreError> {
     Ok(Clock {
         kind: ClockKind::parse(&m.kind).ok_or_else(|| corrupt("clock kind"))?,
@@ -619,8 +624,7 @@ pub async fn load_sla_many(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> Result<std::collections::HashMap<Uuid, ThreadSla>, StoreError> {
-    let mut parts: std::collections::HashMap<Uuid, (Option<Clock>, Option<Clock>, Option<Clock>)> =
-        std::collections::HashMap::new();
+    let mut parts: std::collections::HashMap<Uuid, ClockParts> = std::collections::HashMap::new();
     if !ids.is_empty() {
         for m in sla_clock::Entity::find()
             .filter(sla_clock::Column::ThreadId.is_in(ids.to_vec()))

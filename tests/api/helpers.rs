@@ -120,6 +120,13 @@ impl TestApp {
 
     /// Start with extra configuration variables.
     pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
+        // `MADOGUCHI_TEST_LOG=warn cargo test` shows the servers' logs.
+        if let Ok(filter) = std::env::var("MADOGUCHI_TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_test_writer()
+                .try_init();
+        }
         let id = uuid::Uuid::new_v4().simple().to_string();
         let (database_url, backing) = match std::env::var("TEST_DATABASE_URL") {
             Ok(admin_url) if !admin_url.trim().is_empty() => {
@@ -271,6 +278,70 @@ impl TestApp {
         row.try_get::<i64>("", "n").expect("n")
     }
 
+    /// Run SQL written with `$1` placeholders on either backend.
+    pub async fn exec(&self, sql: &str, values: Vec<sea_orm::Value>) -> u64 {
+        let backend = self.db.get_database_backend();
+        let sql = if backend == sea_orm::DatabaseBackend::Sqlite {
+            let mut out = String::new();
+            let mut it = sql.chars().peekable();
+            while let Some(c) = it.next() {
+                if c == '$' && it.peek().is_some_and(|d| d.is_ascii_digit()) {
+                    out.push('?');
+                    while let Some(d) = it.peek().copied().filter(|d| d.is_ascii_digit()) {
+                        out.push(d);
+                        it.next();
+                    }
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        } else {
+            sql.to_owned()
+        };
+        self.db
+            .execute(Statement::from_sql_and_values(backend, sql, values))
+            .await
+            .expect("exec")
+            .rows_affected()
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres
+    }
+
+    pub fn database_url(&self) -> String {
+        self.vars
+            .iter()
+            .find(|(k, _)| k == "DATABASE_URL")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+
+    pub async fn create_thread(&self, token: &str, body: &Value) -> Value {
+        let r = self.post("/v1/threads", Some(token), body).await;
+        assert_eq!(r.status(), StatusCode::CREATED, "create thread");
+        r.json().await.expect("json")
+    }
+
+    pub async fn patch_thread(&self, token: &str, number: i64, body: &Value) -> Response {
+        let cur = self
+            .get(&format!("/v1/threads/{number}"), Some(token))
+            .await;
+        let etag = cur
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("\"0\"")
+            .to_owned();
+        self.req(Method::PATCH, &format!("/v1/threads/{number}"), Some(token))
+            .header("If-Match", etag)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
     /// Row counts of every table a request could write to.
     pub async fn snapshot(&self) -> Vec<(String, i64)> {
         let mut out = Vec::new();
@@ -283,6 +354,10 @@ impl TestApp {
             "login_throttle",
             "calendar_overrides",
             "settings",
+            "threads",
+            "posts",
+            "outbox",
+            "search_docs",
         ] {
             out.push((t.to_owned(), self.count(t).await));
         }

@@ -4,6 +4,7 @@ mod access;
 mod audit;
 mod auth;
 mod bad_input;
+mod board;
 mod calendar;
 mod helpers;
 mod manners;

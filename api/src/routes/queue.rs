@@ -19,14 +19,22 @@ pub struct QueueApi;
 const QUEUE: &str = "queue";
 const SEARCH: &str = "search";
 
+/// The full sort key, to the nanosecond: a rounded key would repeat rows.
 fn encode_key(k: (i32, DateTime<Utc>, i64)) -> String {
-    format!("{}|{}|{}", k.0, k.1.timestamp_micros(), k.2)
+    format!(
+        "{}|{}.{}|{}",
+        k.0,
+        k.1.timestamp(),
+        k.1.timestamp_subsec_nanos(),
+        k.2
+    )
 }
 
 fn decode_key(s: &str) -> Option<(i32, DateTime<Utc>, i64)> {
     let mut it = s.split('|');
     let rank = it.next()?.parse().ok()?;
-    let due = DateTime::from_timestamp_micros(it.next()?.parse().ok()?)?;
+    let (secs, nanos) = it.next()?.split_once('.')?;
+    let due = DateTime::from_timestamp(secs.parse().ok()?, nanos.parse().ok()?)?;
     let number = it.next()?.parse().ok()?;
     Some((rank, due, number))
 }

@@ -1,0 +1,966 @@
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{problem, TestApp, PASSWORD};
+
+struct Desk {
+    app: TestApp,
+    admin: String,
+    agent: String,
+    org: String,
+    customer: String,
+}
+
+async fn desk() -> Desk {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (org, customer) = app
+        .clinic(&admin, "さくら内科クリニック", "tanaka@sakura.test")
+        .await;
+    app.create_user(&admin, "agent@madoguchi.test", "agent", None)
+        .await;
+    let agent = app.login("agent@madoguchi.test", PASSWORD).await;
+    Desk {
+        app,
+        admin,
+        agent,
+        org,
+        customer,
+    }
+}
+
+async fn body(r: reqwest::Response) -> Value {
+    let s = r.status();
+    let v: Value = r.json().await.unwrap();
+    assert!(s.is_success(), "{s}: {v}");
+    v
+}
+
+#[tokio::test]
+async fn a_clinic_thread_from_question_to_follow_up() {
+    let d = desk().await;
+    let app = &d.app;
+    let t = app
+        .create_thread(&d.customer, &json!({"title": "予約画面が開きません", "body": "本日朝から予約システムにログインできません。", "category": "予約", "tags": ["障害"]}))
+        .await;
+    let n = t["number"].as_i64().unwrap();
+    assert_eq!(t["status"], "new");
+    assert_eq!(t["priority"], "normal");
+    assert_eq!(t["channel"], "board");
+    assert_eq!(t["sla"]["first_response"]["target_minutes"], 240);
+    assert_eq!(t["sla"]["resolution"]["target_minutes"], 1530);
+    assert_eq!(t["sla"]["first_response"]["state"], "running");
+    assert!(t["sla"]["first_response"]["due_at"]
+        .as_str()
+        .unwrap()
+        .ends_with("+09:00"));
+    assert!(t["sla"]["next_reply"].is_null());
+
+    // The customer sees the due time of the answer.
+    let seen = body(
+        app.get(&format!("/v1/threads/{n}"), Some(&d.customer))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        seen["sla"]["first_response"]["due_at"],
+        t["sla"]["first_response"]["due_at"]
+    );
+
+    // An internal note does not answer the clinic.
+    let r = app
+        .post(
+            &format!("/v1/threads/{n}/posts"),
+            Some(&d.agent),
+            &json!({"body": "社内メモ：サーバー再起動を検討", "visibility": "internal"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let t = body(app.get(&format!("/v1/threads/{n}"), Some(&d.agent)).await).await;
+    assert_eq!(t["sla"]["first_response"]["state"], "running");
+    assert_eq!(t["status"], "new");
+
+    // The agent's public reply meets first response and opens the thread.
+    let r = app
+        .post(
+            &format!("/v1/threads/{n}/posts"),
+            Some(&d.agent),
+            &json!({"body": "確認いたします。"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let t = body(
+        app.get(&format!("/v1/threads/{n}"), Some(&d.customer))
+            .await,
+    )
+    .await;
+    assert_eq!(t["status"], "open");
+    assert_eq!(t["sla"]["first_response"]["state"], "met");
+
+    // Waiting on the clinic pauses resolution.
+    let t = body(
+        app.patch_thread(&d.agent, n, &json!({"status": "pending"}))
+            .await,
+    )
+    .await;
+    assert_eq!(t["sla"]["resolution"]["state"], "paused");
+    assert!(t["sla"]["resolution"]["due_at"].is_null());
+
+    // The clinic's reply reopens it and starts a next-reply cycle.
+    app.post(
+        &format!("/v1/threads/{n}/posts"),
+        Some(&d.customer),
+        &json!({"body": "再起動後も同じです。"}),
+    )
+    .await;
+    let t = body(app.get(&format!("/v1/threads/{n}"), Some(&d.agent)).await).await;
+    assert_eq!(t["status"], "open");
+    assert_eq!(t["sla"]["resolution"]["state"], "running");
+    assert_eq!(t["sla"]["next_reply"]["state"], "running");
+    assert_eq!(t["sla"]["next_reply"]["target_minutes"], 240);
+
+    app.post(
+        &format!("/v1/threads/{n}/posts"),
+        Some(&d.agent),
+        &json!({"body": "復旧しました。"}),
+    )
+    .await;
+    let t = body(
+        app.patch_thread(&d.agent, n, &json!({"status": "resolved"}))
+            .await,
+    )
+    .await;
+    assert_eq!(t["sla"]["next_reply"]["state"], "met");
+    assert_eq!(t["sla"]["resolution"]["state"], "met");
+
+    // A customer reply on a resolved thread reopens it; then it is resolved and closed.
+    app.post(
+        &format!("/v1/threads/{n}/posts"),
+        Some(&d.customer),
+        &json!({"body": "ありがとうございました。"}),
+    )
+    .await;
+    assert_eq!(
+        body(app.get(&format!("/v1/threads/{n}"), Some(&d.agent)).await).await["status"],
+        "open"
+    );
+    body(
+        app.patch_thread(&d.agent, n, &json!({"status": "resolved"}))
+            .await,
+    )
+    .await;
+    body(
+        app.patch_thread(&d.agent, n, &json!({"status": "closed"}))
+            .await,
+    )
+    .await;
+
+    // Closed is final.
+    problem(
+        app.post(
+            &format!("/v1/threads/{n}/posts"),
+            Some(&d.customer),
+            &json!({"body": "追加の質問です"}),
+        )
+        .await,
+        409,
+        "thread-closed",
+    )
+    .await;
+    let p = problem(
+        app.patch_thread(&d.agent, n, &json!({"status": "open"}))
+            .await,
+        409,
+        "illegal-transition",
+    )
+    .await;
+    assert!(p.get("allowed").is_none() || p["allowed"] == json!([]));
+    let f = app
+        .create_thread(
+            &d.customer,
+            &json!({"title": "予約画面の件（続き）", "body": "再発しました。", "follow_up_of": n}),
+        )
+        .await;
+    assert_eq!(f["follow_up_of"], n);
+
+    // The clock log explains every figure.
+    let log = body(
+        app.get(&format!("/v1/threads/{n}/sla-events"), Some(&d.customer))
+            .await,
+    )
+    .await;
+    let events: Vec<(String, String)> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["clock"].as_str().unwrap().to_owned(),
+                e["event"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for want in [
+        ("first_response", "start"),
+        ("resolution", "start"),
+        ("first_response", "met"),
+        ("resolution", "pause"),
+        ("resolution", "resume"),
+        ("next_reply", "start"),
+        ("next_reply", "met"),
+        ("resolution", "met"),
+    ] {
+        assert!(
+            events.contains(&(want.0.to_owned(), want.1.to_owned())),
+            "{want:?} in {events:?}"
+        );
+    }
+    assert!(log
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["cause"] == "status:pending"));
+
+    // Every change landed in the outbox.
+    for (kind, at_least) in [
+        ("thread.created", 2),
+        ("post.created", 5),
+        ("thread.status_changed", 4),
+    ] {
+        let n: i64 = app
+            .count(&format!("outbox WHERE event_type = '{kind}'"))
+            .await;
+        assert!(n >= at_least, "{kind}: {n}");
+    }
+}
+
+#[tokio::test]
+async fn status_transitions_follow_the_machine() {
+    let d = desk().await;
+    let app = &d.app;
+    // (path of changes to reach the state, then the change tried, allowed?)
+    let cases: &[(&[&str], &str, bool)] = &[
+        (&[], "open", true),
+        (&[], "pending", true),
+        (&[], "resolved", true),
+        (&[], "closed", false),
+        (&["open"], "pending", true),
+        (&["open"], "resolved", true),
+        (&["open"], "closed", false),
+        (&["open", "pending"], "open", true),
+        (&["open", "pending"], "resolved", true),
+        (&["open", "pending"], "closed", false),
+        (&["open", "resolved"], "open", true),
+        (&["open", "resolved"], "closed", true),
+        (&["open", "resolved"], "pending", false),
+        (&["open", "resolved", "closed"], "open", false),
+        (&["open", "resolved", "closed"], "resolved", false),
+    ];
+    for (path, to, ok) in cases {
+        let t = app
+            .create_thread(
+                &d.agent,
+                &json!({"title": "遷移の確認", "body": "本文", "organization_id": d.org}),
+            )
+            .await;
+        let n = t["number"].as_i64().unwrap();
+        for step in *path {
+            body(
+                app.patch_thread(&d.agent, n, &json!({"status": step}))
+                    .await,
+            )
+            .await;
+        }
+        let r = app.patch_thread(&d.agent, n, &json!({"status": to})).await;
+        if *ok {
+            assert_eq!(r.status(), StatusCode::OK, "{path:?} -> {to}");
+        } else {
+            let p = problem(r, 409, "illegal-transition").await;
+            assert!(p["detail"].as_str().unwrap().contains("allowed"), "{p}");
+            let before = body(app.get(&format!("/v1/threads/{n}"), Some(&d.agent)).await).await;
+            assert_eq!(
+                before["status"],
+                json!(path.last().copied().unwrap_or("new"))
+            );
+        }
+    }
+    // The problem names where the thread may go.
+    let t = app
+        .create_thread(
+            &d.agent,
+            &json!({"title": "x", "body": "y", "organization_id": d.org}),
+        )
+        .await;
+    let p = problem(
+        app.patch_thread(
+            &d.agent,
+            t["number"].as_i64().unwrap(),
+            &json!({"status": "closed"}),
+        )
+        .await,
+        409,
+        "illegal-transition",
+    )
+    .await;
+    assert_eq!(p["allowed"], json!(["open", "pending", "resolved"]));
+}
+
+#[tokio::test]
+async fn internal_notes_never_reach_a_customer() {
+    let d = desk().await;
+    let app = &d.app;
+    let t = app
+        .create_thread(
+            &d.customer,
+            &json!({"title": "請求書の再発行", "body": "先月分の請求書をお願いします。"}),
+        )
+        .await;
+    let n = t["number"].as_i64().unwrap();
+    let before = body(
+        app.get(&format!("/v1/threads/{n}"), Some(&d.customer))
+            .await,
+    )
+    .await;
+    app.post(
+        &format!("/v1/threads/{n}/posts"),
+        Some(&d.agent),
+        &json!({"body": "極秘メモ 未払いあり要注意", "visibility": "internal"}),
+    )
+    .await;
+
+    // Counts and "last post" fields do not move for the customer.
+    let seen = body(
+        app.get(&format!("/v1/threads/{n}"), Some(&d.customer))
+            .await,
+    )
+    .await;
+    assert_eq!(seen["post_count"], 1);
+    assert_eq!(seen["last_public_post_at"], before["last_public_post_at"]);
+    assert_eq!(
+        seen["version"],
+        before["version"].as_i64().unwrap() + 1,
+        "version may move; content may not"
+    );
+    let staff = body(app.get(&format!("/v1/threads/{n}"), Some(&d.agent)).await).await;
+    assert_eq!(staff["post_count"], 2);
+    let list = body(app.get("/v1/threads", Some(&d.customer)).await).await;
+    assert_eq!(list["items"][0]["post_count"], 1);
+    // Posts.
+    let posts = body(
+        app.get(&format!("/v1/threads/{n}/posts"), Some(&d.customer))
+            .await,
+    )
+    .await;
+    assert_eq!(posts["items"].as_array().unwrap().len(), 1);
+    assert!(!posts.to_string().contains("極秘"));
+    let posts = body(
+        app.get(&format!("/v1/threads/{n}/posts"), Some(&d.agent))
+            .await,
+    )
+    .await;
+    assert_eq!(posts["items"].as_array().unwrap().len(), 2);
+    // Search.
+    let s = body(
+        app.get("/v1/search?q=%E6%A5%B5%E7%A7%98", Some(&d.customer))
+            .await,
+    )
+    .await; // 極秘
+    assert_eq!(s["items"].as_array().unwrap().len(), 0);
+    let s = body(
+        app.get("/v1/search?q=%E6%A5%B5%E7%A7%98", Some(&d.agent))
+            .await,
+    )
+    .await;
+    assert_eq!(s["items"].as_array().unwrap().len(), 1);
+    // Customers may not write internal notes.
+    problem(
+        app.post(
+            &format!("/v1/threads/{n}/posts"),
+            Some(&d.customer),
+            &json!({"body": "x", "visibility": "internal"}),
+        )
+        .await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    // The outbox marks the internal event so customer-scoped deliveries skip it.
+    let internal: i64 = app
+        .count("outbox WHERE event_type = 'post.created' AND internal = TRUE")
+        .await;
+    assert_eq!(internal, 1);
+}
+
+#[tokio::test]
+async fn another_clinic_is_not_found_anywhere() {
+    let d = desk().await;
+    let app = &d.app;
+    let (_, other) = app
+        .clinic(&d.admin, "あおば整形外科", "suzuki@aoba.test")
+        .await;
+    let t = app
+        .create_thread(
+            &d.customer,
+            &json!({"title": "電子カルテの印刷", "body": "印刷できません"}),
+        )
+        .await;
+    let n = t["number"].as_i64().unwrap();
+    problem(
+        app.get(&format!("/v1/threads/{n}"), Some(&other)).await,
+        404,
+        "not-found",
+    )
+    .await;
+    problem(
+        app.get(&format!("/v1/threads/{n}/posts"), Some(&other))
+            .await,
+        404,
+        "not-found",
+    )
+    .await;
+    problem(
+        app.get(&format!("/v1/threads/{n}/sla-events"), Some(&other))
+            .await,
+        404,
+        "not-found",
+    )
+    .await;
+    problem(
+        app.post(
+            &format!("/v1/threads/{n}/posts"),
+            Some(&other),
+            &json!({"body": "x"}),
+        )
+        .await,
+        404,
+        "not-found",
+    )
+    .await;
+    problem(
+        app.get("/v1/threads/999999", Some(&other)).await,
+        404,
+        "not-found",
+    )
+    .await;
+    let list = body(app.get("/v1/threads", Some(&other)).await).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
+    let s = body(
+        app.get(
+            "/v1/search?q=%E9%9B%BB%E5%AD%90%E3%82%AB%E3%83%AB%E3%83%86",
+            Some(&other),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s["items"].as_array().unwrap().len(), 0);
+    // Customers cannot see the queue.
+    problem(app.get("/v1/queue", Some(&other)).await, 403, "forbidden").await;
+}
+
+#[tokio::test]
+async fn an_inactive_contract_reads_but_does_not_post() {
+    let d = desk().await;
+    let app = &d.app;
+    let t = app
+        .create_thread(&d.customer, &json!({"title": "質問", "body": "本文"}))
+        .await;
+    let n = t["number"].as_i64().unwrap();
+    let r = app
+        .req(
+            Method::PATCH,
+            &format!("/v1/organizations/{}", d.org),
+            Some(&d.admin),
+        )
+        .header("If-Match", "*")
+        .json(&json!({"contract_status": "ended"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    problem(
+        app.post(
+            "/v1/threads",
+            Some(&d.customer),
+            &json!({"title": "新規", "body": "本文"}),
+        )
+        .await,
+        403,
+        "contract-inactive",
+    )
+    .await;
+    problem(
+        app.post(
+            &format!("/v1/threads/{n}/posts"),
+            Some(&d.customer),
+            &json!({"body": "追記"}),
+        )
+        .await,
+        403,
+        "contract-inactive",
+    )
+    .await;
+    assert_eq!(
+        app.get(&format!("/v1/threads/{n}"), Some(&d.customer))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn policies_apply_to_new_threads_and_priority_retargets() {
+    let d = desk().await;
+    let app = &d.app;
+    let old = app
+        .create_thread(
+            &d.customer,
+            &json!({"title": "旧", "body": "本文", "priority": "high"}),
+        )
+        .await;
+    let r = app
+        .req(Method::PUT, "/v1/sla-policies/high", Some(&d.admin))
+        .json(&json!({"first_response_minutes": 45, "resolution_minutes": 400}))
+        .send()
+        .await
+        .unwrap();
+    let pol = body(r).await;
+    assert_eq!(pol["next_reply_minutes"], 45);
+    let new = app
+        .create_thread(
+            &d.customer,
+            &json!({"title": "新", "body": "本文", "priority": "high"}),
+        )
+        .await;
+    assert_eq!(new["sla"]["first_response"]["target_minutes"], 45);
+    let again = body(
+        app.get(&format!("/v1/threads/{}", old["number"]), Some(&d.agent))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        again["sla"]["first_response"]["target_minutes"], 60,
+        "existing threads keep their policy"
+    );
+
+    // Priority change: the thread's own snapshot for urgent (30 / 240).
+    let t = body(
+        app.patch_thread(
+            &d.agent,
+            old["number"].as_i64().unwrap(),
+            &json!({"priority": "urgent"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(t["sla"]["first_response"]["target_minutes"], 30);
+    assert_eq!(t["sla"]["resolution"]["target_minutes"], 240);
+    let list = body(app.get("/v1/sla-policies", Some(&d.admin)).await).await;
+    assert_eq!(list.as_array().unwrap().len(), 4);
+    problem(
+        app.get("/v1/sla-policies", Some(&d.agent)).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let r = app
+        .req(Method::PUT, "/v1/sla-policies/high", Some(&d.admin))
+        .json(&json!({"first_response_minutes": 0, "resolution_minutes": 1}))
+        .send()
+        .await
+        .unwrap();
+    let p = problem(r, 422, "validation-failed").await;
+    assert_eq!(p["errors"][0]["field"], "first_response_minutes");
+    let r = app
+        .req(Method::PUT, "/v1/sla-policies/critical", Some(&d.admin))
+        .json(&json!({"first_response_minutes": 5, "resolution_minutes": 10}))
+        .send()
+        .await
+        .unwrap();
+    problem(r, 400, "invalid-parameter").await;
+}
+
+#[tokio::test]
+async fn japanese_search_finds_words_in_unspaced_text() {
+    let d = desk().await;
+    let app = &d.app;
+    let docs = [
+        (
+            "予約システムの障害",
+            "本日午前から予約システムで障害が発生しています。",
+        ),
+        (
+            "電子カルテにログインできない",
+            "ユーザーIDとパスワードを入れてもログインできません。",
+        ),
+        (
+            "ＦＡＸ送信エラー",
+            "ｶﾀｶﾅで入力した宛名のＦＡＸが届きません。",
+        ),
+        ("請求書について", "先月分の請求書の再発行をお願いします。"),
+    ];
+    let mut numbers = Vec::new();
+    for (title, text) in docs {
+        numbers.push(
+            app.create_thread(&d.customer, &json!({"title": title, "body": text}))
+                .await["number"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    let search = |q: &str| {
+        let url = format!("/v1/search?q={}", urlencode(q));
+        let token = d.customer.clone();
+        async move { body(app.get(&url, Some(&token)).await).await }
+    };
+    let found = |v: &Value| -> Vec<i64> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["number"].as_i64().unwrap())
+            .collect()
+    };
+    for (q, want) in [
+        ("予約", vec![numbers[0]]),
+        ("障害", vec![numbers[0]]),
+        ("ログイン", vec![numbers[1]]),
+        ("電子カルテ", vec![numbers[1]]),
+        ("ID", vec![numbers[1]]),
+        ("id", vec![numbers[1]]),
+        ("FAX", vec![numbers[2]]),
+        ("ＦＡＸ", vec![numbers[2]]),
+        ("カタカナ", vec![numbers[2]]),
+        ("再発行", vec![numbers[3]]),
+        ("予約 障害", vec![numbers[0]]),
+        ("予約 請求", vec![]),
+        ("存在しない語", vec![]),
+    ] {
+        let v = search(q).await;
+        assert_eq!(found(&v), want, "query {q}");
+    }
+    let v = search("ログイン").await;
+    assert!(v["items"][0]["snippet"]
+        .as_str()
+        .unwrap()
+        .contains("ログイン"));
+    assert_eq!(v["items"][0]["title"], "電子カルテにログインできない");
+    problem(
+        app.get("/v1/search?q=%E4%BA%88", Some(&d.customer)).await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    problem(
+        app.get("/v1/search", Some(&d.customer)).await,
+        400,
+        "invalid-parameter",
+    )
+    .await;
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_queue_puts_breached_work_first_then_the_nearest_due() {
+    let d = desk().await;
+    let app = &d.app;
+    let mut by_priority = Vec::new();
+    for p in ["low", "normal", "urgent", "high"] {
+        let t = app
+            .create_thread(
+                &d.customer,
+                &json!({"title": format!("{p} の質問"), "body": "本文", "priority": p}),
+            )
+            .await;
+        by_priority.push((p, t["number"].as_i64().unwrap()));
+    }
+    let num = |p: &str| by_priority.iter().find(|x| x.0 == p).unwrap().1;
+    let q = body(app.get("/v1/queue", Some(&d.agent)).await).await;
+    let order: Vec<i64> = q["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["number"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        vec![num("urgent"), num("high"), num("normal"), num("low")]
+    );
+
+    // Make the low-priority thread's first response overdue; the sweeper records the
+    // breach and the queue puts it first.
+    let past = chrono::Utc::now() - chrono::Duration::minutes(5);
+    let changed = app
+        .exec(
+            "UPDATE sla_clocks SET warn_at = $1, due_at = $1 WHERE kind = 'first_response' AND thread_id = (SELECT id FROM threads WHERE number = $2)",
+            vec![past.into(), num("low").into()],
+        )
+        .await;
+    assert_eq!(changed, 1);
+    let started = Instant::now();
+    loop {
+        let q = body(app.get("/v1/queue", Some(&d.agent)).await).await;
+        if q["items"][0]["number"] == num("low") {
+            assert_eq!(q["items"][0]["breached"], true);
+            assert_eq!(q["items"][0]["sla"]["first_response"]["state"], "breached");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "breach not recorded within 5 s: {q}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        app.count("outbox WHERE event_type = 'sla.breached'").await,
+        1
+    );
+    assert_eq!(
+        app.count("outbox WHERE event_type = 'sla.warning'").await,
+        1
+    );
+
+    // Paging one by one walks the same order.
+    let mut walked = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/v1/queue?limit=1&cursor={c}"),
+            None => "/v1/queue?limit=1".into(),
+        };
+        let page = body(app.get(&path, Some(&d.agent)).await).await;
+        walked.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["number"].as_i64().unwrap()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(
+        walked,
+        vec![num("low"), num("urgent"), num("high"), num("normal")]
+    );
+    // Filters.
+    let q = body(app.get("/v1/queue?priority=high", Some(&d.agent)).await).await;
+    assert_eq!(q["items"].as_array().unwrap().len(), 1);
+    let q = body(app.get("/v1/queue?status=pending", Some(&d.agent)).await).await;
+    assert_eq!(q["items"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn a_closure_reprojects_running_clocks() {
+    let d = desk().await;
+    let app = &d.app;
+    let t = app
+        .create_thread(
+            &d.customer,
+            &json!({"title": "再計算の確認", "body": "本文", "priority": "low"}),
+        )
+        .await;
+    let n = t["number"].as_i64().unwrap();
+    let created = t["created_at"].as_str().unwrap().to_owned();
+    let before = t["sla"]["resolution"]["due_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Close the first open day after today.
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono::FixedOffset::east_opt(9 * 3600).unwrap())
+        .date_naive();
+    let from = today.succ_opt().unwrap();
+    let days = body(
+        app.get(
+            &format!(
+                "/v1/calendar/days?from={from}&to={}",
+                from + chrono::Duration::days(14)
+            ),
+            None,
+        )
+        .await,
+    )
+    .await;
+    let next_open = days
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["open"] == true)
+        .unwrap()["date"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .post(
+            "/v1/calendar/closures",
+            Some(&d.admin),
+            &json!({"date": next_open, "note": "臨時休業"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let after = body(app.get(&format!("/v1/threads/{n}"), Some(&d.agent)).await).await;
+    let after_due = after["sla"]["resolution"]["due_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(after_due, before);
+    // The closure lies ahead, so the whole target now runs on the new calendar.
+    let want = body(
+        app.get(
+            &format!(
+                "/v1/calendar/due?from={}&seconds={}",
+                created.replace('+', "%2B"),
+                2550 * 60
+            ),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(after_due, want["due"].as_str().unwrap());
+    let log = body(
+        app.get(&format!("/v1/threads/{n}/sla-events"), Some(&d.agent))
+            .await,
+    )
+    .await;
+    assert!(log
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["event"] == "reproject" && e["cause"] == "calendar.changed"));
+}
+
+#[tokio::test]
+async fn thread_numbers_stay_unique_under_concurrency() {
+    let d = desk().await;
+    let other = d.app.sibling().await;
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let client = d.app.client.clone();
+        let url = if i % 2 == 0 {
+            d.app.url("/v1/threads")
+        } else {
+            other.url("/v1/threads")
+        };
+        let token = d.customer.clone();
+        tasks.push(tokio::spawn(async move {
+            let r = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"title": format!("同時作成{i}"), "body": "本文"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::CREATED);
+            let v: Value = r.json().await.unwrap();
+            v["number"].as_i64().unwrap()
+        }));
+    }
+    let mut numbers = Vec::new();
+    for t in tasks {
+        numbers.push(t.await.unwrap());
+    }
+    numbers.sort();
+    assert_eq!(numbers, (1..=24).collect::<Vec<_>>());
+}
+
+/// Child server processes, killed when the test ends however it ends.
+struct Processes(Vec<std::process::Child>);
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+#[tokio::test]
+async fn each_warning_and_breach_is_recorded_exactly_once() {
+    let d = desk().await;
+    let app = &d.app;
+    // On PostgreSQL, three more server processes sweep the same database at once.
+    let _children = if app.is_postgres() {
+        let mut v = Vec::new();
+        for _ in 0..3 {
+            v.push(
+                std::process::Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+                    .env("DATABASE_URL", app.database_url())
+                    .env("MADOGUCHI_LISTEN", "127.0.0.1:0")
+                    .env("MADOGUCHI_SWEEP_MS", "100")
+                    .env("MADOGUCHI_LOG", "warn")
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .expect("start a server process"),
+            );
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        Processes(v)
+    } else {
+        Processes(Vec::new())
+    };
+    let threads = 20;
+    for i in 0..threads {
+        app.create_thread(
+            &d.agent,
+            &json!({"title": format!("期限切れ{i}"), "body": "本文", "organization_id": d.org}),
+        )
+        .await;
+    }
+    // Every clock of every thread comes due at once.
+    let past = chrono::Utc::now() - chrono::Duration::seconds(2);
+    let clocks = app
+        .exec(
+            "UPDATE sla_clocks SET warn_at = $1, due_at = $1",
+            vec![past.into()],
+        )
+        .await;
+    assert_eq!(clocks, 2 * threads);
+    let started = Instant::now();
+    while app.count("outbox WHERE event_type = 'sla.breached'").await < clocks as i64 {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "not every breach recorded within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Give the other sweepers time to (wrongly) record anything twice.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        app.count("outbox WHERE event_type = 'sla.breached'").await,
+        clocks as i64
+    );
+    assert_eq!(
+        app.count("outbox WHERE event_type = 'sla.warning'").await,
+        clocks as i64
+    );
+    assert_eq!(
+        app.count("sla_clock_events WHERE event = 'breach'").await,
+        clocks as i64
+    );
+    assert_eq!(
+        app.count("sla_clock_events WHERE event = 'warning'").await,
+        clocks as i64
+    );
+    assert_eq!(
+        app.count("sla_clocks WHERE breached = TRUE").await,
+        clocks as i64
+    );
+}
