@@ -2,6 +2,7 @@
 //! `main` and the end-to-end tests so both start exactly the same server.
 
 pub mod config;
+pub mod seed;
 
 use std::time::Duration;
 

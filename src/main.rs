@@ -19,8 +19,12 @@ async fn main() {
             println!("{}", madoguchi_api::openapi_json());
             return;
         }
+        Some("seed") => {
+            seed(&args[1..]).await;
+            return;
+        }
         Some(other) => fail(format!(
-            "unknown command {other:?}; use `madoguchi` or `madoguchi openapi`"
+            "unknown command {other:?}; use `madoguchi`, `madoguchi openapi` or `madoguchi seed`"
         )),
     }
 
@@ -72,6 +76,40 @@ async fn main() {
         fail(format!("server stopped: {e}"));
     }
     tracing::info!("shut down cleanly");
+}
+
+/// `madoguchi seed [--threads N] [--posts-per-thread M]`: benchmark data.
+async fn seed(args: &[String]) {
+    let mut threads = 1000u64;
+    let mut posts = 5u64;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let val = || -> u64 {
+            it.clone()
+                .next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| fail(format!("{a} needs a number")))
+        };
+        match a.as_str() {
+            "--threads" => threads = val(),
+            "--posts-per-thread" => posts = val(),
+            other => fail(format!("unknown seed option {other:?}")),
+        }
+        it.next();
+    }
+    let config = Config::from_env().unwrap_or_else(|e| fail(e));
+    let (state, _) = prepare(&config).await.unwrap_or_else(|e| fail(e));
+    eprintln!(
+        "seeding {threads} threads with {posts} posts each into {}",
+        config.database_url.split('@').next_back().unwrap_or("")
+    );
+    match madoguchi::seed::seed(&state.db, threads, posts).await {
+        Ok(r) => eprintln!(
+            "seeded {} threads and {} posts in {:.1} s: {:.0} threads/s written straight to the database, one transaction per thread",
+            r.threads, r.posts, r.seconds, r.threads as f64 / r.seconds
+        ),
+        Err(e) => fail(format!("seed failed: {e}")),
+    }
 }
 
 async fn shutdown_signal() {
