@@ -964,3 +964,122 @@ async fn each_warning_and_breach_is_recorded_exactly_once() {
         clocks as i64
     );
 }
+
+/// The hand-traced clinic thread (see the domain's SLA tests), with every state
+/// stored to and read back from the database between steps, on either backend.
+#[tokio::test]
+async fn a_traced_thread_survives_storage_between_every_step() {
+    use chrono::TimeZone;
+    use madoguchi_domain::{
+        board::{
+            sla::Author, Channel, Priority, SlaPolicySet, ThreadSla, ThreadStatus, Visibility,
+        },
+        calendar::{BusinessCalendar, CalendarRules},
+    };
+    use madoguchi_persistence::board::{self as store, ThreadRecord};
+
+    let d = desk().await;
+    let db = &d.app.db;
+    let cal = BusinessCalendar::build(CalendarRules::default());
+    let jst = |m: u32, day: u32, h: u32, min: u32| {
+        chrono::FixedOffset::east_opt(9 * 3600)
+            .unwrap()
+            .with_ymd_and_hms(2026, m, day, h, min, 0)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    let set = SlaPolicySet::default();
+    let policy = set.get(Priority::Normal);
+    let created = jst(4, 24, 17, 0); // Friday 17:00
+    let (sla, _) = ThreadSla::open(policy, created, &cal, 750).unwrap();
+    let id = uuid::Uuid::now_v7();
+    let t = ThreadRecord {
+        id,
+        number: 9001,
+        organization_id: uuid::Uuid::parse_str(&d.org).unwrap(),
+        title: "ゴールデンウィーク前の問い合わせ".into(),
+        category: None,
+        priority: Priority::Normal,
+        status: ThreadStatus::New,
+        channel: Channel::Board,
+        assignee_id: None,
+        created_by: None,
+        follow_up_of: None,
+        policy: set,
+        tags: vec![],
+        post_count: 1,
+        public_post_count: 1,
+        last_public_post_at: Some(created),
+        last_public_by_staff: false,
+        next_due_at: None,
+        breached: false,
+        version: 1,
+        created_at: created,
+        updated_at: created,
+    };
+    store::insert_thread(db, &t).await.unwrap();
+    store::save_sla(db, id, &sla).await.unwrap();
+
+    let mut sla = store::load_sla(db, id).await.unwrap();
+    assert_eq!(sla.first_response.due_at, Some(jst(4, 27, 12, 30)));
+    assert_eq!(sla.resolution.due_at, Some(jst(4, 30, 17, 0)));
+    sla.on_post(
+        ThreadStatus::New,
+        Author::Staff,
+        Visibility::Public,
+        false,
+        policy,
+        jst(4, 24, 17, 20),
+        &cal,
+        750,
+        "post",
+    )
+    .unwrap();
+    sla.on_status(
+        ThreadStatus::Open,
+        ThreadStatus::Pending,
+        jst(4, 24, 17, 25),
+        &cal,
+        750,
+    )
+    .unwrap();
+    store::save_sla(db, id, &sla).await.unwrap();
+
+    let mut sla = store::load_sla(db, id).await.unwrap();
+    assert_eq!(sla.first_response.used_seconds, 20 * 60);
+    assert_eq!(sla.resolution.used_seconds, 25 * 60);
+    assert_eq!(sla.resolution.due_at, None);
+    sla.on_post(
+        ThreadStatus::Pending,
+        Author::Customer,
+        Visibility::Public,
+        true,
+        policy,
+        jst(4, 27, 10, 0),
+        &cal,
+        750,
+        "post",
+    )
+    .unwrap();
+    store::save_sla(db, id, &sla).await.unwrap();
+
+    let mut sla = store::load_sla(db, id).await.unwrap();
+    assert_eq!(sla.resolution.due_at, Some(jst(5, 1, 9, 35)));
+    assert_eq!(
+        sla.next_reply.as_ref().unwrap().due_at,
+        Some(jst(4, 27, 14, 0))
+    );
+    sla.on_status(
+        ThreadStatus::Open,
+        ThreadStatus::Resolved,
+        jst(5, 7, 10, 0),
+        &cal,
+        750,
+    )
+    .unwrap();
+    store::save_sla(db, id, &sla).await.unwrap();
+
+    let sla = store::load_sla(db, id).await.unwrap();
+    assert_eq!(sla.resolution.used_seconds, 2065 * 60);
+    assert!(sla.resolution.breached);
+}
