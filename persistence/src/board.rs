@@ -245,8 +245,26 @@ pub async fn next_number(db: &impl ConnectionTrait) -> Result<i64, StoreError> {
 }
 
 pub async fn insert_thread(db: &impl ConnectionTrait, t: &ThreadRecord) -> Result<(), StoreError> {
-    thread_active(t).insert(db).await?;
-    replace_tags(db, t.id, &t.tags).await
+    thread::Entity::insert(thread_active(t))
+        .exec_without_returning(db)
+        .await?;
+    insert_tags(db, t.id, &t.tags).await
+}
+
+async fn insert_tags(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    tags: &[String],
+) -> Result<(), StoreError> {
+    if !tags.is_empty() {
+        thread_tag::Entity::insert_many(tags.iter().map(|t| thread_tag::ActiveModel {
+            thread_id: Set(id),
+            tag: Set(t.clone()),
+        }))
+        .exec_without_returning(db)
+        .await?;
+    }
+    Ok(())
 }
 
 async fn replace_tags(
@@ -327,13 +345,6 @@ pub async fn update_thread(
     t: &mut ThreadRecord,
     expected_version: i32,
 ) -> Result<(), StoreError> {
-    let current = thread::Entity::find_by_id(t.id)
-        .one(db)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    if current.version != expected_version {
-        return Err(StoreError::Stale);
-    }
     t.version = expected_version + 1;
     let res = thread::Entity::update_many()
         .set(thread_active(t))
@@ -342,9 +353,23 @@ pub async fn update_thread(
         .exec(db)
         .await?;
     if res.rows_affected == 0 {
+        t.version = expected_version;
+        thread::Entity::find_by_id(t.id)
+            .one(db)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         return Err(StoreError::Stale);
     }
-    replace_tags(db, t.id, &t.tags).await
+    Ok(())
+}
+
+/// Replace a thread's tags (only when they changed: it rewrites the rows).
+pub async fn set_tags(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    tags: &[String],
+) -> Result<(), StoreError> {
+    replace_tags(db, id, tags).await
 }
 
 #[derive(Debug, Clone, Default)]

@@ -27,22 +27,22 @@ pub async fn create(
 }
 
 /// The user behind a live session: not revoked, not expired, user still active.
+/// One query (a sub-select on the session), since every authenticated request asks.
 pub async fn active_user(
     db: &impl ConnectionTrait,
     session_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Option<User>, StoreError> {
-    let Some(s) = session::Entity::find_by_id(session_id).one(db).await? else {
-        return Ok(None);
-    };
-    if s.revoked_at.is_some() || s.expires_at <= now {
-        return Ok(None);
-    }
-    match crate::users::get(db, s.user_id).await {
-        Ok(u) => Ok(u.active.then_some(u)),
-        Err(StoreError::NotFound) => Ok(None),
-        Err(e) => Err(e),
-    }
+    use sea_orm::sea_query::Query;
+    let live = Query::select()
+        .column(session::Column::UserId)
+        .from(session::Entity)
+        .and_where(session::Column::Id.eq(session_id))
+        .and_where(session::Column::RevokedAt.is_null())
+        .and_where(session::Column::ExpiresAt.gt(now))
+        .to_owned();
+    let found = crate::users::find_active_in(db, live).await?;
+    Ok(found)
 }
 
 pub async fn revoke(

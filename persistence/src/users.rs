@@ -89,6 +89,20 @@ pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<User, StoreError
         .and_then(from_model)
 }
 
+/// The active user whose id the sub-select yields, if any.
+pub(crate) async fn find_active_in(
+    db: &impl ConnectionTrait,
+    ids: sea_orm::sea_query::SelectStatement,
+) -> Result<Option<User>, StoreError> {
+    user::Entity::find()
+        .filter(user::Column::Id.in_subquery(ids))
+        .filter(user::Column::Active.eq(true))
+        .one(db)
+        .await?
+        .map(from_model)
+        .transpose()
+}
+
 pub async fn credentials_by_email(
     db: &impl ConnectionTrait,
     email: &Email,

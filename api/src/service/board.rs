@@ -543,12 +543,18 @@ pub async fn update_thread(
     if let Some(c) = category {
         t.category = Some(c.as_str().to_owned());
     }
+    let tags_changed = tags
+        .as_ref()
+        .is_some_and(|n| n.as_slice() != t.tags.as_slice());
     if let Some(tags) = tags {
         t.tags = tags.as_slice().to_vec();
     }
     t.updated_at = at;
     apply_urgency(&mut t, &sla, at);
     board::update_thread(&tx, &mut t, version).await?;
+    if tags_changed {
+        board::set_tags(&tx, t.id, &t.tags).await?;
+    }
     if title.is_some() {
         board::index_document(
             &tx,
