@@ -992,6 +992,9 @@ pub async fn sweep(state: &AppState, at: DateTime<Utc>) -> Result<usize, StoreEr
             board::set_urgency(&tx, id, due, breached).await?;
         }
         commit(tx).await?;
+        // A backlog is worked off in batches with a pause between them, so requests
+        // waiting for a connection (SQLite has one) are served in between.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
 

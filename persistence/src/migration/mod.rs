@@ -7,6 +7,7 @@ use sea_orm_migration::prelude::*;
 mod m0001_foundation;
 mod m0002_calendar;
 mod m0003_board;
+mod m0004_queue_indexes;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_foundation::Migration),
             Box::new(m0002_calendar::Migration),
             Box::new(m0003_board::Migration),
+            Box::new(m0004_queue_indexes::Migration),
         ]
     }
 }
