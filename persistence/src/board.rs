@@ -505,6 +505,19 @@ pub struct PostRecord {
     pub created_at: DateTime<Utc>,
 }
 
+fn post_from(m: post::Model) -> Result<PostRecord, StoreError> {
+    Ok(PostRecord {
+        id: m.id,
+        thread_id: m.thread_id,
+        author_id: m.author_id,
+        author_name: m.author_name,
+        author_role: m.author_role,
+        visibility: Visibility::parse(&m.visibility).map_err(|_| corrupt("visibility"))?,
+        body: m.body,
+        created_at: m.created_at,
+    })
+}
+
 pub async fn insert_post(db: &impl ConnectionTrait, p: &PostRecord) -> Result<(), StoreError> {
     post::ActiveModel {
         id: Set(p.id),
@@ -541,18 +554,7 @@ pub async fn list_posts(
     let rows = q.limit(limit + 1).all(db).await?;
     let rows = rows
         .into_iter()
-        .map(|m| {
-            Ok(PostRecord {
-                id: m.id,
-                thread_id: m.thread_id,
-                author_id: m.author_id,
-                author_name: m.author_name,
-                author_role: m.author_role,
-                visibility: Visibility::parse(&m.visibility).map_err(|_| corrupt("visibility"))?,
-                body: m.body,
-                created_at: m.created_at,
-            })
-        })
+        .map(post_from)
         .collect::<Result<Vec<_>, StoreError>>()?;
     Ok(Page::from_overfetch(rows, limit))
 }
@@ -569,18 +571,7 @@ pub async fn get_posts(
         .all(db)
         .await?
         .into_iter()
-        .map(|m| {
-            Ok(PostRecord {
-                id: m.id,
-                thread_id: m.thread_id,
-                author_id: m.author_id,
-                author_name: m.author_name,
-                author_role: m.author_role,
-                visibility: Visibility::parse(&m.visibility).map_err(|_| corrupt("visibility"))?,
-                body: m.body,
-                created_at: m.created_at,
-            })
-        })
+        .map(post_from)
         .collect()
 }
 

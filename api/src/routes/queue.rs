@@ -1,10 +1,13 @@
 use chrono::{DateTime, Utc};
-use madoguchi_persistence::board::{queue_key, ThreadFilter};
+use madoguchi_persistence::board::queue_key;
 use poem::web::Data;
 use poem_openapi::{param::Query, payload::Json, OpenApi};
 use uuid::Uuid;
 
-use super::{threads::thread_dto, ApiTags};
+use super::{
+    threads::{thread_dto, thread_filter},
+    ApiTags,
+};
 use crate::{
     auth::BearerAuth,
     cursor,
@@ -67,13 +70,13 @@ impl QueueApi {
             ),
             None => None,
         };
-        let filter = ThreadFilter {
-            organization_id: organization_id.0,
-            statuses: status.0.map(|s| vec![s.into()]).unwrap_or_default(),
-            priority: priority.0.map(Into::into),
-            assignee_id: assignee_id.0,
-            tag: tag.0,
-        };
+        let filter = thread_filter(
+            status.0,
+            priority.0,
+            organization_id.0,
+            assignee_id.0,
+            tag.0,
+        );
         let page = svc::queue(&state, &auth.0, filter, after, cursor::limit(limit.0)).await?;
         let next_cursor = cursor::next(&state.jwt.cursor_key, QUEUE, &page, |v| {
             encode_key(queue_key(&v.thread))

@@ -87,6 +87,23 @@ pub(crate) fn thread_dto(v: ThreadView, cal: &BusinessCalendar) -> ThreadDto {
     }
 }
 
+/// The list filters shared by `/threads` and `/queue`.
+pub(crate) fn thread_filter(
+    status: Option<StatusDto>,
+    priority: Option<PriorityDto>,
+    organization_id: Option<Uuid>,
+    assignee_id: Option<Uuid>,
+    tag: Option<String>,
+) -> ThreadFilter {
+    ThreadFilter {
+        organization_id,
+        statuses: status.map(|s| vec![s.into()]).unwrap_or_default(),
+        priority: priority.map(Into::into),
+        assignee_id,
+        tag,
+    }
+}
+
 fn post_dto(p: PostRecord, number: i64) -> PostDto {
     PostDto {
         id: p.id,
@@ -188,13 +205,13 @@ impl ThreadsApi {
         #[oai(validator(max_length = 30))] tag: Query<Option<String>>,
     ) -> Result<Json<ThreadList>, ApiError> {
         let before = cursor::decode_i64(&state.jwt.cursor_key, LIST, cursor.0.as_deref())?;
-        let filter = ThreadFilter {
-            organization_id: organization_id.0,
-            statuses: status.0.map(|s| vec![s.into()]).unwrap_or_default(),
-            priority: priority.0.map(Into::into),
-            assignee_id: assignee_id.0,
-            tag: tag.0,
-        };
+        let filter = thread_filter(
+            status.0,
+            priority.0,
+            organization_id.0,
+            assignee_id.0,
+            tag.0,
+        );
         let page =
             svc::list_threads(&state, &auth.0, filter, before, cursor::limit(limit.0)).await?;
         let next_cursor = cursor::next(&state.jwt.cursor_key, LIST, &page, |v| {
