@@ -225,6 +225,8 @@ pub struct AuditEventDto {
     pub outcome: String,
     pub request_id: Option<String>,
     pub detail: Option<serde_json::Value>,
+    /// SHA-256 link of this entry in the tamper-evident chain.
+    pub hash: Option<String>,
 }
 
 impl From<AuditEvent> for AuditEventDto {
@@ -241,8 +243,26 @@ impl From<AuditEvent> for AuditEventDto {
             outcome: e.outcome,
             request_id: e.request_id,
             detail: e.detail,
+            hash: e.hash,
         }
     }
+}
+
+/// Where the audit chain first breaks.
+#[derive(Debug, Object)]
+pub struct ChainBreak {
+    /// The first entry that does not verify.
+    pub id: i64,
+    /// `edited`, `missing` or `reordered`.
+    pub reason: String,
+}
+
+#[derive(Debug, Object)]
+pub struct AuditVerification {
+    pub ok: bool,
+    /// Entries checked.
+    pub entries: u64,
+    pub first_broken: Option<ChainBreak>,
 }
 
 #[derive(Debug, Object)]

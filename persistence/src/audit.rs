@@ -1,12 +1,18 @@
 //! The audit trail: append-only, written in the same transaction as the change it
 //! records. There is deliberately no update or delete function here, and the
 //! database refuses both with a trigger.
+//!
+//! Tamper evidence: entries are numbered without gaps and each carries the
+//! SHA-256 of a canonical encoding of itself and of its predecessor's hash. The
+//! chain head (last id and hash) is one row, locked by every append, so appends
+//! from several instances form one linear chain.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
 };
+use sha2::{Digest, Sha256};
 
 use crate::{entities::audit_event, error::StoreError, page::Page};
 
@@ -60,25 +66,239 @@ pub struct AuditEvent {
     pub outcome: String,
     pub request_id: Option<String>,
     pub detail: Option<serde_json::Value>,
+    /// The entry's link in the tamper-evident chain.
+    pub hash: Option<String>,
 }
 
-pub async fn append(db: &impl ConnectionTrait, e: NewAuditEvent) -> Result<i64, StoreError> {
-    let m = audit_event::ActiveModel {
-        occurred_at: Set(e.occurred_at),
-        actor_type: Set(e.actor_type.to_owned()),
-        actor_id: Set(e.actor_id),
-        action: Set(e.action),
-        object_type: Set(e.object_type.map(str::to_owned)),
-        object_id: Set(e.object_id),
-        ip: Set(e.ip),
-        outcome: Set(e.outcome.as_str().to_owned()),
-        request_id: Set(e.request_id),
-        detail: Set(e.detail.map(|d| d.to_string())),
-        ..Default::default()
+/// The predecessor of the first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The fields an entry's hash covers, as stored.
+#[derive(Debug, Clone)]
+pub struct ChainFields {
+    pub id: i64,
+    pub occurred_at: DateTime<Utc>,
+    pub actor_type: String,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub object_type: Option<String>,
+    pub object_id: Option<String>,
+    pub ip: Option<String>,
+    pub outcome: String,
+    pub request_id: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// SHA-256 over a canonical encoding: every field length-prefixed (absent fields
+/// marked), the instant in microseconds, then the predecessor's hash; lowercase hex.
+pub fn chain_hash(f: &ChainFields, prev_hash: &str) -> String {
+    let mut h = Sha256::new();
+    let mut put = |v: Option<&str>| match v {
+        Some(s) => {
+            h.update(b"s");
+            h.update((s.len() as u64).to_be_bytes());
+            h.update(s.as_bytes());
+        }
+        None => h.update(b"n"),
+    };
+    put(Some("madoguchi-audit-v1"));
+    put(Some(&f.id.to_string()));
+    put(Some(&f.occurred_at.timestamp_micros().to_string()));
+    put(Some(&f.actor_type));
+    put(f.actor_id.as_deref());
+    put(Some(&f.action));
+    put(f.object_type.as_deref());
+    put(f.object_id.as_deref());
+    put(f.ip.as_deref());
+    put(Some(&f.outcome));
+    put(f.request_id.as_deref());
+    put(f.detail.as_deref());
+    put(Some(prev_hash));
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Microsecond precision: what PostgreSQL keeps, so hashes survive a round trip.
+fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
+}
+
+/// Append one entry at the head of the chain. Runs in a (nested) transaction
+/// of its own so the head stays locked until the caller's transaction ends.
+pub async fn append<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    e: NewAuditEvent,
+) -> Result<i64, StoreError> {
+    let tx = db.begin().await?;
+    let pg = tx.get_database_backend() == DatabaseBackend::Postgres;
+    let head_sql = if pg {
+        "SELECT last_id, last_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE"
+    } else {
+        "SELECT last_id, last_hash FROM audit_chain_head WHERE id = 1"
+    };
+    let head = tx
+        .query_one(Statement::from_string(tx.get_database_backend(), head_sql))
+        .await?
+        .ok_or_else(|| StoreError::Db(sea_orm::DbErr::Custom("audit chain head missing".into())))?;
+    let last_id: i64 = head.try_get("", "last_id")?;
+    let last_hash: String = head.try_get("", "last_hash")?;
+    let fields = ChainFields {
+        id: last_id + 1,
+        occurred_at: to_micros(e.occurred_at),
+        actor_type: e.actor_type.to_owned(),
+        actor_id: e.actor_id,
+        action: e.action,
+        object_type: e.object_type.map(str::to_owned),
+        object_id: e.object_id,
+        ip: e.ip,
+        outcome: e.outcome.as_str().to_owned(),
+        request_id: e.request_id,
+        detail: e.detail.map(|d| d.to_string()),
+    };
+    let hash = chain_hash(&fields, &last_hash);
+    audit_event::ActiveModel {
+        id: Set(fields.id),
+        occurred_at: Set(fields.occurred_at),
+        actor_type: Set(fields.actor_type),
+        actor_id: Set(fields.actor_id),
+        action: Set(fields.action),
+        object_type: Set(fields.object_type),
+        object_id: Set(fields.object_id),
+        ip: Set(fields.ip),
+        outcome: Set(fields.outcome),
+        request_id: Set(fields.request_id),
+        detail: Set(fields.detail),
+        prev_hash: Set(Some(last_hash)),
+        hash: Set(Some(hash.clone())),
     }
-    .insert(db)
+    .insert(&tx)
     .await?;
-    Ok(m.id)
+    let upd = if pg {
+        "UPDATE audit_chain_head SET last_id = $1, last_hash = $2 WHERE id = 1"
+    } else {
+        "UPDATE audit_chain_head SET last_id = ?1, last_hash = ?2 WHERE id = 1"
+    };
+    tx.execute(Statement::from_sql_and_values(
+        tx.get_database_backend(),
+        upd,
+        [fields.id.into(), hash.into()],
+    ))
+    .await?;
+    tx.commit().await?;
+    Ok(fields.id)
+}
+
+/// Where the chain first breaks, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Break {
+    pub id: i64,
+    /// `edited` (an entry's content no longer matches its hash), `missing` (a gap
+    /// in the numbering, or entries cut from the end), `reordered` (an entry whose
+    /// predecessor link points elsewhere).
+    pub reason: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    pub entries: u64,
+    pub first_broken: Option<Break>,
+}
+
+/// Walk the whole chain in id order, a page at a time (constant memory).
+pub async fn verify(db: &impl ConnectionTrait) -> Result<Verification, StoreError> {
+    let mut prev_id = 0i64;
+    let mut prev_hash = GENESIS.to_owned();
+    let mut entries = 0u64;
+    loop {
+        let rows = audit_event::Entity::find()
+            .filter(audit_event::Column::Id.gt(prev_id))
+            .order_by_asc(audit_event::Column::Id)
+            .limit(1000)
+            .all(db)
+            .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for m in rows {
+            entries += 1;
+            if m.id != prev_id + 1 {
+                return Ok(Verification {
+                    entries,
+                    first_broken: Some(Break {
+                        id: prev_id + 1,
+                        reason: "missing",
+                    }),
+                });
+            }
+            let stored_prev = m.prev_hash.clone().unwrap_or_default();
+            let stored_hash = m.hash.clone().unwrap_or_default();
+            let fields = ChainFields {
+                id: m.id,
+                occurred_at: m.occurred_at,
+                actor_type: m.actor_type,
+                actor_id: m.actor_id,
+                action: m.action,
+                object_type: m.object_type,
+                object_id: m.object_id,
+                ip: m.ip,
+                outcome: m.outcome,
+                request_id: m.request_id,
+                detail: m.detail,
+            };
+            if chain_hash(&fields, &stored_prev) != stored_hash {
+                return Ok(Verification {
+                    entries,
+                    first_broken: Some(Break {
+                        id: m.id,
+                        reason: "edited",
+                    }),
+                });
+            }
+            if stored_prev != prev_hash {
+                return Ok(Verification {
+                    entries,
+                    first_broken: Some(Break {
+                        id: m.id,
+                        reason: "reordered",
+                    }),
+                });
+            }
+            prev_id = m.id;
+            prev_hash = stored_hash;
+        }
+    }
+    // Entries cut from the end leave the head pointing past the last one.
+    let head = db
+        .query_one(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT last_id, last_hash FROM audit_chain_head WHERE id = 1",
+        ))
+        .await?;
+    if let Some(h) = head {
+        let last_id: i64 = h.try_get("", "last_id")?;
+        let last_hash: String = h.try_get("", "last_hash")?;
+        if last_id != prev_id {
+            return Ok(Verification {
+                entries,
+                first_broken: Some(Break {
+                    id: prev_id + 1,
+                    reason: "missing",
+                }),
+            });
+        }
+        if last_hash != prev_hash {
+            return Ok(Verification {
+                entries,
+                first_broken: Some(Break {
+                    id: prev_id,
+                    reason: "edited",
+                }),
+            });
+        }
+    }
+    Ok(Verification {
+        entries,
+        first_broken: None,
+    })
 }
 
 #[derive(Debug, Default, Clone)]
@@ -92,18 +312,43 @@ pub struct AuditFilter {
     pub to: Option<DateTime<Utc>>,
 }
 
-/// Newest first; `before` is the id of the last entry of the previous page.
-pub async fn list(
+/// Oldest first after `after`: the export's pages.
+pub async fn page_ascending(
     db: &impl ConnectionTrait,
     f: &AuditFilter,
-    before: Option<i64>,
+    after: i64,
     limit: u64,
-) -> Result<Page<AuditEvent>, StoreError> {
+) -> Result<Vec<AuditEvent>, StoreError> {
     use audit_event::Column as C;
-    let mut q = audit_event::Entity::find().order_by_desc(C::Id);
-    if let Some(b) = before {
-        q = q.filter(C::Id.lt(b));
+    let q = filtered(audit_event::Entity::find(), f)
+        .filter(C::Id.gt(after))
+        .order_by_asc(C::Id)
+        .limit(limit);
+    Ok(q.all(db).await?.into_iter().map(to_event).collect())
+}
+
+fn to_event(m: audit_event::Model) -> AuditEvent {
+    AuditEvent {
+        id: m.id,
+        occurred_at: m.occurred_at,
+        actor_type: m.actor_type,
+        actor_id: m.actor_id,
+        action: m.action,
+        object_type: m.object_type,
+        object_id: m.object_id,
+        ip: m.ip,
+        outcome: m.outcome,
+        request_id: m.request_id,
+        detail: m.detail.and_then(|d| serde_json::from_str(&d).ok()),
+        hash: m.hash,
     }
+}
+
+fn filtered(
+    mut q: sea_orm::Select<audit_event::Entity>,
+    f: &AuditFilter,
+) -> sea_orm::Select<audit_event::Entity> {
+    use audit_event::Column as C;
     if let Some(v) = &f.actor_id {
         q = q.filter(C::ActorId.eq(v.as_str()));
     }
@@ -125,22 +370,24 @@ pub async fn list(
     if let Some(v) = f.to {
         q = q.filter(C::OccurredAt.lt(v));
     }
+    q
+}
+
+/// Newest first; `before` is the id of the last entry of the previous page.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    f: &AuditFilter,
+    before: Option<i64>,
+    limit: u64,
+) -> Result<Page<AuditEvent>, StoreError> {
+    use audit_event::Column as C;
+    let mut q = filtered(audit_event::Entity::find(), f).order_by_desc(C::Id);
+    if let Some(b) = before {
+        q = q.filter(C::Id.lt(b));
+    }
     let rows = q.limit(limit + 1).all(db).await?;
-    let rows = rows
-        .into_iter()
-        .map(|m| AuditEvent {
-            id: m.id,
-            occurred_at: m.occurred_at,
-            actor_type: m.actor_type,
-            actor_id: m.actor_id,
-            action: m.action,
-            object_type: m.object_type,
-            object_id: m.object_id,
-            ip: m.ip,
-            outcome: m.outcome,
-            request_id: m.request_id,
-            detail: m.detail.and_then(|d| serde_json::from_str(&d).ok()),
-        })
-        .collect();
-    Ok(Page::from_overfetch(rows, limit))
+    Ok(Page::from_overfetch(
+        rows.into_iter().map(to_event).collect(),
+        limit,
+    ))
 }

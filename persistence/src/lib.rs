@@ -22,4 +22,6 @@ pub mod users;
 pub use db::{begin, commit, connect, Backend, Db, DbOptions, Tx};
 pub use error::StoreError;
 pub use page::Page;
-pub use sea_orm::ConnectionTrait as Conn;
+/// A connection or a transaction: what repository functions and services take.
+pub trait Conn: sea_orm::ConnectionTrait + sea_orm::TransactionTrait {}
+impl<T: sea_orm::ConnectionTrait + sea_orm::TransactionTrait> Conn for T {}

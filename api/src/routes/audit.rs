@@ -1,14 +1,62 @@
 use chrono::{DateTime, FixedOffset, Utc};
+use futures_util::stream;
 use madoguchi_persistence::audit::AuditFilter;
-use poem::web::Data;
-use poem_openapi::{param::Query, payload::Json, OpenApi};
+use poem::{web::Data, Body};
+use poem_openapi::{
+    param::Query,
+    payload::{Binary, Json},
+    ApiResponse, OpenApi,
+};
 
 use super::ApiTags;
 use crate::{
-    auth::BearerAuth, cursor, problem::ApiError, service, state::AppState, types::AuditEventList,
+    auth::BearerAuth,
+    cursor,
+    problem::ApiError,
+    service,
+    state::AppState,
+    types::{AuditEventDto, AuditEventList, AuditVerification, ChainBreak},
 };
 
 pub struct AuditApi;
+
+/// The list's and the export's filters, with the range checked.
+fn audit_filter(
+    actor_id: Option<String>,
+    object_type: Option<String>,
+    object_id: Option<String>,
+    action: Option<String>,
+    outcome: Option<String>,
+    from: Option<DateTime<FixedOffset>>,
+    to: Option<DateTime<FixedOffset>>,
+) -> Result<AuditFilter, ApiError> {
+    let from = from.map(|t| t.with_timezone(&Utc));
+    let to = to.map(|t| t.with_timezone(&Utc));
+    if let (Some(f), Some(t)) = (from, to) {
+        if t < f {
+            return Err(ApiError::invalid_parameter("`to` is before `from`"));
+        }
+    }
+    Ok(AuditFilter {
+        actor_id,
+        object_type,
+        object_id,
+        action,
+        outcome,
+        from,
+        to,
+    })
+}
+
+#[derive(ApiResponse)]
+enum Export {
+    /// One JSON object per line (JSON Lines), oldest first.
+    #[oai(status = 200, content_type = "application/jsonl")]
+    Ok(Binary<Body>),
+}
+
+/// Entries fetched per database round trip while exporting.
+const EXPORT_PAGE: u64 = 500;
 
 const LIST: &str = "audit-events";
 
@@ -48,22 +96,15 @@ impl AuditApi {
         to: Query<Option<DateTime<FixedOffset>>>,
     ) -> Result<Json<AuditEventList>, ApiError> {
         let before = cursor::decode_i64(&state.jwt.cursor_key, LIST, cursor.0.as_deref())?;
-        let from = from.0.map(|t| t.with_timezone(&Utc));
-        let to = to.0.map(|t| t.with_timezone(&Utc));
-        if let (Some(f), Some(t)) = (from, to) {
-            if t < f {
-                return Err(ApiError::invalid_parameter("`to` is before `from`"));
-            }
-        }
-        let filter = AuditFilter {
-            actor_id: actor_id.0,
-            object_type: object_type.0,
-            object_id: object_id.0,
-            action: action.0,
-            outcome: outcome.0,
-            from,
-            to,
-        };
+        let filter = audit_filter(
+            actor_id.0,
+            object_type.0,
+            object_id.0,
+            action.0,
+            outcome.0,
+            from.0,
+            to.0,
+        )?;
         let limit = cursor::limit(limit.0);
         let page = service::audit_trail::list(&state, &auth.0, filter, before, limit).await?;
         let next_cursor = cursor::next(&state.jwt.cursor_key, LIST, &page, |e| e.id.to_string());
@@ -71,5 +112,101 @@ impl AuditApi {
             items: page.items.into_iter().map(Into::into).collect(),
             next_cursor,
         }))
+    }
+
+    /// Verify the audit chain
+    ///
+    /// Admin. Walks every entry in order (constant memory) and reports the first
+    /// one that does not verify: `edited`, `missing` or `reordered`.
+    #[oai(
+        path = "/audit-events/verify",
+        method = "get",
+        operation_id = "verifyAuditEvents"
+    )]
+    async fn verify(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+    ) -> Result<Json<AuditVerification>, ApiError> {
+        let v = service::audit_trail::verify(&state, &auth.0).await?;
+        Ok(Json(AuditVerification {
+            ok: v.first_broken.is_none(),
+            entries: v.entries,
+            first_broken: v.first_broken.map(|b| ChainBreak {
+                id: b.id,
+                reason: b.reason.to_owned(),
+            }),
+        }))
+    }
+
+    /// Export the audit trail
+    ///
+    /// Admin. JSON Lines with the list's filters, oldest first, streamed page by
+    /// page in constant memory whatever the size. The export itself is audited.
+    #[allow(clippy::too_many_arguments)]
+    #[oai(
+        path = "/audit-events/export",
+        method = "get",
+        operation_id = "exportAuditEvents"
+    )]
+    async fn export(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        #[oai(validator(max_length = 64))] actor_id: Query<Option<String>>,
+        #[oai(validator(max_length = 40))] object_type: Query<Option<String>>,
+        #[oai(validator(max_length = 64))] object_id: Query<Option<String>>,
+        #[oai(validator(max_length = 64))] action: Query<Option<String>>,
+        #[oai(validator(max_length = 20))] outcome: Query<Option<String>>,
+        from: Query<Option<DateTime<FixedOffset>>>,
+        to: Query<Option<DateTime<FixedOffset>>>,
+    ) -> Result<Export, ApiError> {
+        let filter = audit_filter(
+            actor_id.0,
+            object_type.0,
+            object_id.0,
+            action.0,
+            outcome.0,
+            from.0,
+            to.0,
+        )?;
+        service::audit_trail::start_export(&state, &auth.0, &filter).await?;
+        let db = state.db.clone();
+        // (position, finished): each step reads one page and yields it as lines.
+        let pages = stream::unfold((0i64, false), move |(after, done)| {
+            let db = db.clone();
+            let filter = filter.clone();
+            async move {
+                if done {
+                    return None;
+                }
+                match madoguchi_persistence::audit::page_ascending(&db, &filter, after, EXPORT_PAGE)
+                    .await
+                {
+                    Ok(rows) if rows.is_empty() => None,
+                    Ok(rows) => {
+                        let last = rows.last().map(|r| r.id).unwrap_or(after);
+                        let full = rows.len() as u64 == EXPORT_PAGE;
+                        let mut buf = Vec::with_capacity(rows.len() * 300);
+                        for r in rows {
+                            let dto: AuditEventDto = r.into();
+                            if let Some(v) = poem_openapi::types::ToJSON::to_json(&dto) {
+                                buf.extend_from_slice(v.to_string().as_bytes());
+                                buf.push(b'\n');
+                            }
+                        }
+                        Some((Ok::<_, std::io::Error>(buf), (last, !full)))
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "audit export failed mid-stream");
+                        Some((
+                            Err(std::io::Error::other("audit export failed")),
+                            (after, true),
+                        ))
+                    }
+                }
+            }
+        });
+        Ok(Export::Ok(Binary(Body::from_bytes_stream(pages))))
     }
 }

@@ -40,3 +40,54 @@ pub async fn list(
     commit(tx).await?;
     Ok(page)
 }
+
+/// Walk the whole chain; the check itself is recorded.
+pub async fn verify(state: &AppState, p: &Principal) -> Result<audit::Verification, ApiError> {
+    authorize(
+        &state.db,
+        p,
+        &[Role::Admin],
+        "audit.verify",
+        Some(Object::kind("audit_event")),
+    )
+    .await?;
+    let v = audit::verify(&state.db).await?;
+    record(
+        &state.db,
+        entry(
+            Some(p),
+            "audit.verify",
+            Some(Object::kind("audit_event")),
+            Outcome::Success,
+            Some(json!({"entries": v.entries, "ok": v.first_broken.is_none()})),
+        ),
+    )
+    .await?;
+    Ok(v)
+}
+
+/// Authorize and record an export before its first byte is sent.
+pub async fn start_export(
+    state: &AppState,
+    p: &Principal,
+    filter: &AuditFilter,
+) -> Result<(), ApiError> {
+    authorize(
+        &state.db,
+        p,
+        &[Role::Admin],
+        "audit.export",
+        Some(Object::kind("audit_event")),
+    )
+    .await?;
+    record(
+        &state.db,
+        entry(Some(p), "audit.export", Some(Object::kind("audit_event")), Outcome::Success,
+            Some(json!({"filter": {
+                "actor_id": filter.actor_id, "object_type": filter.object_type, "object_id": filter.object_id,
+                "action": filter.action, "outcome": filter.outcome,
+                "from": filter.from.map(|t| t.to_rfc3339()), "to": filter.to.map(|t| t.to_rfc3339()),
+            }}))),
+    )
+    .await
+}

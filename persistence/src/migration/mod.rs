@@ -8,6 +8,7 @@ mod m0001_foundation;
 mod m0002_calendar;
 mod m0003_board;
 mod m0004_queue_indexes;
+mod m0005_audit_chain;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_calendar::Migration),
             Box::new(m0003_board::Migration),
             Box::new(m0004_queue_indexes::Migration),
+            Box::new(m0005_audit_chain::Migration),
         ]
     }
 }
