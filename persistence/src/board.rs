@@ -1005,26 +1005,74 @@ pub async fn search(
             })
             .collect::<Vec<_>>()
             .join(" & ");
-        let mut sql = String::from("SELECT id, thread_id, post_id FROM search_docs WHERE tokens @@ $1::tsquery AND id < $2");
+        let mut scope_sql = String::new();
         let mut values: Vec<Value> = vec![q.into(), before.into()];
         if let Some(org) = scope.organization_id {
-            sql.push_str(" AND organization_id = $3");
+            scope_sql.push_str(" AND organization_id = $3");
             values.push(org.into());
         }
         if !scope.include_internal {
-            sql.push_str(" AND internal = FALSE");
+            scope_sql.push_str(" AND internal = FALSE");
         }
-        sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", limit));
-        let rows = db.query_all(stmt(db, &sql, values)).await?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(SearchHit {
-                    doc_id: r.try_get("", "id")?,
-                    thread_id: r.try_get("", "thread_id")?,
-                    post_id: r.try_get("", "post_id")?,
+        let to_hits = |rows: Vec<sea_orm::QueryResult>| -> Result<Vec<SearchHit>, StoreError> {
+            rows.into_iter()
+                .map(|r| {
+                    Ok(SearchHit {
+                        doc_id: r.try_get("", "id")?,
+                        thread_id: r.try_get("", "thread_id")?,
+                        post_id: r.try_get("", "post_id")?,
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        };
+        // PostgreSQL cannot estimate phrase matches, and would sort every match of a
+        // common phrase. So first look through the newest documents in id order
+        // (common words are found there at once), and only for rarer words use the
+        // GIN index below that window, where matches are few.
+        let mut hits = Vec::new();
+        let mut below = before;
+        for window in [5_000u64, 50_000] {
+            let want = limit - hits.len() as u64;
+            let recent = format!(
+                "SELECT id, thread_id, post_id FROM (SELECT id, thread_id, post_id, tokens, organization_id, internal \
+                 FROM search_docs WHERE id < $2 ORDER BY id DESC LIMIT {window}) r \
+                 WHERE tokens @@ $1::tsquery{scope_sql} ORDER BY id DESC LIMIT {want}"
+            );
+            values[1] = below.into();
+            let found = to_hits(db.query_all(stmt(db, &recent, values.clone())).await?)?;
+            let none_here = found.is_empty();
+            hits.extend(found);
+            if hits.len() as u64 >= limit {
+                return Ok(hits);
+            }
+            let floor_sql = format!(
+                "SELECT MIN(id) AS floor, COUNT(*) AS n FROM (SELECT id FROM search_docs WHERE id < $1 ORDER BY id DESC LIMIT {window}) w"
+            );
+            let (floor, n): (Option<i64>, i64) = match db
+                .query_one(stmt(db, &floor_sql, vec![below.into()]))
+                .await?
+            {
+                Some(r) => (r.try_get("", "floor")?, r.try_get("", "n")?),
+                None => (None, 0),
+            };
+            match floor {
+                Some(f) if n as u64 >= window => below = f,
+                // Every document has been looked at.
+                _ => return Ok(hits),
+            }
+            if none_here {
+                // A rare phrase: the index finds its few matches fastest.
+                break;
+            }
+        }
+        let floor = below;
+        values[1] = floor.into();
+        let rest = format!(
+            "SELECT id, thread_id, post_id FROM search_docs WHERE tokens @@ $1::tsquery AND id < $2{scope_sql} ORDER BY id DESC LIMIT {}",
+            limit - hits.len() as u64
+        );
+        hits.extend(to_hits(db.query_all(stmt(db, &rest, values)).await?)?);
+        Ok(hits)
     } else {
         let mut parts: Vec<String> = phrases
             .iter()
