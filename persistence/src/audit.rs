@@ -122,13 +122,40 @@ fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
 }
 
-/// Append one entry at the head of the chain. Runs in a (nested) transaction
-/// of its own so the head stays locked until the caller's transaction ends.
-pub async fn append<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    e: NewAuditEvent,
-) -> Result<i64, StoreError> {
-    let tx = db.begin().await?;
+/// Where an entry is appended: on its own (the pool), or in the transaction of
+/// the change it records.
+pub enum Sink<'a> {
+    Pool(&'a sea_orm::DatabaseConnection),
+    Tx(&'a sea_orm::DatabaseTransaction),
+}
+
+impl<'a> From<&'a sea_orm::DatabaseConnection> for Sink<'a> {
+    fn from(db: &'a sea_orm::DatabaseConnection) -> Self {
+        Sink::Pool(db)
+    }
+}
+
+impl<'a> From<&'a sea_orm::DatabaseTransaction> for Sink<'a> {
+    fn from(tx: &'a sea_orm::DatabaseTransaction) -> Self {
+        Sink::Tx(tx)
+    }
+}
+
+/// Append one entry at the head of the chain. In a transaction, the chain head
+/// stays locked until that transaction ends; on the pool, in one of its own.
+pub async fn append<'a>(to: impl Into<Sink<'a>>, e: NewAuditEvent) -> Result<i64, StoreError> {
+    match to.into() {
+        Sink::Tx(tx) => append_in(tx, e).await,
+        Sink::Pool(db) => {
+            let tx = db.begin().await?;
+            let id = append_in(&tx, e).await?;
+            tx.commit().await?;
+            Ok(id)
+        }
+    }
+}
+
+async fn append_in(tx: &sea_orm::DatabaseTransaction, e: NewAuditEvent) -> Result<i64, StoreError> {
     let pg = tx.get_database_backend() == DatabaseBackend::Postgres;
     let head_sql = if pg {
         "SELECT last_id, last_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE"
@@ -170,7 +197,7 @@ pub async fn append<C: ConnectionTrait + TransactionTrait>(
         prev_hash: Set(Some(last_hash)),
         hash: Set(Some(hash.clone())),
     }
-    .insert(&tx)
+    .insert(tx)
     .await?;
     let upd = if pg {
         "UPDATE audit_chain_head SET last_id = $1, last_hash = $2 WHERE id = 1"
@@ -183,7 +210,6 @@ pub async fn append<C: ConnectionTrait + TransactionTrait>(
         [fields.id.into(), hash.into()],
     ))
     .await?;
-    tx.commit().await?;
     Ok(fields.id)
 }
 

@@ -67,7 +67,7 @@ fn author_role(p: &Principal) -> &'static str {
 
 async fn visible_thread(
     state: &AppState,
-    conn: &impl Conn,
+    conn: &madoguchi_persistence::Db,
     p: &Principal,
     number: i64,
     action: &str,

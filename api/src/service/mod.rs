@@ -13,7 +13,7 @@ pub mod users;
 use madoguchi_domain::Role;
 use madoguchi_persistence::{
     audit::{self, NewAuditEvent, Outcome},
-    Conn,
+    Db,
 };
 
 use crate::{
@@ -62,8 +62,8 @@ pub fn entry(
 }
 
 /// Append an audit entry on `conn` (pass the transaction of the write it records).
-pub async fn record(conn: &impl Conn, e: NewAuditEvent) -> Result<(), ApiError> {
-    audit::append(conn, e)
+pub async fn record<'a>(to: impl Into<audit::Sink<'a>>, e: NewAuditEvent) -> Result<(), ApiError> {
+    audit::append(to, e)
         .await
         .map(|_| ())
         .map_err(ApiError::from)
@@ -73,7 +73,7 @@ pub async fn record(conn: &impl Conn, e: NewAuditEvent) -> Result<(), ApiError> 
 /// itself audited, so call this on the pool *before* opening the transaction of
 /// the work: a refusal inside a transaction would be rolled back with it.
 pub async fn authorize(
-    conn: &impl Conn,
+    conn: &Db,
     p: &Principal,
     allowed: &[Role],
     action: &str,
@@ -88,7 +88,7 @@ pub async fn authorize(
 
 /// Answer "not found" for an object the caller may not know exists, and audit the
 /// attempt as denied.
-pub async fn hidden(conn: &impl Conn, p: &Principal, action: &str, object: Object<'_>) -> ApiError {
+pub async fn hidden(conn: &Db, p: &Principal, action: &str, object: Object<'_>) -> ApiError {
     if let Err(e) = record(
         conn,
         entry(Some(p), action, Some(object), Outcome::Denied, None),

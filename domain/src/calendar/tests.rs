@@ -846,8 +846,10 @@ mod props {
             .prop_map(|m| Utc.with_ymd_and_hms(2018, 1, 1, 0, 0, 0).unwrap() + Duration::minutes(m))
     }
 
+    /// 1955-02 to 2090-06: far enough from the ends that `due` of up to four
+    /// business years stays inside the calendar.
     fn any_instant() -> impl Strategy<Value = DateTime<Utc>> {
-        (-470_000_000i64..4_000_000_000i64).prop_map(|s| DateTime::from_timestamp(s, 0).unwrap())
+        (-470_000_000i64..3_800_000_000i64).prop_map(|s| DateTime::from_timestamp(s, 0).unwrap())
     }
 
     proptest! {
