@@ -7,6 +7,7 @@
 pub mod access;
 pub mod board;
 pub mod calendar;
+pub mod calls;
 pub mod error;
 pub mod identity;
 pub mod throttle;

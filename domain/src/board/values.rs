@@ -2,6 +2,7 @@
 
 use crate::error::ValidationError;
 
+/// An enum of a few named values with `as_str`/`parse`; shared by the domain.
 macro_rules! simple_enum {
     ($(#[$m:meta])* $name:ident, $field:literal, { $($(#[$vm:meta])* $v:ident = $s:literal),+ $(,)? }) => {
         $(#[$m])*
@@ -27,6 +28,8 @@ macro_rules! simple_enum {
         }
     };
 }
+
+pub(crate) use simple_enum;
 
 simple_enum!(
     /// How urgent a thread is; picks the SLA targets.
