@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod board;
 pub mod calendar;
+pub mod calls;
 pub mod db;
 mod entities;
 pub mod error;

@@ -206,30 +206,85 @@ pub async fn create_thread(
             Err(e) => return Err(e.into()),
         }
     }
-    let priority = new.priority.unwrap_or(Priority::Normal);
-    let (policies, _) = board::policies(&state.db).await?;
-    let cal = state.calendar.get();
-    let at = now();
-    let warn = state.config.warn_permille;
-    let (sla, events) = ThreadSla::open(policies.get(priority), at, &cal, warn).map_err(cal_err)?;
-
     let tx = begin(&state.db).await?;
-    let number = board::next_number(&tx).await?;
+    let (thread, sla) = open_thread_in(
+        state,
+        &tx,
+        p,
+        Opening {
+            organization_id: org_id,
+            title: title.as_str().to_owned(),
+            body: body.as_str().to_owned(),
+            category: category.map(|c| c.as_str().to_owned()),
+            priority: new.priority.unwrap_or(Priority::Normal),
+            tags: tags.as_slice().to_vec(),
+            channel: Channel::Board,
+            follow_up_of: new.follow_up_of,
+            started_at: now(),
+            answered_call: false,
+        },
+    )
+    .await?;
+    commit(tx).await?;
+    Ok(view(p, thread, sla))
+}
+
+/// What a new thread starts from.
+pub(crate) struct Opening {
+    pub organization_id: Uuid,
+    pub title: String,
+    pub body: String,
+    pub category: Option<String>,
+    pub priority: Priority,
+    pub tags: Vec<String>,
+    pub channel: Channel,
+    pub follow_up_of: Option<i64>,
+    /// When the clocks start: now, or the start of the call that opened it.
+    pub started_at: DateTime<Utc>,
+    /// Opened by an answered call: the clinic has been spoken to, first response is met.
+    pub answered_call: bool,
+}
+
+/// Create a thread with its first post, clocks, search entries, outbox event and
+/// audit entry, inside the caller's transaction.
+pub(crate) async fn open_thread_in(
+    state: &AppState,
+    tx: &madoguchi_persistence::Tx,
+    p: &Principal,
+    o: Opening,
+) -> Result<(ThreadRecord, ThreadSla), ApiError> {
+    // The first statement writes: on SQLite a transaction that reads first cannot
+    // take the write lock later if another instance wrote in between.
+    let number = board::next_number(tx).await?;
+    let (policies, _) = board::policies(tx).await?;
+    let cal = state.calendar.get();
+    let warn = state.config.warn_permille;
+    let at = now();
+    let (mut sla, mut events) =
+        ThreadSla::open(policies.get(o.priority), o.started_at, &cal, warn).map_err(cal_err)?;
+    let mut status = ThreadStatus::New;
+    if o.answered_call {
+        events.extend(
+            sla.on_answered_call(o.started_at, &cal, "call.answered")
+                .map_err(cal_err)?,
+        );
+        status = ThreadStatus::Open;
+    }
     let staff = p.role().is_staff();
     let mut thread = ThreadRecord {
         id: Uuid::now_v7(),
         number,
-        organization_id: org_id,
-        title: title.as_str().to_owned(),
-        category: category.map(|c| c.as_str().to_owned()),
-        priority,
-        status: ThreadStatus::New,
-        channel: Channel::Board,
+        organization_id: o.organization_id,
+        title: o.title,
+        category: o.category,
+        priority: o.priority,
+        status,
+        channel: o.channel,
         assignee_id: None,
         created_by: Some(p.user.id),
-        follow_up_of: new.follow_up_of,
+        follow_up_of: o.follow_up_of,
         policy: policies,
-        tags: tags.as_slice().to_vec(),
+        tags: o.tags,
         post_count: 1,
         public_post_count: 1,
         last_public_post_at: Some(at),
@@ -241,7 +296,7 @@ pub async fn create_thread(
         updated_at: at,
     };
     apply_urgency(&mut thread, &sla, at);
-    board::insert_thread(&tx, &thread).await?;
+    board::insert_thread(tx, &thread).await?;
     let post = PostRecord {
         id: Uuid::now_v7(),
         thread_id: thread.id,
@@ -249,55 +304,73 @@ pub async fn create_thread(
         author_name: p.user.display_name.clone(),
         author_role: author_role(p).to_owned(),
         visibility: Visibility::Public,
-        body: body.as_str().to_owned(),
+        body: o.body,
         created_at: at,
     };
-    board::insert_post(&tx, &post).await?;
+    board::insert_post(tx, &post).await?;
+    let org = o.organization_id;
     board::index_document(
-        &tx,
+        tx,
         thread.id,
         None,
-        org_id,
+        org,
         false,
         &search::document_tokens(&thread.title, MAX_TOKENS),
     )
     .await?;
     board::index_document(
-        &tx,
+        tx,
         thread.id,
         Some(post.id),
-        org_id,
+        org,
         false,
         &search::document_tokens(&post.body, MAX_TOKENS),
     )
     .await?;
-    board::save_sla(&tx, thread.id, &sla).await?;
-    board::append_clock_events(&tx, thread.id, &events).await?;
+    board::save_sla(tx, thread.id, &sla).await?;
+    board::append_clock_events(tx, thread.id, &events).await?;
     board::outbox_append(
-        &tx,
+        tx,
         thread_event(
             "thread.created",
             &thread,
             false,
             at,
-            json!({"title": thread.title, "channel": "board"}),
+            json!({"title": thread.title, "channel": thread.channel.as_str()}),
         ),
     )
     .await?;
     let key = number.to_string();
     record(
-        &tx,
-        entry(
-            Some(p),
-            "thread.create",
-            Some(Object::new("thread", &key)),
-            Outcome::Success,
-            Some(json!({"organization_id": org_id, "priority": priority.as_str()})),
-        ),
+        tx,
+        entry(Some(p), "thread.create", Some(Object::new("thread", &key)), Outcome::Success,
+            Some(json!({"organization_id": org, "priority": thread.priority.as_str(), "channel": thread.channel.as_str()}))),
     )
     .await?;
-    commit(tx).await?;
-    Ok(view(p, thread, sla))
+    Ok((thread, sla))
+}
+
+/// An answered call logged on an existing thread meets its first response at the
+/// call's start, like an agent's public reply.
+pub(crate) async fn answered_call_on(
+    state: &AppState,
+    tx: &madoguchi_persistence::Tx,
+    number: i64,
+    started_at: DateTime<Utc>,
+    call_id: Uuid,
+) -> Result<ThreadRecord, ApiError> {
+    board::lock(tx, number).await?;
+    let t = board::get_by_number(tx, number).await?;
+    let cal = state.calendar.get();
+    let mut sla = board::load_sla(tx, t.id).await?;
+    let events = sla
+        .on_answered_call(started_at, &cal, &format!("call:{call_id}"))
+        .map_err(cal_err)?;
+    board::save_sla(tx, t.id, &sla).await?;
+    board::append_clock_events(tx, t.id, &events).await?;
+    let (due, breached) = sla.urgency(now());
+    board::set_urgency(tx, t.id, due, breached).await?;
+    Ok(t)
 }
 
 fn contract_inactive() -> ApiError {

@@ -2,6 +2,7 @@
 
 pub mod audit_event;
 pub mod calendar_override;
+pub mod call;
 pub mod idempotency_key;
 pub mod login_throttle;
 pub mod organization;

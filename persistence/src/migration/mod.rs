@@ -9,6 +9,7 @@ mod m0002_calendar;
 mod m0003_board;
 mod m0004_queue_indexes;
 mod m0005_audit_chain;
+mod m0006_calls;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_board::Migration),
             Box::new(m0004_queue_indexes::Migration),
             Box::new(m0005_audit_chain::Migration),
+            Box::new(m0006_calls::Migration),
         ]
     }
 }
