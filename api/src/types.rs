@@ -663,3 +663,97 @@ pub struct PutSlaPolicy {
     #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
     pub resolution_minutes: u32,
 }
+
+// ---- calls -----------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum DirectionDto {
+    Inbound,
+    Outbound,
+}
+
+impl From<DirectionDto> for madoguchi_domain::calls::Direction {
+    fn from(d: DirectionDto) -> Self {
+        match d {
+            DirectionDto::Inbound => madoguchi_domain::calls::Direction::Inbound,
+            DirectionDto::Outbound => madoguchi_domain::calls::Direction::Outbound,
+        }
+    }
+}
+
+impl From<madoguchi_domain::calls::Direction> for DirectionDto {
+    fn from(d: madoguchi_domain::calls::Direction) -> Self {
+        match d {
+            madoguchi_domain::calls::Direction::Inbound => DirectionDto::Inbound,
+            madoguchi_domain::calls::Direction::Outbound => DirectionDto::Outbound,
+        }
+    }
+}
+
+/// A logged phone call (personal data: staff only).
+#[derive(Debug, Object)]
+pub struct CallDto {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub caller_name: String,
+    /// E.164, e.g. +81364130612.
+    pub caller_number: String,
+    pub direction: DirectionDto,
+    pub answered: bool,
+    pub started_at: DateTime<FixedOffset>,
+    /// Absent while the call is still going.
+    pub ended_at: Option<DateTime<FixedOffset>>,
+    /// Derived: whole seconds from start to end.
+    pub duration_seconds: Option<i64>,
+    /// Derived: an inbound call that started outside reception hours.
+    pub outside_hours: bool,
+    pub agent_id: Option<Uuid>,
+    pub summary: Option<String>,
+    pub thread_number: Option<i64>,
+    pub version: i32,
+    pub created_at: DateTime<FixedOffset>,
+}
+
+#[derive(Debug, Object)]
+pub struct CallList {
+    pub items: Vec<CallDto>,
+    pub next_cursor: Option<String>,
+}
+
+/// Open a thread (channel `phone`) from the call.
+#[derive(Debug, Object)]
+pub struct OpenThreadFromCall {
+    #[oai(validator(max_length = 200))]
+    pub title: Text,
+    pub priority: Option<PriorityDto>,
+}
+
+#[derive(Debug, Object)]
+pub struct CreateCall {
+    pub organization_id: Uuid,
+    /// 1 to 100 characters.
+    #[oai(validator(max_length = 100))]
+    pub caller_name: Text,
+    /// Japanese forms such as 03-6413-0612, 090-1234-5678, +81 3 6413 0612.
+    #[oai(validator(max_length = 30))]
+    pub caller_number: Text,
+    pub direction: DirectionDto,
+    pub answered: bool,
+    pub started_at: DateTime<FixedOffset>,
+    pub ended_at: Option<DateTime<FixedOffset>>,
+    #[oai(validator(max_length = 10000))]
+    pub summary: Option<Text>,
+    /// Attach to this thread …
+    pub thread_number: Option<i64>,
+    /// … or open a new one.
+    pub open_thread: Option<OpenThreadFromCall>,
+}
+
+#[derive(Debug, Object)]
+pub struct UpdateCall {
+    pub ended_at: Option<DateTime<FixedOffset>>,
+    #[oai(validator(max_length = 10000))]
+    pub summary: Option<Text>,
+    pub answered: Option<bool>,
+}

@@ -6,6 +6,7 @@ mod auth;
 mod bad_input;
 mod board;
 mod calendar;
+mod calls;
 mod helpers;
 mod manners;
 mod ops;

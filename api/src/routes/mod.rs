@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod calendar;
+pub mod calls;
 pub mod ops;
 pub mod organizations;
 pub mod queue;
@@ -29,6 +30,8 @@ pub enum ApiTags {
     Board,
     /// SLA policies.
     Sla,
+    /// The phone line: call logs.
+    Calls,
     /// Health, readiness.
     Operations,
 }
@@ -42,6 +45,7 @@ pub type Api = (
     threads::ThreadsApi,
     queue::QueueApi,
     sla_policies::SlaPoliciesApi,
+    calls::CallsApi,
     ops::OpsApi,
 );
 
@@ -55,6 +59,7 @@ pub fn api() -> Api {
         threads::ThreadsApi,
         queue::QueueApi,
         sla_policies::SlaPoliciesApi,
+        calls::CallsApi,
         ops::OpsApi,
     )
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod board;
 pub mod bootstrap;
 pub mod calendar;
+pub mod calls;
 pub mod organizations;
 pub mod users;
 

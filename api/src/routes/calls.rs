@@ -1,0 +1,187 @@
+use chrono::{DateTime, FixedOffset, Utc};
+use madoguchi_domain::time::to_wire;
+use madoguchi_persistence::calls::CallFilter;
+use poem::web::Data;
+use poem_openapi::{
+    param::{Header, Path, Query},
+    payload::Json,
+    ApiResponse, OpenApi,
+};
+use uuid::Uuid;
+
+use super::ApiTags;
+use crate::{
+    auth::BearerAuth,
+    cursor,
+    etag::etag,
+    problem::ApiError,
+    service::calls::{self as svc, CallView},
+    state::AppState,
+    types::{CallDto, CallList, CreateCall, DirectionDto, UpdateCall},
+};
+
+pub struct CallsApi;
+
+const LIST: &str = "calls";
+
+fn dto(v: CallView) -> CallDto {
+    let c = v.call;
+    CallDto {
+        id: c.id,
+        organization_id: c.organization_id,
+        caller_name: c.caller_name,
+        caller_number: c.caller_number,
+        direction: c.direction.into(),
+        answered: c.answered,
+        started_at: to_wire(c.started_at),
+        ended_at: c.ended_at.map(to_wire),
+        duration_seconds: v.duration_seconds,
+        outside_hours: c.outside_hours,
+        agent_id: c.agent_id,
+        summary: c.summary,
+        thread_number: v.thread_number,
+        version: c.version,
+        created_at: to_wire(c.created_at),
+    }
+}
+
+#[derive(ApiResponse)]
+enum Created {
+    #[oai(status = 201)]
+    Created(
+        Json<CallDto>,
+        #[oai(header = "Location")] String,
+        #[oai(header = "ETag")] String,
+    ),
+}
+
+#[derive(ApiResponse)]
+enum One {
+    #[oai(status = 200)]
+    Ok(Json<CallDto>, #[oai(header = "ETag")] String),
+}
+
+fn one(v: CallView) -> One {
+    let tag = etag(v.call.version);
+    One::Ok(Json(dto(v)), tag)
+}
+
+#[OpenApi(prefix_path = "/v1", tag = "ApiTags::Calls")]
+impl CallsApi {
+    /// Log a phone call
+    ///
+    /// Agent, admin. `outside_hours` and `duration_seconds` are derived. With
+    /// `thread_number` the call attaches to that thread; with `open_thread` it opens
+    /// one (channel `phone`) whose clocks start at the call's start. An answered
+    /// call meets the thread's first response at the call's start.
+    #[oai(path = "/calls", method = "post", operation_id = "createCall")]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        body: Json<CreateCall>,
+    ) -> Result<Created, ApiError> {
+        let b = body.0;
+        let v = svc::log_call(
+            &state,
+            &auth.0,
+            svc::NewCall {
+                organization_id: b.organization_id,
+                caller_name: &b.caller_name,
+                caller_number: &b.caller_number,
+                direction: b.direction.into(),
+                answered: b.answered,
+                started_at: b.started_at.with_timezone(&Utc),
+                ended_at: b.ended_at.map(|t| t.with_timezone(&Utc)),
+                summary: b.summary.as_deref(),
+                thread_number: b.thread_number,
+                open_thread: b
+                    .open_thread
+                    .as_ref()
+                    .map(|o| (o.title.as_str(), o.priority.map(Into::into))),
+            },
+        )
+        .await?;
+        let tag = etag(v.call.version);
+        let loc = format!("/v1/calls/{}", v.call.id);
+        Ok(Created::Created(Json(dto(v)), loc, tag))
+    }
+
+    /// List calls
+    ///
+    /// Agent, admin. Newest first. Audited.
+    #[allow(clippy::too_many_arguments)]
+    #[oai(path = "/calls", method = "get", operation_id = "listCalls")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))] limit: Query<Option<u32>>,
+        cursor: Query<Option<String>>,
+        organization_id: Query<Option<Uuid>>,
+        agent_id: Query<Option<Uuid>>,
+        direction: Query<Option<DirectionDto>>,
+        outside_hours: Query<Option<bool>>,
+        from: Query<Option<DateTime<FixedOffset>>>,
+        to: Query<Option<DateTime<FixedOffset>>>,
+    ) -> Result<Json<CallList>, ApiError> {
+        let before = cursor::decode_uuid(&state.jwt.cursor_key, LIST, cursor.0.as_deref())?;
+        let filter = CallFilter {
+            organization_id: organization_id.0,
+            agent_id: agent_id.0,
+            direction: direction.0.map(Into::into),
+            outside_hours: outside_hours.0,
+            from: from.0.map(|t| t.with_timezone(&Utc)),
+            to: to.0.map(|t| t.with_timezone(&Utc)),
+        };
+        let page = svc::list_calls(&state, &auth.0, filter, before, cursor::limit(limit.0)).await?;
+        let next_cursor = cursor::next(&state.jwt.cursor_key, LIST, &page, |v| {
+            v.call.id.to_string()
+        });
+        Ok(Json(CallList {
+            items: page.items.into_iter().map(dto).collect(),
+            next_cursor,
+        }))
+    }
+
+    /// Read a call
+    ///
+    /// Agent, admin. Audited.
+    #[oai(path = "/calls/:id", method = "get", operation_id = "getCall")]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> Result<One, ApiError> {
+        Ok(one(svc::get_call(&state, &auth.0, id.0).await?))
+    }
+
+    /// Finish or correct a call
+    ///
+    /// Agent, admin. Requires `If-Match`.
+    #[oai(path = "/calls/:id", method = "patch", operation_id = "updateCall")]
+    async fn update(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        body: Json<UpdateCall>,
+    ) -> Result<One, ApiError> {
+        let b = body.0;
+        let v = svc::update_call(
+            &state,
+            &auth.0,
+            id.0,
+            if_match.0.as_deref(),
+            svc::CallChanges {
+                ended_at: b.ended_at.map(|t| t.with_timezone(&Utc)),
+                summary: b.summary.as_deref(),
+                answered: b.answered,
+            },
+        )
+        .await?;
+        Ok(one(v))
+    }
+}

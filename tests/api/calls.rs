@@ -1,0 +1,278 @@
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{problem, TestApp, PASSWORD};
+
+struct Line {
+    app: TestApp,
+    admin: String,
+    agent: String,
+    org: String,
+    customer: String,
+}
+
+async fn line() -> Line {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (org, customer) = app
+        .clinic(&admin, "さくら内科クリニック", "tanaka@sakura.test")
+        .await;
+    app.create_user(&admin, "agent@madoguchi.test", "agent", None)
+        .await;
+    let agent = app.login("agent@madoguchi.test", PASSWORD).await;
+    Line {
+        app,
+        admin,
+        agent,
+        org,
+        customer,
+    }
+}
+
+fn call(org: &str, started: &str) -> Value {
+    json!({
+        "organization_id": org,
+        "caller_name": "田中 花子",
+        "caller_number": "03-6413-0612",
+        "direction": "inbound",
+        "answered": true,
+        "started_at": started,
+    })
+}
+
+async fn log(l: &Line, body: &Value) -> Value {
+    let r = l.app.post("/v1/calls", Some(&l.agent), body).await;
+    let s = r.status();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v
+}
+
+#[tokio::test]
+async fn outside_hours_is_derived_from_the_calendar() {
+    let l = line().await;
+    // An admin closes Tuesday 2026-11-24 after the fact.
+    let r = l
+        .app
+        .post(
+            "/v1/calendar/closures",
+            Some(&l.admin),
+            &json!({"date": "2026-11-24", "note": "臨時休業"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    for (started, outside) in [
+        ("2026-11-20T17:29:59+09:00", false),
+        ("2026-11-20T17:30:00+09:00", true),
+        ("2026-11-20T08:30:00Z", true), // the same instant as 17:30 JST
+        ("2026-11-21T10:00:00+09:00", true),
+        ("2026-05-06T10:00:00+09:00", true),
+        ("2026-05-07T10:00:00+09:00", false),
+        ("2025-12-29T10:00:00+09:00", true),
+        ("2026-11-24T10:00:00+09:00", true),
+    ] {
+        let v = log(&l, &call(&l.org, started)).await;
+        assert_eq!(v["outside_hours"], outside, "{started}");
+        assert_eq!(v["caller_number"], "+81364130612");
+    }
+    // Outbound calls are never outside hours.
+    let mut out = call(&l.org, "2026-11-21T10:00:00+09:00");
+    out["direction"] = json!("outbound");
+    assert_eq!(log(&l, &out).await["outside_hours"], false);
+    let list: Value = l
+        .app
+        .get("/v1/calls?outside_hours=true", Some(&l.agent))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 6);
+}
+
+#[tokio::test]
+async fn a_missed_call_opens_a_thread_owed_a_call_back_from_the_call_start() {
+    let l = line().await;
+    let mut body = call(&l.org, "2026-11-20T16:00:00+09:00");
+    body["answered"] = json!(false);
+    body["summary"] = json!("レセプトの送信エラーについて。折り返し希望。");
+    body["open_thread"] = json!({"title": "レセプト送信エラー（電話）", "priority": "urgent"});
+    let c = log(&l, &body).await;
+    let n = c["thread_number"].as_i64().unwrap();
+    let t: Value = l
+        .app
+        .get(&format!("/v1/threads/{n}"), Some(&l.agent))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t["channel"], "phone");
+    // Urgent: 30 business minutes from the call's start, Friday 16:00.
+    assert_eq!(
+        t["sla"]["first_response"]["due_at"],
+        "2026-11-20T16:30:00+09:00"
+    );
+    assert_eq!(t["sla"]["first_response"]["state"], "breached");
+    // The clinic sees the thread, not the call: no caller, no summary.
+    let seen: Value = l
+        .app
+        .get(&format!("/v1/threads/{n}/posts"), Some(&l.customer))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let text = seen.to_string();
+    assert!(
+        !text.contains("折り返し") && !text.contains("田中") && !text.contains("6413"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn an_answered_call_meets_first_response_at_its_start() {
+    let l = line().await;
+    let mut body = call(&l.org, "2026-11-20T16:00:00+09:00");
+    body["open_thread"] = json!({"title": "ログインできない（電話）"});
+    let c = log(&l, &body).await;
+    let t: Value = l
+        .app
+        .get(
+            &format!("/v1/threads/{}", c["thread_number"]),
+            Some(&l.agent),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t["sla"]["first_response"]["state"], "met");
+    assert_eq!(
+        t["sla"]["first_response"]["met_at"],
+        "2026-11-20T16:00:00+09:00"
+    );
+    assert_eq!(t["status"], "open");
+
+    // A call back that reached the clinic, logged on an existing thread.
+    let r = l
+        .app
+        .post(
+            "/v1/threads",
+            Some(&l.customer),
+            &json!({"title": "FAXが届かない", "body": "至急お願いします"}),
+        )
+        .await;
+    let thread: Value = r.json().await.unwrap();
+    let n = thread["number"].as_i64().unwrap();
+    let now = chrono::Utc::now().to_rfc3339();
+    let mut back = call(&l.org, &now);
+    back["direction"] = json!("outbound");
+    back["thread_number"] = json!(n);
+    log(&l, &back).await;
+    let t: Value = l
+        .app
+        .get(&format!("/v1/threads/{n}"), Some(&l.agent))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t["sla"]["first_response"]["state"], "met");
+    let events: Value = l
+        .app
+        .get(&format!("/v1/threads/{n}/sla-events"), Some(&l.agent))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(events
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["event"] == "met" && e["cause"].as_str().unwrap().starts_with("call:")));
+}
+
+#[tokio::test]
+async fn calls_are_staff_only_audited_and_checked() {
+    let l = line().await;
+    let c = log(&l, &call(&l.org, "2026-11-20T10:00:00+09:00")).await;
+    let id = c["id"].as_str().unwrap();
+    assert!(c["ended_at"].is_null() && c["duration_seconds"].is_null());
+    // Finish the call.
+    let r = l
+        .app
+        .req(Method::PATCH, &format!("/v1/calls/{id}"), Some(&l.agent))
+        .header("If-Match", "\"1\"")
+        .json(&json!({"ended_at": "2026-11-20T10:04:05+09:00", "summary": "操作説明で解決"}))
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["duration_seconds"], 245);
+    // Customers see no trace.
+    problem(
+        l.app.get("/v1/calls", Some(&l.customer)).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    problem(
+        l.app
+            .get(&format!("/v1/calls/{id}"), Some(&l.customer))
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    // Reads are audited.
+    l.app.get(&format!("/v1/calls/{id}"), Some(&l.admin)).await;
+    let a: Value = l
+        .app
+        .get(&format!("/v1/audit-events?object_id={id}"), Some(&l.admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = a["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"call.read")
+            && actions.contains(&"call.create")
+            && actions.contains(&"call.update"),
+        "{actions:?}"
+    );
+
+    let before = l.app.snapshot().await;
+    let future = (chrono::Utc::now() + chrono::Duration::minutes(5)).to_rfc3339();
+    let mut cases = Vec::new();
+    let mut b = call(&l.org, "2026-11-20T10:00:00+09:00");
+    b["caller_number"] = json!("03-6413-061");
+    cases.push(("short number", b));
+    let mut b = call(&l.org, "2026-11-20T10:00:00+09:00");
+    b["caller_number"] = json!("+1 212 555 0100");
+    cases.push(("foreign number", b));
+    let mut b = call(&l.org, "2026-11-20T10:00:00+09:00");
+    b["ended_at"] = json!("2026-11-20T09:59:59+09:00");
+    cases.push(("ends before it starts", b));
+    cases.push(("starts in the future", call(&l.org, &future)));
+    let mut b = call(&l.org, "2026-11-20T10:00:00+09:00");
+    b["thread_number"] = json!(1);
+    b["open_thread"] = json!({"title": "x"});
+    cases.push(("both thread choices", b));
+    cases.push((
+        "unknown organization",
+        call(
+            &uuid::Uuid::new_v4().to_string(),
+            "2026-11-20T10:00:00+09:00",
+        ),
+    ));
+    let mut b = call(&l.org, "2026-11-20T10:00:00+09:00");
+    b["caller_name"] = json!(" ");
+    cases.push(("blank name", b));
+    for (what, body) in cases {
+        let r = l.app.post("/v1/calls", Some(&l.agent), &body).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{what}");
+        problem(r, 422, "validation-failed").await;
+    }
+    assert_eq!(l.app.snapshot().await, before);
+}
