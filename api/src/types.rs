@@ -757,3 +757,54 @@ pub struct UpdateCall {
     pub summary: Option<Text>,
     pub answered: Option<bool>,
 }
+
+/// Calls of one day or hour.
+#[derive(Debug, Object)]
+pub struct CallCountsDto {
+    pub inbound_answered: u64,
+    pub inbound_missed: u64,
+    pub outbound_answered: u64,
+    pub outbound_missed: u64,
+    pub outside_hours: u64,
+}
+
+impl From<madoguchi_domain::calls::Counts> for CallCountsDto {
+    fn from(c: madoguchi_domain::calls::Counts) -> Self {
+        CallCountsDto {
+            inbound_answered: c.inbound_answered,
+            inbound_missed: c.inbound_missed,
+            outbound_answered: c.outbound_answered,
+            outbound_missed: c.outbound_missed,
+            outside_hours: c.outside_hours,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct CallDayDto {
+    pub date: chrono::NaiveDate,
+    #[oai(flatten)]
+    pub counts: CallCountsDto,
+}
+
+#[derive(Debug, Object)]
+pub struct CallHourDto {
+    /// Hour of day in Tokyo, 0–23.
+    pub hour: u32,
+    #[oai(flatten)]
+    pub counts: CallCountsDto,
+}
+
+#[derive(Debug, Object)]
+pub struct CallReportDto {
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+    pub organization_id: Option<Uuid>,
+    pub days: Vec<CallDayDto>,
+    pub hours: Vec<CallHourDto>,
+    pub total: CallCountsDto,
+    /// Answered, finished calls; null when there are none.
+    pub average_handle_seconds: Option<i64>,
+    /// Inbound calls outside hours over all calls, 0–1.
+    pub outside_hours_share: f64,
+}

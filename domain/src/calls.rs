@@ -187,3 +187,154 @@ mod tests {
         assert_eq!(duration_seconds(now, None), None);
     }
 }
+
+/// Calls of one kind, counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub inbound_answered: u64,
+    pub inbound_missed: u64,
+    pub outbound_answered: u64,
+    pub outbound_missed: u64,
+    /// Inbound calls that started outside reception hours.
+    pub outside_hours: u64,
+}
+
+impl Counts {
+    fn add(&mut self, c: &CallSample) {
+        match (c.direction, c.answered) {
+            (Direction::Inbound, true) => self.inbound_answered += 1,
+            (Direction::Inbound, false) => self.inbound_missed += 1,
+            (Direction::Outbound, true) => self.outbound_answered += 1,
+            (Direction::Outbound, false) => self.outbound_missed += 1,
+        }
+        if c.outside_hours {
+            self.outside_hours += 1;
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.inbound_answered + self.inbound_missed + self.outbound_answered + self.outbound_missed
+    }
+}
+
+/// What a report needs of a call.
+#[derive(Debug, Clone, Copy)]
+pub struct CallSample {
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub direction: Direction,
+    pub answered: bool,
+    pub outside_hours: bool,
+}
+
+/// Calls per Tokyo day and per hour of day over a date range, built one call at a
+/// time (the caller streams them; nothing is kept per call).
+#[derive(Debug, Clone)]
+pub struct CallReport {
+    pub from: chrono::NaiveDate,
+    pub days: Vec<(chrono::NaiveDate, Counts)>,
+    pub hours: [Counts; 24],
+    pub total: Counts,
+    handled: u64,
+    handle_seconds: i64,
+}
+
+impl CallReport {
+    /// Every day of [from, to] starts at zero, so an empty range reports zeros.
+    pub fn new(from: chrono::NaiveDate, to: chrono::NaiveDate) -> Self {
+        let days = from
+            .iter_days()
+            .take_while(|d| *d <= to)
+            .map(|d| (d, Counts::default()))
+            .collect();
+        CallReport {
+            from,
+            days,
+            hours: [Counts::default(); 24],
+            total: Counts::default(),
+            handled: 0,
+            handle_seconds: 0,
+        }
+    }
+
+    pub fn add(&mut self, c: &CallSample) {
+        use chrono::Timelike;
+        let local = c.started_at.with_timezone(&crate::time::TOKYO);
+        let i = (local.date_naive() - self.from).num_days();
+        if i < 0 || i as usize >= self.days.len() {
+            return;
+        }
+        self.days[i as usize].1.add(c);
+        self.hours[local.hour() as usize].add(c);
+        self.total.add(c);
+        if let (true, Some(d)) = (c.answered, duration_seconds(c.started_at, c.ended_at)) {
+            self.handled += 1;
+            self.handle_seconds += d;
+        }
+    }
+
+    /// Average handle time of answered, finished calls, in whole seconds.
+    pub fn average_handle_seconds(&self) -> Option<i64> {
+        (self.handled > 0).then(|| self.handle_seconds / self.handled as i64)
+    }
+
+    /// Share of all calls that were inbound outside hours (0 when there are none).
+    pub fn outside_hours_share(&self) -> f64 {
+        let n = self.total.total();
+        if n == 0 {
+            0.0
+        } else {
+            self.total.outside_hours as f64 / n as f64
+        }
+    }
+}
+
+#[cfg(test)]
+mod report_tests {
+    use super::*;
+    use chrono::{FixedOffset, NaiveDate, TimeZone};
+
+    fn jst(d: u32, h: u32, m: u32) -> DateTime<Utc> {
+        FixedOffset::east_opt(9 * 3600)
+            .unwrap()
+            .with_ymd_and_hms(2026, 11, d, h, m, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn reports_count_by_tokyo_day_and_hour() {
+        let mut r = CallReport::new(
+            NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
+            NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+        );
+        assert_eq!(r.days.len(), 2);
+        assert_eq!(r.average_handle_seconds(), None);
+        assert_eq!(r.outside_hours_share(), 0.0);
+        // 08:30 JST on the 21st is 23:30 UTC on the 20th: it counts on the 21st.
+        for (at, dir, ans, secs, out) in [
+            (jst(20, 10, 0), Direction::Inbound, true, 120, false),
+            (jst(20, 10, 30), Direction::Inbound, false, 0, false),
+            (jst(21, 8, 30), Direction::Inbound, true, 60, true),
+            (jst(20, 11, 0), Direction::Outbound, true, 300, false),
+            (jst(22, 11, 0), Direction::Outbound, true, 300, false), // outside the range
+        ] {
+            r.add(&CallSample {
+                started_at: at,
+                ended_at: Some(at + chrono::Duration::seconds(secs)),
+                direction: dir,
+                answered: ans,
+                outside_hours: out,
+            });
+        }
+        assert_eq!(r.days[0].1.total(), 3);
+        assert_eq!(r.days[1].1.total(), 1);
+        assert_eq!(r.days[1].1.outside_hours, 1);
+        assert_eq!(r.hours[10].inbound_answered, 1);
+        assert_eq!(r.hours[10].inbound_missed, 1);
+        assert_eq!(r.hours[8].inbound_answered, 1);
+        // (120 + 60 + 300) / 3 answered calls.
+        assert_eq!(r.average_handle_seconds(), Some(160));
+        assert_eq!(r.outside_hours_share(), 0.25);
+    }
+}

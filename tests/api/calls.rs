@@ -276,3 +276,111 @@ async fn calls_are_staff_only_audited_and_checked() {
     }
     assert_eq!(l.app.snapshot().await, before);
 }
+
+#[tokio::test]
+async fn call_reports_in_json_and_excel_csv() {
+    let l = line().await;
+    // Friday 2026-11-20: an answered 4-minute call at 10:00, a missed one at 10:30;
+    // Saturday 2026-11-21 08:30: an answered minute outside hours.
+    for (start, end, answered) in [
+        (
+            "2026-11-20T10:00:00+09:00",
+            Some("2026-11-20T10:04:00+09:00"),
+            true,
+        ),
+        ("2026-11-20T10:30:00+09:00", None, false),
+        (
+            "2026-11-21T08:30:00+09:00",
+            Some("2026-11-21T08:31:00+09:00"),
+            true,
+        ),
+    ] {
+        let mut b = call(&l.org, start);
+        b["answered"] = json!(answered);
+        if let Some(e) = end {
+            b["ended_at"] = json!(e);
+        }
+        log(&l, &b).await;
+    }
+    let r: Value = l
+        .app
+        .get(
+            "/v1/reports/calls?from=2026-11-20&to=2026-11-22",
+            Some(&l.agent),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["days"].as_array().unwrap().len(), 3);
+    assert_eq!(r["days"][0]["inbound_answered"], 1);
+    assert_eq!(r["days"][0]["inbound_missed"], 1);
+    assert_eq!(r["days"][1]["outside_hours"], 1);
+    assert_eq!(r["days"][2]["inbound_answered"], 0);
+    assert_eq!(r["hours"][10]["inbound_missed"], 1);
+    assert_eq!(r["hours"][8]["inbound_answered"], 1);
+    assert_eq!(r["average_handle_seconds"], 150); // (240 + 60) / 2
+    assert!((r["outside_hours_share"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
+
+    // An empty range answers zeros.
+    let r: Value = l
+        .app
+        .get(
+            "/v1/reports/calls?from=2025-01-06&to=2025-01-06",
+            Some(&l.agent),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["total"]["inbound_answered"], 0);
+    assert!(r["average_handle_seconds"].is_null());
+
+    let csv = l
+        .app
+        .req(
+            Method::GET,
+            "/v1/reports/calls?from=2026-11-20&to=2026-11-21",
+            Some(&l.agent),
+        )
+        .header("Accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let bytes = csv.bytes().await.unwrap();
+    assert_eq!(&bytes[..3], b"\xEF\xBB\xBF", "a BOM so Excel reads UTF-8");
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    assert!(text.starts_with("区分,日付・時間帯,着信（応答）"));
+    assert!(text.contains("日別,2026-11-20,1,1,0,0,0"));
+    assert!(text.contains("平均応対時間（秒）,150"));
+
+    for (q, status, code) in [
+        ("from=2026-11-21&to=2026-11-20", 422, "invalid-range"),
+        ("from=2025-01-01&to=2026-01-02", 422, "invalid-range"),
+        ("from=2026-13-01&to=2026-12-01", 400, "invalid-parameter"),
+    ] {
+        problem(
+            l.app
+                .get(&format!("/v1/reports/calls?{q}"), Some(&l.agent))
+                .await,
+            status,
+            code,
+        )
+        .await;
+    }
+    problem(
+        l.app
+            .get(
+                "/v1/reports/calls?from=2026-11-20&to=2026-11-21",
+                Some(&l.customer),
+            )
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+}

@@ -1,10 +1,11 @@
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use madoguchi_domain::calls::{CallReport, Counts};
 use madoguchi_domain::time::to_wire;
 use madoguchi_persistence::calls::CallFilter;
 use poem::web::Data;
 use poem_openapi::{
     param::{Header, Path, Query},
-    payload::Json,
+    payload::{Json, PlainText},
     ApiResponse, OpenApi,
 };
 use uuid::Uuid;
@@ -17,7 +18,10 @@ use crate::{
     problem::ApiError,
     service::calls::{self as svc, CallView},
     state::AppState,
-    types::{CallDto, CallList, CreateCall, DirectionDto, UpdateCall},
+    types::{
+        CallDayDto, CallDto, CallHourDto, CallList, CallReportDto, CreateCall, DirectionDto,
+        UpdateCall,
+    },
 };
 
 pub struct CallsApi;
@@ -43,6 +47,46 @@ fn dto(v: CallView) -> CallDto {
         version: c.version,
         created_at: to_wire(c.created_at),
     }
+}
+
+#[derive(ApiResponse)]
+enum Report {
+    #[oai(status = 200)]
+    Json(Json<CallReportDto>),
+    /// With `Accept: text/csv`: UTF-8 with a BOM and Japanese headers, for Excel.
+    #[oai(status = 200, content_type = "text/csv; charset=utf-8")]
+    Csv(PlainText<String>),
+}
+
+fn csv_row(kind: &str, key: &str, c: &Counts) -> String {
+    format!(
+        "{kind},{key},{},{},{},{},{}\r\n",
+        c.inbound_answered,
+        c.inbound_missed,
+        c.outbound_answered,
+        c.outbound_missed,
+        c.outside_hours
+    )
+}
+
+/// One sheet: per-day rows, per-hour rows, the total, then the averages.
+fn csv(r: &CallReport) -> String {
+    let mut out = String::from("\u{feff}区分,日付・時間帯,着信（応答）,着信（不在）,発信（応答）,発信（不在）,時間外着信\r\n");
+    for (d, c) in &r.days {
+        out.push_str(&csv_row("日別", &d.to_string(), c));
+    }
+    for (h, c) in r.hours.iter().enumerate() {
+        out.push_str(&csv_row("時間帯別", &format!("{h:02}時"), c));
+    }
+    out.push_str(&csv_row("合計", "", &r.total));
+    out.push_str(&format!(
+        "平均応対時間（秒）,{},,,,,\r\n時間外の割合,{:.4},,,,,\r\n",
+        r.average_handle_seconds()
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+        r.outside_hours_share()
+    ));
+    out
 }
 
 #[derive(ApiResponse)]
@@ -183,5 +227,52 @@ impl CallsApi {
         )
         .await?;
         Ok(one(v))
+    }
+
+    /// Call report
+    ///
+    /// Agent, admin. Calls per Tokyo day and per hour of day (inbound/outbound,
+    /// answered/missed), average handle time of answered calls, and the share of
+    /// calls outside hours, over dates `from`..=`to` (at most 366 days), optionally
+    /// for one organization. `Accept: text/csv` gives the same as CSV for Excel.
+    #[oai(path = "/reports/calls", method = "get", operation_id = "callReport")]
+    async fn report(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        from: Query<NaiveDate>,
+        to: Query<NaiveDate>,
+        organization_id: Query<Option<Uuid>>,
+        #[oai(name = "Accept")] accept: Header<Option<String>>,
+    ) -> Result<Report, ApiError> {
+        let r = svc::report(&state, &auth.0, from.0, to.0, organization_id.0).await?;
+        if accept.0.as_deref().is_some_and(|a| a.contains("text/csv")) {
+            return Ok(Report::Csv(PlainText(csv(&r))));
+        }
+        Ok(Report::Json(Json(CallReportDto {
+            from: from.0,
+            to: to.0,
+            organization_id: organization_id.0,
+            days: r
+                .days
+                .iter()
+                .map(|(d, c)| CallDayDto {
+                    date: *d,
+                    counts: (*c).into(),
+                })
+                .collect(),
+            hours: r
+                .hours
+                .iter()
+                .enumerate()
+                .map(|(h, c)| CallHourDto {
+                    hour: h as u32,
+                    counts: (*c).into(),
+                })
+                .collect(),
+            total: r.total.into(),
+            average_handle_seconds: r.average_handle_seconds(),
+            outside_hours_share: r.outside_hours_share(),
+        })))
     }
 }

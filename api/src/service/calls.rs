@@ -339,3 +339,67 @@ pub async fn update_call(
     commit(tx).await?;
     Ok(v)
 }
+
+/// Calls per day and hour over Tokyo dates [from, to] (at most 366 days), read a
+/// page at a time. An empty range answers zeros.
+pub async fn report(
+    state: &AppState,
+    p: &Principal,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    organization_id: Option<Uuid>,
+) -> Result<madoguchi_domain::calls::CallReport, ApiError> {
+    use madoguchi_domain::calls::{CallReport, CallSample};
+    authorize(
+        &state.db,
+        p,
+        STAFF,
+        "call.report",
+        Some(Object::kind("call")),
+    )
+    .await?;
+    let invalid = |d: &str| {
+        ApiError::new(
+            poem::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-range",
+            "Invalid range",
+        )
+        .detail(d.to_owned())
+    };
+    if to < from {
+        return Err(invalid("`to` is before `from`"));
+    }
+    if (to - from).num_days() >= 366 {
+        return Err(invalid("at most 366 days at a time"));
+    }
+    let cal = state.calendar.get();
+    let start = cal.instant(from, 0)?;
+    let end = cal.instant(to, 86_400)?;
+    let filter = CallFilter {
+        organization_id,
+        from: Some(start),
+        to: Some(end),
+        ..Default::default()
+    };
+    let mut r = CallReport::new(from, to);
+    let mut before = None;
+    loop {
+        let page = calls::list(&state.db, &filter, before, 500).await?;
+        for c in &page.items {
+            r.add(&CallSample {
+                started_at: c.started_at,
+                ended_at: c.ended_at,
+                direction: c.direction,
+                answered: c.answered,
+                outside_hours: c.outside_hours,
+            });
+        }
+        before = page.items.last().map(|c| c.id);
+        if !page.has_more {
+            break;
+        }
+    }
+    record(&state.db, entry(Some(p), "call.report", Some(Object::kind("call")), Outcome::Success,
+        Some(json!({"from": from.to_string(), "to": to.to_string(), "organization_id": organization_id})))).await?;
+    Ok(r)
+}
