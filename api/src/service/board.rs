@@ -702,19 +702,36 @@ pub async fn add_post(
             return Err(contract_inactive());
         }
     }
+    let tx = begin(&state.db).await?;
+    let post = post_in(state, &tx, p, number, body.as_str(), visibility).await?;
+    commit(tx).await?;
+    Ok((post, number))
+}
+
+/// Add a post inside the caller's transaction: clocks, status, counts, search,
+/// outbox and audit. Used by replies and by announcements posted to threads.
+pub(crate) async fn post_in(
+    state: &AppState,
+    tx: &madoguchi_persistence::Tx,
+    p: &Principal,
+    number: i64,
+    body: &str,
+    visibility: Visibility,
+) -> Result<PostRecord, ApiError> {
+    let staff = p.role().is_staff();
+    let key = number.to_string();
     let cal = state.calendar.get();
     let warn = state.config.warn_permille;
     let at = now();
-    let tx = begin(&state.db).await?;
-    board::lock(&tx, number).await?;
-    let mut t = board::get_by_number(&tx, number).await?;
+    board::lock(tx, number).await?;
+    let mut t = board::get_by_number(tx, number).await?;
     if t.status == ThreadStatus::Closed {
         return Err(ApiError::conflict(
             "thread-closed",
             "this thread is closed; open a follow-up thread with follow_up_of",
         ));
     }
-    let mut sla = board::load_sla(&tx, t.id).await?;
+    let mut sla = board::load_sla(tx, t.id).await?;
     let post = PostRecord {
         id: Uuid::now_v7(),
         thread_id: t.id,
@@ -722,7 +739,7 @@ pub async fn add_post(
         author_name: p.user.display_name.clone(),
         author_role: author_role(p).to_owned(),
         visibility,
-        body: body.as_str().to_owned(),
+        body: body.to_owned(),
         created_at: at,
     };
     let cause = format!("post:{}", post.id);
@@ -756,10 +773,10 @@ pub async fn add_post(
     t.updated_at = at;
     apply_urgency(&mut t, &sla, at);
     let version = t.version;
-    board::insert_post(&tx, &post).await?;
-    board::update_thread(&tx, &mut t, version).await?;
+    board::insert_post(tx, &post).await?;
+    board::update_thread(tx, &mut t, version).await?;
     board::index_document(
-        &tx,
+        tx,
         t.id,
         Some(post.id),
         t.organization_id,
@@ -767,15 +784,15 @@ pub async fn add_post(
         &search::document_tokens(&post.body, MAX_TOKENS),
     )
     .await?;
-    board::save_sla(&tx, t.id, &sla).await?;
-    board::append_clock_events(&tx, t.id, &effect.events).await?;
+    board::save_sla(tx, t.id, &sla).await?;
+    board::append_clock_events(tx, t.id, &effect.events).await?;
     let internal = visibility == Visibility::Internal;
-    board::outbox_append(&tx, thread_event("post.created", &t, internal, at, json!({"post_id": post.id, "visibility": visibility.as_str(), "author_role": post.author_role}))).await?;
+    board::outbox_append(tx, thread_event("post.created", &t, internal, at, json!({"post_id": post.id, "visibility": visibility.as_str(), "author_role": post.author_role}))).await?;
     if status_before != t.status {
-        board::outbox_append(&tx, thread_event("thread.status_changed", &t, false, at, json!({"changes": {"status": {"from": status_before.as_str(), "to": t.status.as_str()}}, "cause": "reply"}))).await?;
+        board::outbox_append(tx, thread_event("thread.status_changed", &t, false, at, json!({"changes": {"status": {"from": status_before.as_str(), "to": t.status.as_str()}}, "cause": "reply"}))).await?;
     }
     record(
-        &tx,
+        tx,
         entry(
             Some(p),
             "post.create",
@@ -785,8 +802,7 @@ pub async fn add_post(
         ),
     )
     .await?;
-    commit(tx).await?;
-    Ok((post, number))
+    Ok(post)
 }
 
 pub async fn list_posts(
