@@ -5,6 +5,7 @@
 //! this crate touches a database, a socket or the machine's local time zone.
 
 pub mod access;
+pub mod announcements;
 pub mod board;
 pub mod calendar;
 pub mod calls;

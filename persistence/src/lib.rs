@@ -4,6 +4,7 @@
 //! Repository functions take any connection (`&impl ConnectionTrait`) so a service
 //! can run several of them, plus the audit append, in one transaction.
 
+pub mod announcements;
 pub mod audit;
 pub mod board;
 pub mod calendar;

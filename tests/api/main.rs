@@ -1,6 +1,7 @@
 //! End-to-end tests over HTTP. Each test starts its own server and database.
 
 mod access;
+mod announcements;
 mod audit;
 mod auth;
 mod bad_input;

@@ -1,6 +1,7 @@
 //! One `#[OpenApi]` impl per resource. Handlers stay a few lines: parse,
 //! call one service function, map the result.
 
+pub mod announcements;
 pub mod audit;
 pub mod auth;
 pub mod calendar;
@@ -32,6 +33,8 @@ pub enum ApiTags {
     Sla,
     /// The phone line: call logs.
     Calls,
+    /// Incident notices.
+    Announcements,
     /// Health, readiness.
     Operations,
 }
@@ -46,6 +49,7 @@ pub type Api = (
     queue::QueueApi,
     sla_policies::SlaPoliciesApi,
     calls::CallsApi,
+    announcements::AnnouncementsApi,
     ops::OpsApi,
 );
 
@@ -60,6 +64,7 @@ pub fn api() -> Api {
         queue::QueueApi,
         sla_policies::SlaPoliciesApi,
         calls::CallsApi,
+        announcements::AnnouncementsApi,
         ops::OpsApi,
     )
 }

@@ -2,6 +2,7 @@
 //! caller's role, opens the transaction, does the work, appends the audit entry
 //! in the same transaction, and commits.
 
+pub mod announcements;
 pub mod audit_trail;
 pub mod auth;
 pub mod board;

@@ -1,5 +1,9 @@
 //! sea-orm entities. They stay inside this crate: repositories hand out plain records.
 
+pub mod announcement;
+pub mod announcement_organization;
+pub mod announcement_thread;
+pub mod announcement_update;
 pub mod audit_event;
 pub mod calendar_override;
 pub mod call;

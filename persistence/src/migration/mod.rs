@@ -10,6 +10,7 @@ mod m0003_board;
 mod m0004_queue_indexes;
 mod m0005_audit_chain;
 mod m0006_calls;
+mod m0007_announcements;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_queue_indexes::Migration),
             Box::new(m0005_audit_chain::Migration),
             Box::new(m0006_calls::Migration),
+            Box::new(m0007_announcements::Migration),
         ]
     }
 }

@@ -1,0 +1,51 @@
+//! Incident notices (item ⑩ of the disclosure): severity and status.
+
+use crate::error::ValidationError;
+
+crate::board::values::simple_enum!(
+    /// How serious the incident is.
+    Severity, "severity", { Info = "info", Minor = "minor", Major = "major", Critical = "critical" }
+);
+
+crate::board::values::simple_enum!(
+    /// Where the incident stands; `resolved` notices are no longer active.
+    NoticeStatus, "status", { Investigating = "investigating", Identified = "identified", Monitoring = "monitoring", Resolved = "resolved" }
+);
+
+impl NoticeStatus {
+    pub fn is_active(self) -> bool {
+        self != NoticeStatus::Resolved
+    }
+}
+
+/// A notice's audience: everyone, or the listed organizations (at least one).
+pub fn check_audience(all: bool, listed: usize) -> Result<(), ValidationError> {
+    if !all && listed == 0 {
+        return Err(ValidationError::new(
+            "organization_ids",
+            "name at least one organization, or leave it out to address all",
+        ));
+    }
+    if listed > 1000 {
+        return Err(ValidationError::new(
+            "organization_ids",
+            "at most 1000 organizations",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_audiences() {
+        assert!(NoticeStatus::parse("monitoring").unwrap().is_active());
+        assert!(!NoticeStatus::Resolved.is_active());
+        assert!(Severity::parse("fatal").is_err());
+        assert!(check_audience(true, 0).is_ok());
+        assert!(check_audience(false, 0).is_err());
+        assert!(check_audience(false, 2).is_ok());
+    }
+}
