@@ -23,6 +23,19 @@ async fn main() {
             seed(&args[1..]).await;
             return;
         }
+        Some("seed-audit") => {
+            let n = args
+                .get(1)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| fail("seed-audit needs a number of entries"));
+            let config = Config::from_env().unwrap_or_else(|e| fail(e));
+            let (state, _) = prepare(&config).await.unwrap_or_else(|e| fail(e));
+            match madoguchi::seed::seed_audit(&state.db, n).await {
+                Ok(secs) => eprintln!("appended {n} chained audit entries in {secs:.1} s"),
+                Err(e) => fail(format!("seed-audit failed: {e}")),
+            }
+            return;
+        }
         Some(other) => fail(format!(
             "unknown command {other:?}; use `madoguchi`, `madoguchi openapi` or `madoguchi seed`"
         )),

@@ -263,3 +263,43 @@ pub async fn seed(db: &Db, threads: u64, posts: u64) -> Result<SeedReport, Strin
         seconds: started.elapsed().as_secs_f64(),
     })
 }
+
+/// Append `n` realistic audit entries (reads and writes by staff), chained, in
+/// batches: for benchmarking verify and export.
+pub async fn seed_audit(db: &Db, n: u64) -> Result<f64, String> {
+    use madoguchi_persistence::audit::{append_batch, NewAuditEvent, Outcome};
+    let e = |e: madoguchi_persistence::StoreError| e.to_string();
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let started = Instant::now();
+    let actions = [
+        "thread.read",
+        "post.create",
+        "search",
+        "user.read",
+        "thread.update",
+        "call.read",
+    ];
+    let mut done = 0;
+    while done < n {
+        let batch = (n - done).min(500);
+        let tx = begin(db).await.map_err(e)?;
+        let events = (0..batch)
+            .map(|i| NewAuditEvent {
+                occurred_at: Utc::now(),
+                actor_type: "user",
+                actor_id: Some(Uuid::now_v7().to_string()),
+                action: rng.pick(&actions).to_owned(),
+                object_type: Some("thread"),
+                object_id: Some((done + i).to_string()),
+                ip: Some(format!("10.0.{}.{}", rng.below(255), rng.below(255))),
+                outcome: Outcome::Success,
+                request_id: Some(Uuid::new_v4().to_string()),
+                detail: Some(serde_json::json!({"q": rng.pick(SUBJECTS)})),
+            })
+            .collect();
+        append_batch(&tx, events).await.map_err(e)?;
+        commit(tx).await.map_err(e)?;
+        done += batch;
+    }
+    Ok(started.elapsed().as_secs_f64())
+}

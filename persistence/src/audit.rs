@@ -213,6 +213,78 @@ async fn append_in(tx: &sea_orm::DatabaseTransaction, e: NewAuditEvent) -> Resul
     Ok(fields.id)
 }
 
+/// Append many entries at once, chained in order (bulk imports and benchmark
+/// seeding); the caller's transaction holds the head lock throughout.
+pub async fn append_batch(
+    tx: &sea_orm::DatabaseTransaction,
+    events: Vec<NewAuditEvent>,
+) -> Result<(), StoreError> {
+    let pg = tx.get_database_backend() == DatabaseBackend::Postgres;
+    let head_sql = if pg {
+        "SELECT last_id, last_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE"
+    } else {
+        "SELECT last_id, last_hash FROM audit_chain_head WHERE id = 1"
+    };
+    let head = tx
+        .query_one(Statement::from_string(tx.get_database_backend(), head_sql))
+        .await?
+        .ok_or_else(|| StoreError::Db(sea_orm::DbErr::Custom("audit chain head missing".into())))?;
+    let mut last_id: i64 = head.try_get("", "last_id")?;
+    let mut last_hash: String = head.try_get("", "last_hash")?;
+    let mut rows = Vec::with_capacity(events.len());
+    for e in events {
+        let f = ChainFields {
+            id: last_id + 1,
+            occurred_at: to_micros(e.occurred_at),
+            actor_type: e.actor_type.to_owned(),
+            actor_id: e.actor_id,
+            action: e.action,
+            object_type: e.object_type.map(str::to_owned),
+            object_id: e.object_id,
+            ip: e.ip,
+            outcome: e.outcome.as_str().to_owned(),
+            request_id: e.request_id,
+            detail: e.detail.map(|d| d.to_string()),
+        };
+        let hash = chain_hash(&f, &last_hash);
+        rows.push(audit_event::ActiveModel {
+            id: Set(f.id),
+            occurred_at: Set(f.occurred_at),
+            actor_type: Set(f.actor_type),
+            actor_id: Set(f.actor_id),
+            action: Set(f.action),
+            object_type: Set(f.object_type),
+            object_id: Set(f.object_id),
+            ip: Set(f.ip),
+            outcome: Set(f.outcome),
+            request_id: Set(f.request_id),
+            detail: Set(f.detail),
+            prev_hash: Set(Some(last_hash.clone())),
+            hash: Set(Some(hash.clone())),
+        });
+        last_id = f.id;
+        last_hash = hash;
+    }
+    if rows.is_empty() {
+        return Ok(());
+    }
+    audit_event::Entity::insert_many(rows)
+        .exec_without_returning(tx)
+        .await?;
+    let upd = if pg {
+        "UPDATE audit_chain_head SET last_id = $1, last_hash = $2 WHERE id = 1"
+    } else {
+        "UPDATE audit_chain_head SET last_id = ?1, last_hash = ?2 WHERE id = 1"
+    };
+    tx.execute(Statement::from_sql_and_values(
+        tx.get_database_backend(),
+        upd,
+        [last_id.into(), last_hash.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
 /// Where the chain first breaks, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Break {
