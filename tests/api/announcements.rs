@@ -23,13 +23,20 @@ async fn notices_reach_their_audience_and_the_threads_that_asked() {
         )
         .await;
     let n = asked["number"].as_i64().unwrap();
+    let also = app
+        .create_thread(
+            &sakura_user,
+            &json!({"title": "予約画面が真っ白です", "body": "受付で使えません"}),
+        )
+        .await;
+    let n2 = also["number"].as_i64().unwrap();
 
     // A notice only for さくら, linked to the thread that asked.
     let r = app
         .post(
             "/v1/announcements",
             Some(&agent),
-            &json!({"title": "予約システム障害", "body": "現在調査中です。", "severity": "major", "status": "investigating", "organization_ids": [sakura], "thread_numbers": [n]}),
+            &json!({"title": "予約システム障害", "body": "現在調査中です。", "severity": "major", "status": "investigating", "organization_ids": [sakura], "thread_numbers": [n, n2]}),
         )
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
@@ -91,16 +98,30 @@ async fn notices_reach_their_audience_and_the_threads_that_asked() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
-    let posts: Value = app
-        .get(&format!("/v1/threads/{n}/posts"), Some(&sakura_user))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert!(posts["items"].as_array().unwrap().last().unwrap()["body"]
-        .as_str()
-        .unwrap()
-        .contains("復旧しました"));
+    // Every linked thread heard the notice and its end.
+    for thread in [n, n2] {
+        let posts: Value = app
+            .get(&format!("/v1/threads/{thread}/posts"), Some(&sakura_user))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let bodies: Vec<&str> = posts["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["body"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            bodies.len(),
+            3,
+            "question, notice, update on thread {thread}"
+        );
+        assert!(
+            bodies[1].contains("予約システム障害") && bodies[2].contains("復旧しました"),
+            "{bodies:?}"
+        );
+    }
     let active: Value = app
         .get("/v1/announcements?active=true", Some(&sakura_user))
         .await
