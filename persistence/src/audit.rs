@@ -114,7 +114,13 @@ pub fn chain_hash(f: &ChainFields, prev_hash: &str) -> String {
     put(f.request_id.as_deref());
     put(f.detail.as_deref());
     put(Some(prev_hash));
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(64);
+    for b in h.finalize() {
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 15) as usize] as char);
+    }
+    out
 }
 
 /// Microsecond precision: what PostgreSQL keeps, so hashes survive a round trip.
@@ -310,7 +316,7 @@ pub async fn verify(db: &impl ConnectionTrait) -> Result<Verification, StoreErro
         let rows = audit_event::Entity::find()
             .filter(audit_event::Column::Id.gt(prev_id))
             .order_by_asc(audit_event::Column::Id)
-            .limit(1000)
+            .limit(5000)
             .all(db)
             .await?;
         if rows.is_empty() {
