@@ -9,8 +9,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, Statement, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 
@@ -162,69 +162,15 @@ pub async fn append<'a>(to: impl Into<Sink<'a>>, e: NewAuditEvent) -> Result<i64
 }
 
 async fn append_in(tx: &sea_orm::DatabaseTransaction, e: NewAuditEvent) -> Result<i64, StoreError> {
-    let pg = tx.get_database_backend() == DatabaseBackend::Postgres;
-    let head_sql = if pg {
-        "SELECT last_id, last_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE"
-    } else {
-        "SELECT last_id, last_hash FROM audit_chain_head WHERE id = 1"
-    };
-    let head = tx
-        .query_one(Statement::from_string(tx.get_database_backend(), head_sql))
-        .await?
-        .ok_or_else(|| StoreError::Db(sea_orm::DbErr::Custom("audit chain head missing".into())))?;
-    let last_id: i64 = head.try_get("", "last_id")?;
-    let last_hash: String = head.try_get("", "last_hash")?;
-    let fields = ChainFields {
-        id: last_id + 1,
-        occurred_at: to_micros(e.occurred_at),
-        actor_type: e.actor_type.to_owned(),
-        actor_id: e.actor_id,
-        action: e.action,
-        object_type: e.object_type.map(str::to_owned),
-        object_id: e.object_id,
-        ip: e.ip,
-        outcome: e.outcome.as_str().to_owned(),
-        request_id: e.request_id,
-        detail: e.detail.map(|d| d.to_string()),
-    };
-    let hash = chain_hash(&fields, &last_hash);
-    audit_event::ActiveModel {
-        id: Set(fields.id),
-        occurred_at: Set(fields.occurred_at),
-        actor_type: Set(fields.actor_type),
-        actor_id: Set(fields.actor_id),
-        action: Set(fields.action),
-        object_type: Set(fields.object_type),
-        object_id: Set(fields.object_id),
-        ip: Set(fields.ip),
-        outcome: Set(fields.outcome),
-        request_id: Set(fields.request_id),
-        detail: Set(fields.detail),
-        prev_hash: Set(Some(last_hash)),
-        hash: Set(Some(hash.clone())),
-    }
-    .insert(tx)
-    .await?;
-    let upd = if pg {
-        "UPDATE audit_chain_head SET last_id = $1, last_hash = $2 WHERE id = 1"
-    } else {
-        "UPDATE audit_chain_head SET last_id = ?1, last_hash = ?2 WHERE id = 1"
-    };
-    tx.execute(Statement::from_sql_and_values(
-        tx.get_database_backend(),
-        upd,
-        [fields.id.into(), hash.into()],
-    ))
-    .await?;
-    Ok(fields.id)
+    append_batch(tx, vec![e]).await
 }
 
-/// Append many entries at once, chained in order (bulk imports and benchmark
-/// seeding); the caller's transaction holds the head lock throughout.
+/// Append entries chained in order (one, or a bulk import); the caller's
+/// transaction holds the head lock until it ends. Returns the last entry's id.
 pub async fn append_batch(
     tx: &sea_orm::DatabaseTransaction,
     events: Vec<NewAuditEvent>,
-) -> Result<(), StoreError> {
+) -> Result<i64, StoreError> {
     let pg = tx.get_database_backend() == DatabaseBackend::Postgres;
     let head_sql = if pg {
         "SELECT last_id, last_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE"
@@ -272,7 +218,7 @@ pub async fn append_batch(
         last_hash = hash;
     }
     if rows.is_empty() {
-        return Ok(());
+        return Ok(last_id);
     }
     audit_event::Entity::insert_many(rows)
         .exec_without_returning(tx)
@@ -288,7 +234,7 @@ pub async fn append_batch(
         [last_id.into(), last_hash.into()],
     ))
     .await?;
-    Ok(())
+    Ok(last_id)
 }
 
 /// Where the chain first breaks, and why.
