@@ -87,6 +87,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let refresher = tokio::spawn(refresh_calendar(state.clone(), timing.calendar_poll));
     let sweeper = tokio::spawn(sweep_sla(state.clone(), timing.sweep));
+    let purger = tokio::spawn(purge_idempotency_keys(state.clone()));
     let result = Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(
             madoguchi_api::app(state),
@@ -96,7 +97,26 @@ pub async fn serve(
         .await;
     refresher.abort();
     sweeper.abort();
+    purger.abort();
     result
+}
+
+/// Forget `Idempotency-Key`s past their lifetime, every ten minutes, so the table
+/// holds about a day of keys.
+async fn purge_idempotency_keys(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let ttl = state.config.idempotency_ttl;
+        match madoguchi_persistence::idempotency::purge_expired(&state.db, chrono::Utc::now(), ttl)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(keys = n, "expired idempotency keys purged"),
+            Err(e) => tracing::warn!(error = %e, "idempotency purge failed; will retry"),
+        }
+    }
 }
 
 /// How often background work runs.

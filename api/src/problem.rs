@@ -236,15 +236,6 @@ impl ApiError {
         .detail("something went wrong on our side; quote the instance when you contact support")
     }
 
-    pub fn unavailable(cause: impl std::fmt::Display) -> Self {
-        tracing::warn!(request_id = %RequestCtx::current().request_id, error = %cause, "service unavailable");
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "Service unavailable",
-        )
-    }
-
     pub fn to_problem(&self) -> Problem {
         let instance = RequestCtx::current().request_id;
         Problem {

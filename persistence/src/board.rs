@@ -868,44 +868,6 @@ pub async fn outbox_append(db: &impl ConnectionTrait, e: NewEvent) -> Result<boo
     Ok(n == 1)
 }
 
-#[derive(Debug, Clone)]
-pub struct OutboxEvent {
-    pub id: i64,
-    pub event_type: String,
-    pub thread_id: Option<Uuid>,
-    pub internal: bool,
-    pub payload: serde_json::Value,
-    pub occurred_at: DateTime<Utc>,
-}
-
-pub async fn outbox_list(
-    db: &impl ConnectionTrait,
-    event_type: Option<&str>,
-    after: Option<i64>,
-    limit: u64,
-) -> Result<Vec<OutboxEvent>, StoreError> {
-    let mut q = outbox::Entity::find().order_by_asc(outbox::Column::Id);
-    if let Some(t) = event_type {
-        q = q.filter(outbox::Column::EventType.eq(t));
-    }
-    if let Some(a) = after {
-        q = q.filter(outbox::Column::Id.gt(a));
-    }
-    Ok(q.limit(limit)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|m| OutboxEvent {
-            id: m.id,
-            event_type: m.event_type,
-            thread_id: m.thread_id,
-            internal: m.internal,
-            payload: serde_json::from_str(&m.payload).unwrap_or(serde_json::Value::Null),
-            occurred_at: m.occurred_at,
-        })
-        .collect())
-}
-
 // ---- search -------------------------------------------------------------------
 
 fn org_token(org: Uuid) -> String {

@@ -66,13 +66,6 @@ pub async fn connect(opts: &DbOptions) -> Result<Db, StoreError> {
     Ok(db)
 }
 
-pub fn backend_of(db: &impl sea_orm::ConnectionTrait) -> Backend {
-    match db.get_database_backend() {
-        sea_orm::DatabaseBackend::Postgres => Backend::Postgres,
-        _ => Backend::Sqlite,
-    }
-}
-
 pub async fn begin(db: &Db) -> Result<Tx, StoreError> {
     Ok(db.begin().await?)
 }

@@ -297,3 +297,32 @@ async fn japanese_text_round_trips_and_lengths_count_characters() {
     let p = problem(r, 422, "validation-failed").await;
     assert_eq!(p["errors"][0]["field"], "display_name");
 }
+
+#[tokio::test]
+async fn idempotency_keys_are_forgotten_after_their_lifetime() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let r = app
+        .req(Method::POST, "/v1/organizations", Some(&admin))
+        .header("Idempotency-Key", "purge-me")
+        .json(&json!({"name": "みなと内科"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let ttl = chrono::Duration::hours(24);
+    let now = chrono::Utc::now();
+    let kept = madoguchi_persistence::idempotency::purge_expired(&app.db, now, ttl)
+        .await
+        .unwrap();
+    assert_eq!(kept, 0, "a fresh key stays");
+    let gone = madoguchi_persistence::idempotency::purge_expired(
+        &app.db,
+        now + chrono::Duration::hours(25),
+        ttl,
+    )
+    .await
+    .unwrap();
+    assert_eq!(gone, 1);
+    assert_eq!(app.count("idempotency_keys").await, 0);
+}

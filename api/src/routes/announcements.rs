@@ -1,4 +1,4 @@
-use madoguchi_domain::time::to_wire;
+use madoguchi_domain::{announcements::NoticeStatus, time::to_wire};
 use madoguchi_persistence::announcements::{Announcement, Update};
 use poem::web::Data;
 use poem_openapi::{
@@ -29,7 +29,9 @@ const LIST: &str = "announcements";
 fn dto(p: &Principal, a: Announcement, updates: Vec<Update>) -> AnnouncementDto {
     AnnouncementDto {
         id: a.id,
-        active: a.status != "resolved",
+        active: NoticeStatus::parse(&a.status)
+            .map(NoticeStatus::is_active)
+            .unwrap_or(true),
         title: a.title,
         body: a.body,
         severity: a.severity,

@@ -78,14 +78,6 @@ impl ThreadStatus {
         }
     }
 
-    /// Work still to do for the support desk (what the queue shows by default).
-    pub fn is_active(self) -> bool {
-        matches!(
-            self,
-            ThreadStatus::New | ThreadStatus::Open | ThreadStatus::Pending
-        )
-    }
-
     /// A customer's public reply reopens a thread waiting on them or resolved.
     pub fn after_customer_reply(self) -> ThreadStatus {
         match self {
