@@ -51,7 +51,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
         "MADOGUCHI_DB_MAX_CONNECTIONS",
         "10",
-        "PostgreSQL pool size per instance (SQLite always uses one connection)",
+        "Connection pool size per instance: on PostgreSQL the pool, on SQLite the read-only connections beside the one writer",
     ),
     (
         "MADOGUCHI_BUSINESS_HOURS",

@@ -32,13 +32,14 @@ pub enum StartError {
 
 /// Open the database, run migrations, settle the token secret and the first admin.
 pub async fn prepare(config: &Config) -> Result<(AppState, AdminBootstrap), StartError> {
-    let db = madoguchi_persistence::connect(&DbOptions {
+    let pools = madoguchi_persistence::connect(&DbOptions {
         url: config.database_url.clone(),
         max_connections: config.db_max_connections,
         connect_timeout: Duration::from_secs(10),
     })
     .await
     .map_err(|e| StartError::Database(e.to_string()))?;
+    let db = pools.write.clone();
     let secret = bootstrap::jwt_secret(&db, config.jwt_secret.as_deref())
         .await
         .map_err(|e| StartError::Bootstrap(e.to_string()))?;
@@ -57,7 +58,7 @@ pub async fn prepare(config: &Config) -> Result<(AppState, AdminBootstrap), Star
         year_end_closure: config.year_end_closure,
         ..CalendarRules::default()
     };
-    let state = AppState::new(db, JwtKeys::from_secret(&secret), api_config, rules);
+    let state = AppState::new(pools, JwtKeys::from_secret(&secret), api_config, rules);
     state
         .calendar
         .refresh(&state.db)

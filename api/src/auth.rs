@@ -161,7 +161,7 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> 
         .verify(&bearer.token)
         .ok_or_else(ApiError::unauthorized)?;
     let sid = Uuid::parse_str(&claims.sid).map_err(|_| ApiError::unauthorized())?;
-    let user = sessions::active_user(&state.db, sid, now())
+    let user = sessions::active_user(&state.read, sid, now())
         .await
         .map_err(ApiError::from)?
         .ok_or_else(ApiError::unauthorized)?;

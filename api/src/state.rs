@@ -1,10 +1,12 @@
 use std::sync::Arc;
 
-use madoguchi_persistence::Db;
+use madoguchi_persistence::{Db, Pools};
 
 use madoguchi_domain::calendar::CalendarRules;
 
-use crate::{auth::JwtKeys, calendar_handle::CalendarHandle, metrics::Metrics};
+use crate::{
+    auth::JwtKeys, calendar_handle::CalendarHandle, metrics::Metrics, service::opener::ThreadOpener,
+};
 
 /// Settings the HTTP layer needs, read once by the binary.
 #[derive(Debug, Clone)]
@@ -36,7 +38,12 @@ impl Default for ApiConfig {
 /// Everything a handler may reach, shared by all requests.
 #[derive(Clone)]
 pub struct AppState {
+    /// Transactions and anything that writes.
     pub db: Db,
+    /// Plain reads; on SQLite read-only connections beside the one writer.
+    pub read: Db,
+    /// Where new threads are written, many per transaction under load.
+    pub opener: ThreadOpener,
     pub jwt: Arc<JwtKeys>,
     pub config: Arc<ApiConfig>,
     pub metrics: Arc<Metrics>,
@@ -44,13 +51,19 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(db: Db, jwt: JwtKeys, config: ApiConfig, calendar: CalendarRules) -> Self {
+    /// Starts the thread writer: call on the tokio runtime that will serve.
+    pub fn new(pools: Pools, jwt: JwtKeys, config: ApiConfig, calendar: CalendarRules) -> Self {
+        let calendar = Arc::new(CalendarHandle::new(calendar));
+        let opener =
+            ThreadOpener::start(pools.write.clone(), calendar.clone(), config.warn_permille);
         AppState {
-            db,
+            db: pools.write,
+            read: pools.read,
+            opener,
             jwt: Arc::new(jwt),
             config: Arc::new(config),
             metrics: Arc::new(Metrics::new()),
-            calendar: Arc::new(CalendarHandle::new(calendar)),
+            calendar,
         }
     }
 }

@@ -13,9 +13,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::{
-    entities::{
-        outbox, post, search_doc, sla_clock, sla_clock_event, sla_policy, thread, thread_tag,
-    },
+    entities::{outbox, post, sla_clock, sla_clock_event, sla_policy, thread, thread_tag},
     error::StoreError,
     page::Page,
 };
@@ -233,15 +231,109 @@ fn thread_active(t: &ThreadRecord) -> thread::ActiveModel {
 /// The next human-friendly thread number; unique across instances (the counter
 /// row is locked until the transaction ends).
 pub async fn next_number(db: &impl ConnectionTrait) -> Result<i64, StoreError> {
+    next_numbers(db, 1).await
+}
+
+/// Reserve `n` consecutive thread numbers (n ≥ 1); returns the first.
+pub async fn next_numbers(db: &impl ConnectionTrait, n: usize) -> Result<i64, StoreError> {
+    let n = i64::try_from(n.max(1)).map_err(|_| corrupt("counter step"))?;
     let row = db
         .query_one(stmt(
             db,
-            "UPDATE counters SET value = value + 1 WHERE name = 'thread_number' RETURNING value",
-            vec![],
+            "UPDATE counters SET value = value + $1 WHERE name = 'thread_number' RETURNING value",
+            vec![n.into()],
         ))
         .await?
         .ok_or_else(|| corrupt("counter"))?;
-    Ok(row.try_get::<i64>("", "value")?)
+    Ok(row.try_get::<i64>("", "value")? - n + 1)
+}
+
+/// Take the thread-number counter's lock without moving it: the first statement
+/// of a transaction that allocates numbers later. On SQLite it makes the
+/// transaction a writer from the start; on PostgreSQL it orders concurrent
+/// creators before they read anything.
+pub async fn lock_numbers(db: &impl ConnectionTrait) -> Result<(), StoreError> {
+    db.execute(stmt(
+        db,
+        "UPDATE counters SET value = value WHERE name = 'thread_number'",
+        vec![],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Everything the creation of one thread writes but its audit entry: the thread,
+/// its first post, both search documents, its clocks and their log, and the
+/// outbox event. Built in memory, then written for many threads at once.
+#[derive(Debug, Clone)]
+pub struct NewThreadRows {
+    pub thread: ThreadRecord,
+    pub first_post: PostRecord,
+    pub title_tokens: Vec<String>,
+    pub body_tokens: Vec<String>,
+    pub sla: ThreadSla,
+    pub clock_events: Vec<ClockEvent>,
+    pub event: NewEvent,
+}
+
+/// Write new threads with multi-row statements: a handful of round trips for
+/// the whole set instead of a dozen per thread, which is what bounds creation
+/// on one SQLite connection.
+pub async fn insert_new_threads(
+    db: &impl ConnectionTrait,
+    rows: &[NewThreadRows],
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    thread::Entity::insert_many(rows.iter().map(|r| thread_active(&r.thread)))
+        .exec_without_returning(db)
+        .await?;
+    let tags: Vec<_> = rows
+        .iter()
+        .flat_map(|r| r.thread.tags.iter().map(|t| (r.thread.id, t)))
+        .collect();
+    if !tags.is_empty() {
+        thread_tag::Entity::insert_many(tags.into_iter().map(|(id, t)| thread_tag::ActiveModel {
+            thread_id: Set(id),
+            tag: Set(t.clone()),
+        }))
+        .exec_without_returning(db)
+        .await?;
+    }
+    insert_posts(db, rows.iter().map(|r| &r.first_post)).await?;
+    let docs: Vec<IndexDoc<'_>> = rows
+        .iter()
+        .flat_map(|r| {
+            let t = &r.thread;
+            [
+                IndexDoc {
+                    thread_id: t.id,
+                    post_id: None,
+                    organization_id: t.organization_id,
+                    internal: false,
+                    tokens: &r.title_tokens,
+                },
+                IndexDoc {
+                    thread_id: t.id,
+                    post_id: Some(r.first_post.id),
+                    organization_id: t.organization_id,
+                    internal: r.first_post.visibility == Visibility::Internal,
+                    tokens: &r.body_tokens,
+                },
+            ]
+        })
+        .collect();
+    index_documents(db, &docs).await?;
+    save_sla_many(db, rows.iter().map(|r| (r.thread.id, &r.sla))).await?;
+    append_clock_events_many(
+        db,
+        rows.iter()
+            .map(|r| (r.thread.id, r.clock_events.as_slice())),
+    )
+    .await?;
+    outbox_append_many(db, rows.iter().map(|r| r.event.clone())).await?;
+    Ok(())
 }
 
 pub async fn insert_thread(db: &impl ConnectionTrait, t: &ThreadRecord) -> Result<(), StoreError> {
@@ -519,18 +611,30 @@ fn post_from(m: post::Model) -> Result<PostRecord, StoreError> {
 }
 
 pub async fn insert_post(db: &impl ConnectionTrait, p: &PostRecord) -> Result<(), StoreError> {
-    post::ActiveModel {
-        id: Set(p.id),
-        thread_id: Set(p.thread_id),
-        author_id: Set(p.author_id),
-        author_name: Set(p.author_name.clone()),
-        author_role: Set(p.author_role.clone()),
-        visibility: Set(p.visibility.as_str().to_owned()),
-        body: Set(p.body.clone()),
-        created_at: Set(p.created_at),
+    insert_posts(db, std::iter::once(p)).await
+}
+
+async fn insert_posts<'a>(
+    db: &impl ConnectionTrait,
+    posts: impl Iterator<Item = &'a PostRecord>,
+) -> Result<(), StoreError> {
+    let models: Vec<_> = posts
+        .map(|p| post::ActiveModel {
+            id: Set(p.id),
+            thread_id: Set(p.thread_id),
+            author_id: Set(p.author_id),
+            author_name: Set(p.author_name.clone()),
+            author_role: Set(p.author_role.clone()),
+            visibility: Set(p.visibility.as_str().to_owned()),
+            body: Set(p.body.clone()),
+            created_at: Set(p.created_at),
+        })
+        .collect();
+    if !models.is_empty() {
+        post::Entity::insert_many(models)
+            .exec_without_returning(db)
+            .await?;
     }
-    .insert(db)
-    .await?;
     Ok(())
 }
 
@@ -678,27 +782,39 @@ pub async fn save_sla(
     thread_id: Uuid,
     sla: &ThreadSla,
 ) -> Result<(), StoreError> {
-    for c in sla.clocks() {
-        sla_clock::Entity::insert(clock_active(thread_id, c))
-            .on_conflict(
-                OnConflict::columns([sla_clock::Column::ThreadId, sla_clock::Column::Kind])
-                    .update_columns([
-                        sla_clock::Column::Cycle,
-                        sla_clock::Column::TargetSeconds,
-                        sla_clock::Column::UsedSeconds,
-                        sla_clock::Column::RunningSince,
-                        sla_clock::Column::Phase,
-                        sla_clock::Column::MetAt,
-                        sla_clock::Column::DueAt,
-                        sla_clock::Column::WarnAt,
-                        sla_clock::Column::Warned,
-                        sla_clock::Column::Breached,
-                    ])
-                    .to_owned(),
-            )
-            .exec_without_returning(db)
-            .await?;
+    save_sla_many(db, std::iter::once((thread_id, sla))).await
+}
+
+/// Write every clock of several threads in one statement (upsert).
+pub async fn save_sla_many<'a>(
+    db: &impl ConnectionTrait,
+    slas: impl Iterator<Item = (Uuid, &'a ThreadSla)>,
+) -> Result<(), StoreError> {
+    let models: Vec<_> = slas
+        .flat_map(|(id, sla)| sla.clocks().map(move |c| clock_active(id, c)))
+        .collect();
+    if models.is_empty() {
+        return Ok(());
     }
+    sla_clock::Entity::insert_many(models)
+        .on_conflict(
+            OnConflict::columns([sla_clock::Column::ThreadId, sla_clock::Column::Kind])
+                .update_columns([
+                    sla_clock::Column::Cycle,
+                    sla_clock::Column::TargetSeconds,
+                    sla_clock::Column::UsedSeconds,
+                    sla_clock::Column::RunningSince,
+                    sla_clock::Column::Phase,
+                    sla_clock::Column::MetAt,
+                    sla_clock::Column::DueAt,
+                    sla_clock::Column::WarnAt,
+                    sla_clock::Column::Warned,
+                    sla_clock::Column::Breached,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }
 
@@ -707,21 +823,34 @@ pub async fn append_clock_events(
     thread_id: Uuid,
     events: &[ClockEvent],
 ) -> Result<(), StoreError> {
-    if events.is_empty() {
+    append_clock_events_many(db, std::iter::once((thread_id, events))).await
+}
+
+/// Log clock events of several threads in one statement.
+pub async fn append_clock_events_many<'a>(
+    db: &impl ConnectionTrait,
+    events: impl Iterator<Item = (Uuid, &'a [ClockEvent])>,
+) -> Result<(), StoreError> {
+    let models: Vec<_> = events
+        .flat_map(|(thread_id, evs)| {
+            evs.iter().map(move |e| sla_clock_event::ActiveModel {
+                thread_id: Set(thread_id),
+                kind: Set(e.kind.as_str().to_owned()),
+                cycle: Set(e.cycle as i32),
+                event: Set(e.event.to_owned()),
+                at: Set(e.at),
+                cause: Set(e.cause.chars().take(200).collect()),
+                used_seconds: Set(e.used_seconds as i64),
+                ..Default::default()
+            })
+        })
+        .collect();
+    if models.is_empty() {
         return Ok(());
     }
-    sla_clock_event::Entity::insert_many(events.iter().map(|e| sla_clock_event::ActiveModel {
-        thread_id: Set(thread_id),
-        kind: Set(e.kind.as_str().to_owned()),
-        cycle: Set(e.cycle as i32),
-        event: Set(e.event.to_owned()),
-        at: Set(e.at),
-        cause: Set(e.cause.chars().take(200).collect()),
-        used_seconds: Set(e.used_seconds as i64),
-        ..Default::default()
-    }))
-    .exec_without_returning(db)
-    .await?;
+    sla_clock_event::Entity::insert_many(models)
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }
 
@@ -833,8 +962,7 @@ pub struct NewEvent {
     pub occurred_at: DateTime<Utc>,
 }
 
-/// Record an event in the outbox; `false` when its dedupe key was already there.
-pub async fn outbox_append(db: &impl ConnectionTrait, e: NewEvent) -> Result<bool, StoreError> {
+fn outbox_model(e: NewEvent) -> outbox::ActiveModel {
     let event_id = Uuid::now_v7();
     let mut payload = e.payload;
     if let Some(obj) = payload.as_object_mut() {
@@ -847,7 +975,7 @@ pub async fn outbox_append(db: &impl ConnectionTrait, e: NewEvent) -> Result<boo
             serde_json::Value::String(e.event_type.to_owned()),
         );
     }
-    let n = outbox::Entity::insert(outbox::ActiveModel {
+    outbox::ActiveModel {
         event_id: Set(event_id),
         event_type: Set(e.event_type.to_owned()),
         dedupe_key: Set(e.dedupe_key),
@@ -857,15 +985,33 @@ pub async fn outbox_append(db: &impl ConnectionTrait, e: NewEvent) -> Result<boo
         payload: Set(payload.to_string()),
         occurred_at: Set(e.occurred_at),
         ..Default::default()
-    })
-    .on_conflict(
-        OnConflict::column(outbox::Column::DedupeKey)
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await?;
-    Ok(n == 1)
+    }
+}
+
+/// Record an event in the outbox; `false` when its dedupe key was already there.
+pub async fn outbox_append(db: &impl ConnectionTrait, e: NewEvent) -> Result<bool, StoreError> {
+    Ok(outbox_append_many(db, std::iter::once(e)).await? == 1)
+}
+
+/// Record events in one statement; returns how many were new (dedupe keys
+/// already present are skipped).
+pub async fn outbox_append_many(
+    db: &impl ConnectionTrait,
+    events: impl Iterator<Item = NewEvent>,
+) -> Result<u64, StoreError> {
+    let models: Vec<_> = events.map(outbox_model).collect();
+    if models.is_empty() {
+        return Ok(0);
+    }
+    let n = outbox::Entity::insert_many(models)
+        .on_conflict(
+            OnConflict::column(outbox::Column::DedupeKey)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(n)
 }
 
 // ---- search -------------------------------------------------------------------
@@ -876,6 +1022,16 @@ fn org_token(org: Uuid) -> String {
 
 const PUBLIC_TOKEN: &str = "zzpublic";
 
+/// A document (a title or a post body) to add to the search index.
+#[derive(Debug, Clone, Copy)]
+pub struct IndexDoc<'a> {
+    pub thread_id: Uuid,
+    pub post_id: Option<Uuid>,
+    pub organization_id: Uuid,
+    pub internal: bool,
+    pub tokens: &'a [String],
+}
+
 /// Add a document (a title or a post body) to the search index.
 pub async fn index_document(
     db: &impl ConnectionTrait,
@@ -885,48 +1041,121 @@ pub async fn index_document(
     internal: bool,
     tokens: &[String],
 ) -> Result<(), StoreError> {
-    let doc = search_doc::ActiveModel {
-        thread_id: Set(thread_id),
-        post_id: Set(post_id),
-        organization_id: Set(organization_id),
-        internal: Set(internal),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    if is_pg(db) {
-        // A tsvector literal with explicit positions: phrase search (<->) over our
-        // own tokens, independent of any text-search configuration or locale.
-        let mut lit = String::new();
-        for (i, t) in tokens.iter().enumerate().take(16_000) {
-            if !lit.is_empty() {
-                lit.push(' ');
-            }
-            lit.push('\'');
-            lit.push_str(&t.replace('\\', "\\\\").replace('\'', "''"));
-            lit.push_str(&format!("':{}", i + 1));
+    index_documents(
+        db,
+        &[IndexDoc {
+            thread_id,
+            post_id,
+            organization_id,
+            internal,
+            tokens,
+        }],
+    )
+    .await
+}
+
+/// A tsvector literal with explicit positions: phrase search (<->) over our own
+/// tokens, independent of any text-search configuration or locale.
+fn tsvector_literal(tokens: &[String]) -> String {
+    use std::fmt::Write as _;
+    let mut lit = String::new();
+    for (i, t) in tokens.iter().enumerate().take(16_000) {
+        if !lit.is_empty() {
+            lit.push(' ');
         }
-        db.execute(stmt(
-            db,
-            "UPDATE search_docs SET tokens = $1::tsvector WHERE id = $2",
-            vec![lit.into(), doc.id.into()],
-        ))
-        .await?;
-    } else {
-        let mut text = tokens.join(" ");
+        lit.push('\'');
+        lit.push_str(&t.replace('\\', "\\\\").replace('\'', "''"));
+        let _ = write!(lit, "':{}", i + 1);
+    }
+    lit
+}
+
+/// The FTS5 row of a document: its tokens plus the scope tokens a query filters on.
+fn fts_text(d: &IndexDoc<'_>) -> String {
+    let mut text = d.tokens.join(" ");
+    text.push(' ');
+    text.push_str(&org_token(d.organization_id));
+    if !d.internal {
         text.push(' ');
-        text.push_str(&org_token(organization_id));
-        if !internal {
-            text.push(' ');
-            text.push_str(PUBLIC_TOKEN);
-        }
-        db.execute(stmt(
-            db,
-            "INSERT INTO search_fts (rowid, tokens) VALUES ($1, $2)",
-            vec![doc.id.into(), text.into()],
-        ))
-        .await?;
+        text.push_str(PUBLIC_TOKEN);
     }
+    text
+}
+
+/// Add documents to the search index: two statements for any number of them.
+pub async fn index_documents(
+    db: &impl ConnectionTrait,
+    docs: &[IndexDoc<'_>],
+) -> Result<(), StoreError> {
+    use std::fmt::Write as _;
+    if docs.is_empty() {
+        return Ok(());
+    }
+    let mut values: Vec<Value> = Vec::with_capacity(docs.len() * 5);
+    if is_pg(db) {
+        let mut sql = String::from(
+            "INSERT INTO search_docs (thread_id, post_id, organization_id, internal, tokens) VALUES ",
+        );
+        for (i, d) in docs.iter().enumerate() {
+            let b = i * 5;
+            let sep = if i == 0 { "" } else { ", " };
+            let _ = write!(
+                sql,
+                "{sep}(${}, ${}, ${}, ${}, ${}::tsvector)",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5
+            );
+            values.extend([
+                d.thread_id.into(),
+                d.post_id.into(),
+                d.organization_id.into(),
+                d.internal.into(),
+                tsvector_literal(d.tokens).into(),
+            ]);
+        }
+        db.execute(stmt(db, &sql, values)).await?;
+        return Ok(());
+    }
+    let mut sql = String::from(
+        "INSERT INTO search_docs (thread_id, post_id, organization_id, internal) VALUES ",
+    );
+    for (i, d) in docs.iter().enumerate() {
+        let b = i * 4;
+        let sep = if i == 0 { "" } else { ", " };
+        let _ = write!(sql, "{sep}(${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4);
+        values.extend([
+            d.thread_id.into(),
+            d.post_id.into(),
+            d.organization_id.into(),
+            d.internal.into(),
+        ]);
+    }
+    // RETURNING's order is unspecified: match ids back by (thread, post), which is
+    // unique among the documents of one call.
+    sql.push_str(" RETURNING id, thread_id, post_id");
+    let rows = db.query_all(stmt(db, &sql, values)).await?;
+    let mut ids = std::collections::HashMap::with_capacity(rows.len());
+    for r in rows {
+        let id: i64 = r.try_get("", "id")?;
+        let thread_id: Uuid = r.try_get("", "thread_id")?;
+        let post_id: Option<Uuid> = r.try_get("", "post_id")?;
+        ids.insert((thread_id, post_id), id);
+    }
+    let mut sql = String::from("INSERT INTO search_fts (rowid, tokens) VALUES ");
+    let mut values: Vec<Value> = Vec::with_capacity(docs.len() * 2);
+    for (i, d) in docs.iter().enumerate() {
+        let id = ids
+            .get(&(d.thread_id, d.post_id))
+            .copied()
+            .ok_or_else(|| corrupt("search document id"))?;
+        let sep = if i == 0 { "" } else { ", " };
+        let _ = write!(sql, "{sep}(${}, ${})", i * 2 + 1, i * 2 + 2);
+        values.extend([id.into(), fts_text(d).into()]);
+    }
+    db.execute(stmt(db, &sql, values)).await?;
     Ok(())
 }
 

@@ -36,12 +36,22 @@ impl DbOptions {
     }
 }
 
-/// Open the pool and bring the schema up to date.
+/// The connections of one instance: `write` for transactions and anything that
+/// writes, `read` for plain reads. On PostgreSQL both are the same pool.
+#[derive(Debug, Clone)]
+pub struct Pools {
+    pub write: Db,
+    pub read: Db,
+}
+
+/// Open the pools and bring the schema up to date.
 ///
-/// SQLite gets WAL, a busy timeout and foreign keys, and a single pooled
+/// SQLite gets WAL, a busy timeout and foreign keys, and a single writing
 /// connection: SQLite allows one writer at a time, and one connection turns
-/// would-be `SQLITE_BUSY` upgrades into an orderly queue.
-pub async fn connect(opts: &DbOptions) -> Result<Db, StoreError> {
+/// would-be `SQLITE_BUSY` upgrades into an orderly queue. Reads go to a
+/// separate pool of read-only connections, which WAL lets run beside the
+/// writer, so the session check of every request does not queue behind writes.
+pub async fn connect(opts: &DbOptions) -> Result<Pools, StoreError> {
     let mut co = ConnectOptions::new(opts.url.clone());
     co.connect_timeout(opts.connect_timeout)
         .acquire_timeout(opts.connect_timeout)
@@ -56,14 +66,32 @@ pub async fn connect(opts: &DbOptions) -> Result<Db, StoreError> {
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true)
             });
+            let write = Database::connect(co).await?;
+            Migrator::up(&write, None).await?;
+            let mut ro = ConnectOptions::new(opts.url.clone());
+            ro.connect_timeout(opts.connect_timeout)
+                .acquire_timeout(opts.connect_timeout)
+                .max_connections(opts.max_connections.max(1))
+                .min_connections(1)
+                .sqlx_logging(false);
+            ro.map_sqlx_sqlite_opts(|o| {
+                o.read_only(true)
+                    .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .busy_timeout(Duration::from_secs(10))
+            });
+            let read = Database::connect(ro).await?;
+            Ok(Pools { write, read })
         }
         _ => {
             co.max_connections(opts.max_connections);
+            let write = Database::connect(co).await?;
+            Migrator::up(&write, None).await?;
+            Ok(Pools {
+                read: write.clone(),
+                write,
+            })
         }
     }
-    let db = Database::connect(co).await?;
-    Migrator::up(&db, None).await?;
-    Ok(db)
 }
 
 pub async fn begin(db: &Db) -> Result<Tx, StoreError> {

@@ -31,6 +31,20 @@ async fn desk() -> Desk {
     }
 }
 
+/// Hold the thread-number counter's lock from outside the server, so that
+/// creates queue up behind it and are then written as one batch.
+async fn hold_thread_numbers(app: &TestApp) -> sea_orm::DatabaseTransaction {
+    use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
+    let tx = app.db.begin().await.unwrap();
+    tx.execute(Statement::from_string(
+        tx.get_database_backend(),
+        "UPDATE counters SET value = value WHERE name = 'thread_number'",
+    ))
+    .await
+    .unwrap();
+    tx
+}
+
 async fn body(r: reqwest::Response) -> Value {
     let s = r.status();
     let v: Value = r.json().await.unwrap();
@@ -877,6 +891,164 @@ async fn thread_numbers_stay_unique_under_concurrency() {
     }
     numbers.sort();
     assert_eq!(numbers, (1..=24).collect::<Vec<_>>());
+}
+
+/// Creates arriving together are written together (one transaction for all that
+/// wait), yet each keeps its own number, priority, clocks, search entries,
+/// outbox event and audit entry, attributed to its own request.
+#[tokio::test]
+async fn threads_opened_together_each_keep_their_own_rows() {
+    let d = desk().await;
+    let app = &d.app;
+    let priorities = ["low", "normal", "high", "urgent"];
+    let first_response = [510, 240, 60, 30];
+    let held = hold_thread_numbers(app).await;
+    let mut tasks = Vec::new();
+    for i in 0..40usize {
+        let client = app.client.clone();
+        let url = app.url("/v1/threads");
+        let token = if i % 2 == 0 {
+            d.customer.clone()
+        } else {
+            d.agent.clone()
+        };
+        let org = d.org.clone();
+        tasks.push(tokio::spawn(async move {
+            let r = client
+                .post(url)
+                .bearer_auth(token)
+                .header("x-request-id", format!("req-batch-{i}"))
+                .json(&json!({"title": format!("一括{i}番目の問い合わせ"), "body": format!("検査結果{i}号が表示されません"), "priority": priorities[i % 4], "organization_id": org}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::CREATED);
+            let v: Value = r.json().await.unwrap();
+            (i, v)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    held.rollback().await.unwrap();
+    let mut numbers = Vec::new();
+    for t in tasks {
+        let (i, v) = t.await.unwrap();
+        assert_eq!(v["title"], format!("一括{i}番目の問い合わせ"));
+        assert_eq!(v["priority"], priorities[i % 4]);
+        assert_eq!(
+            v["sla"]["first_response"]["target_minutes"],
+            first_response[i % 4]
+        );
+        let n = v["number"].as_i64().unwrap();
+        numbers.push(n);
+        // The first post is this request's body, by this request's author.
+        let posts = body(
+            app.get(&format!("/v1/threads/{n}/posts"), Some(&d.agent))
+                .await,
+        )
+        .await;
+        let items = posts["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0]["body"], format!("検査結果{i}号が表示されません"));
+        assert_eq!(
+            items[0]["author_role"],
+            if i % 2 == 0 { "customer" } else { "agent" }
+        );
+        // Searchable by its own words.
+        let q = format!("/v1/search?q=%E4%B8%80%E6%8B%AC{i}%E7%95%AA");
+        let hits = body(app.get(&q, Some(&d.agent)).await).await;
+        assert!(
+            hits["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|h| h["number"] == n),
+            "thread {n} not found by its title: {hits}"
+        );
+        // Its audit entry names it and the request that created it.
+        let audit = body(
+            app.get(
+                &format!("/v1/audit-events?action=thread.create&object_id={n}"),
+                Some(&d.admin),
+            )
+            .await,
+        )
+        .await;
+        let entries = audit["items"].as_array().unwrap();
+        assert_eq!(entries.len(), 1, "{audit}");
+        assert_eq!(entries[0]["request_id"], format!("req-batch-{i}"));
+    }
+    numbers.sort();
+    assert_eq!(numbers, (1..=40).collect::<Vec<_>>());
+    assert_eq!(app.count("outbox").await, 40);
+    let v = body(app.get("/v1/audit-events/verify", Some(&d.admin)).await).await;
+    assert_eq!(v["ok"], true, "{v}");
+}
+
+/// A create that fails in the database fails alone: the requests written in the
+/// same batch still get their threads.
+#[tokio::test]
+async fn a_failing_create_does_not_fail_its_neighbours() {
+    let d = desk().await;
+    let app = &d.app;
+    if app.is_postgres() {
+        app.exec(
+            "CREATE FUNCTION refuse_test_title() RETURNS trigger AS $f$ BEGIN IF NEW.title = '壊れた件名' THEN RAISE EXCEPTION 'refused by test'; END IF; RETURN NEW; END $f$ LANGUAGE plpgsql",
+            vec![],
+        )
+        .await;
+        app.exec(
+            "CREATE TRIGGER refuse_test_title BEFORE INSERT ON threads FOR EACH ROW EXECUTE FUNCTION refuse_test_title()",
+            vec![],
+        )
+        .await;
+    } else {
+        app.exec(
+            "CREATE TRIGGER refuse_test_title BEFORE INSERT ON threads WHEN NEW.title = '壊れた件名' BEGIN SELECT RAISE(ABORT, 'refused by test'); END",
+            vec![],
+        )
+        .await;
+    }
+    let held = hold_thread_numbers(app).await;
+    let send = |i: usize| {
+        let client = app.client.clone();
+        let url = app.url("/v1/threads");
+        let token = d.customer.clone();
+        let title = if i == 7 {
+            "壊れた件名".to_owned()
+        } else {
+            format!("正常な件名{i}")
+        };
+        tokio::spawn(async move {
+            let r = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"title": title, "body": "本文です"}))
+                .send()
+                .await
+                .unwrap();
+            (i, r.status(), r.text().await.unwrap())
+        })
+    };
+    // The first create waits on the held lock alone; the rest queue behind it and
+    // go to the database together, the bad one among them.
+    let mut tasks = vec![send(0)];
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    tasks.extend((1..20).map(send));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    held.rollback().await.unwrap();
+    for t in tasks {
+        let (i, status, text) = t.await.unwrap();
+        if i == 7 {
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{text}");
+            assert!(!text.contains("refused by test"), "{text}");
+        } else {
+            assert_eq!(status, StatusCode::CREATED, "{text}");
+        }
+    }
+    assert_eq!(app.count("threads").await, 19);
+    assert_eq!(app.count("posts").await, 19);
+    let v = body(app.get("/v1/audit-events/verify", Some(&d.admin)).await).await;
+    assert_eq!(v["ok"], true, "{v}");
 }
 
 /// Child server processes, killed when the test ends however it ends.

@@ -13,7 +13,7 @@ use madoguchi_domain::{
     Role, ValidationError,
 };
 use madoguchi_persistence::{
-    audit::Outcome,
+    audit::{NewAuditEvent, Outcome},
     begin, board,
     board::{NewEvent, PostRecord, QueueKey, SearchScope, ThreadFilter, ThreadRecord},
     commit, organizations, users, Conn, Page, StoreError,
@@ -22,8 +22,8 @@ use poem::http::StatusCode;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{authorize, entry, hidden, record, Object};
-use crate::{auth::now, auth::Principal, problem::ApiError, state::AppState};
+use super::{authorize, entry, hidden, record, record_all, Object};
+use crate::{auth::now, auth::Principal, context::RequestCtx, problem::ApiError, state::AppState};
 
 const ANYONE: &[Role] = &[Role::Customer, Role::Agent, Role::Admin];
 const STAFF: &[Role] = &[Role::Agent, Role::Admin];
@@ -180,7 +180,7 @@ pub async fn create_thread(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let org = match organizations::get(&state.db, org_id).await {
+    let org = match organizations::get(&state.read, org_id).await {
         Ok(o) => o,
         Err(StoreError::NotFound) => {
             return Err(ValidationError::new("organization_id", "no such organization").into())
@@ -191,7 +191,7 @@ pub async fn create_thread(
         return Err(contract_inactive());
     }
     if let Some(prev) = new.follow_up_of {
-        match board::get_by_number(&state.db, prev).await {
+        match board::get_by_number(&state.read, prev).await {
             Ok(t) if t.organization_id == org_id && t.status == ThreadStatus::Closed => {}
             Ok(t) if t.organization_id == org_id => {
                 return Err(ValidationError::new(
@@ -206,30 +206,24 @@ pub async fn create_thread(
             Err(e) => return Err(e.into()),
         }
     }
-    let tx = begin(&state.db).await?;
-    let (thread, sla) = open_thread_in(
-        state,
-        &tx,
-        p,
-        Opening {
-            organization_id: org_id,
-            title: title.as_str().to_owned(),
-            body: body.as_str().to_owned(),
-            category: category.map(|c| c.as_str().to_owned()),
-            priority: new.priority.unwrap_or(Priority::Normal),
-            tags: tags.as_slice().to_vec(),
-            channel: Channel::Board,
-            follow_up_of: new.follow_up_of,
-            started_at: now(),
-            answered_call: false,
-        },
-    )
-    .await?;
-    commit(tx).await?;
+    let opening = Opening {
+        organization_id: org_id,
+        title: title.as_str().to_owned(),
+        body: body.as_str().to_owned(),
+        category: category.map(|c| c.as_str().to_owned()),
+        priority: new.priority.unwrap_or(Priority::Normal),
+        tags: tags.as_slice().to_vec(),
+        channel: Channel::Board,
+        follow_up_of: new.follow_up_of,
+        started_at: now(),
+        answered_call: false,
+    };
+    let (thread, sla) = state.opener.open(OpenRequest::new(p, opening)).await?;
     Ok(view(p, thread, sla))
 }
 
 /// What a new thread starts from.
+#[derive(Clone)]
 pub(crate) struct Opening {
     pub organization_id: Uuid,
     pub title: String,
@@ -245,6 +239,39 @@ pub(crate) struct Opening {
     pub answered_call: bool,
 }
 
+/// A thread to open and the audit entry of the request that asks for it, built
+/// in that request's context (who, from where, request id) and completed with
+/// the thread's number once it has one.
+#[derive(Clone)]
+pub(crate) struct OpenRequest {
+    pub principal: Principal,
+    pub opening: Opening,
+    pub audit: NewAuditEvent,
+    /// So that an error met while writing it is logged under its request id.
+    pub ctx: RequestCtx,
+}
+
+impl OpenRequest {
+    /// Must be called in the asking request's context.
+    pub(crate) fn new(p: &Principal, opening: Opening) -> Self {
+        OpenRequest {
+            principal: p.clone(),
+            audit: entry(
+                Some(p),
+                "thread.create",
+                Some(Object::kind("thread")),
+                Outcome::Success,
+                None,
+            ),
+            opening,
+            ctx: RequestCtx::current(),
+        }
+    }
+}
+
+/// The outcome of one request to open a thread.
+pub(crate) type Opened = Result<(ThreadRecord, ThreadSla), ApiError>;
+
 /// Create a thread with its first post, clocks, search entries, outbox event and
 /// audit entry, inside the caller's transaction.
 pub(crate) async fn open_thread_in(
@@ -252,102 +279,140 @@ pub(crate) async fn open_thread_in(
     tx: &madoguchi_persistence::Tx,
     p: &Principal,
     o: Opening,
-) -> Result<(ThreadRecord, ThreadSla), ApiError> {
+) -> Opened {
+    let cal = state.calendar.get();
+    let mut out = open_threads_in(
+        tx,
+        &cal,
+        state.config.warn_permille,
+        vec![OpenRequest::new(p, o)],
+    )
+    .await?;
+    out.pop()
+        .unwrap_or_else(|| Err(ApiError::internal("no thread opened")))
+}
+
+/// Create threads, each with its first post, clocks, search entries, outbox
+/// event and audit entry, inside the caller's transaction, with a few
+/// multi-row statements for all of them. A request whose clocks cannot be
+/// computed gets its own error and takes no number; the others go on. The
+/// outer error means the transaction must be abandoned.
+pub(crate) async fn open_threads_in(
+    tx: &madoguchi_persistence::Tx,
+    cal: &BusinessCalendar,
+    warn: u32,
+    requests: Vec<OpenRequest>,
+) -> Result<Vec<Opened>, ApiError> {
     // The first statement writes: on SQLite a transaction that reads first cannot
     // take the write lock later if another instance wrote in between.
-    let number = board::next_number(tx).await?;
+    board::lock_numbers(tx).await?;
     let (policies, _) = board::policies(tx).await?;
-    let cal = state.calendar.get();
-    let warn = state.config.warn_permille;
     let at = now();
-    let (mut sla, mut events) =
-        ThreadSla::open(policies.get(o.priority), o.started_at, &cal, warn).map_err(cal_err)?;
-    let mut status = ThreadStatus::New;
-    if o.answered_call {
-        events.extend(
-            sla.on_answered_call(o.started_at, &cal, "call.answered")
-                .map_err(cal_err)?,
-        );
-        status = ThreadStatus::Open;
+    let mut prepared = Vec::with_capacity(requests.len());
+    for r in requests {
+        let o = &r.opening;
+        let computed = ThreadSla::open(policies.get(o.priority), o.started_at, cal, warn)
+            .and_then(|(mut sla, mut events)| {
+                if o.answered_call {
+                    events.extend(sla.on_answered_call(o.started_at, cal, "call.answered")?);
+                }
+                Ok((sla, events))
+            })
+            .map_err(cal_err);
+        prepared.push((r, computed));
     }
-    let staff = p.role().is_staff();
-    let mut thread = ThreadRecord {
-        id: Uuid::now_v7(),
-        number,
-        organization_id: o.organization_id,
-        title: o.title,
-        category: o.category,
-        priority: o.priority,
-        status,
-        channel: o.channel,
-        assignee_id: None,
-        created_by: Some(p.user.id),
-        follow_up_of: o.follow_up_of,
-        policy: policies,
-        tags: o.tags,
-        post_count: 1,
-        public_post_count: 1,
-        last_public_post_at: Some(at),
-        last_public_by_staff: staff,
-        next_due_at: None,
-        breached: false,
-        version: 1,
-        created_at: at,
-        updated_at: at,
+    let ok = prepared.iter().filter(|(_, c)| c.is_ok()).count();
+    let mut number = if ok > 0 {
+        board::next_numbers(tx, ok).await?
+    } else {
+        0
     };
-    apply_urgency(&mut thread, &sla, at);
-    board::insert_thread(tx, &thread).await?;
-    let post = PostRecord {
-        id: Uuid::now_v7(),
-        thread_id: thread.id,
-        author_id: Some(p.user.id),
-        author_name: p.user.display_name.clone(),
-        author_role: author_role(p).to_owned(),
-        visibility: Visibility::Public,
-        body: o.body,
-        created_at: at,
-    };
-    board::insert_post(tx, &post).await?;
-    let org = o.organization_id;
-    board::index_document(
-        tx,
-        thread.id,
-        None,
-        org,
-        false,
-        &search::document_tokens(&thread.title, MAX_TOKENS),
-    )
-    .await?;
-    board::index_document(
-        tx,
-        thread.id,
-        Some(post.id),
-        org,
-        false,
-        &search::document_tokens(&post.body, MAX_TOKENS),
-    )
-    .await?;
-    board::save_sla(tx, thread.id, &sla).await?;
-    board::append_clock_events(tx, thread.id, &events).await?;
-    board::outbox_append(
-        tx,
-        thread_event(
+    let mut rows = Vec::with_capacity(ok);
+    let mut audits = Vec::with_capacity(ok);
+    let mut out = Vec::with_capacity(prepared.len());
+    for (r, computed) in prepared {
+        let (sla, events) = match computed {
+            Ok(c) => c,
+            Err(e) => {
+                out.push(Err(e));
+                continue;
+            }
+        };
+        let OpenRequest {
+            principal: p,
+            opening: o,
+            audit: mut audit_entry,
+            ..
+        } = r;
+        let staff = p.role().is_staff();
+        let mut thread = ThreadRecord {
+            id: Uuid::now_v7(),
+            number,
+            organization_id: o.organization_id,
+            title: o.title,
+            category: o.category,
+            priority: o.priority,
+            status: if o.answered_call {
+                ThreadStatus::Open
+            } else {
+                ThreadStatus::New
+            },
+            channel: o.channel,
+            assignee_id: None,
+            created_by: Some(p.user.id),
+            follow_up_of: o.follow_up_of,
+            policy: policies,
+            tags: o.tags,
+            post_count: 1,
+            public_post_count: 1,
+            last_public_post_at: Some(at),
+            last_public_by_staff: staff,
+            next_due_at: None,
+            breached: false,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+        };
+        number += 1;
+        apply_urgency(&mut thread, &sla, at);
+        let first_post = PostRecord {
+            id: Uuid::now_v7(),
+            thread_id: thread.id,
+            author_id: Some(p.user.id),
+            author_name: p.user.display_name.clone(),
+            author_role: author_role(&p).to_owned(),
+            visibility: Visibility::Public,
+            body: o.body,
+            created_at: at,
+        };
+        let event = thread_event(
             "thread.created",
             &thread,
             false,
             at,
             json!({"title": thread.title, "channel": thread.channel.as_str()}),
-        ),
-    )
-    .await?;
-    let key = number.to_string();
-    record(
-        tx,
-        entry(Some(p), "thread.create", Some(Object::new("thread", &key)), Outcome::Success,
-            Some(json!({"organization_id": org, "priority": thread.priority.as_str(), "channel": thread.channel.as_str()}))),
-    )
-    .await?;
-    Ok((thread, sla))
+        );
+        audit_entry.object_id = Some(thread.number.to_string());
+        audit_entry.detail = Some(json!({
+            "organization_id": thread.organization_id,
+            "priority": thread.priority.as_str(),
+            "channel": thread.channel.as_str(),
+        }));
+        audits.push(audit_entry);
+        out.push(Ok((thread.clone(), sla.clone())));
+        rows.push(board::NewThreadRows {
+            title_tokens: search::document_tokens(&thread.title, MAX_TOKENS),
+            body_tokens: search::document_tokens(&first_post.body, MAX_TOKENS),
+            thread,
+            first_post,
+            sla,
+            clock_events: events,
+            event,
+        });
+    }
+    board::insert_new_threads(tx, &rows).await?;
+    record_all(tx, audits).await?;
+    Ok(out)
 }
 
 /// An answered call logged on an existing thread meets its first response at the

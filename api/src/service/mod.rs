@@ -9,6 +9,7 @@ pub mod board;
 pub mod bootstrap;
 pub mod calendar;
 pub mod calls;
+pub mod opener;
 pub mod organizations;
 pub mod users;
 
@@ -66,6 +67,21 @@ pub fn entry(
 /// Append an audit entry on `conn` (pass the transaction of the write it records).
 pub async fn record<'a>(to: impl Into<audit::Sink<'a>>, e: NewAuditEvent) -> Result<(), ApiError> {
     audit::append(to, e)
+        .await
+        .map(|_| ())
+        .map_err(ApiError::from)
+}
+
+/// Append several entries, chained in order, in the transaction of the writes
+/// they record.
+pub async fn record_all(
+    tx: &madoguchi_persistence::Tx,
+    entries: Vec<NewAuditEvent>,
+) -> Result<(), ApiError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    audit::append_batch(tx, entries)
         .await
         .map(|_| ())
         .map_err(ApiError::from)

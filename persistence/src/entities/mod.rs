@@ -12,7 +12,6 @@ pub mod login_throttle;
 pub mod organization;
 pub mod outbox;
 pub mod post;
-pub mod search_doc;
 pub mod session;
 pub mod setting;
 pub mod sla_clock;
