@@ -171,7 +171,7 @@ impl AuditApi {
             to.0,
         )?;
         service::audit_trail::start_export(&state, &auth.0, &filter).await?;
-        let db = state.db.clone();
+        let db = state.read.clone();
         // (position, finished): each step reads one page and yields it as lines.
         let pages = stream::unfold((0i64, false), move |(after, done)| {
             let db = db.clone();

@@ -241,7 +241,7 @@ pub async fn get(
 ) -> Result<(Announcement, Vec<Update>), ApiError> {
     let key = id.to_string();
     authorize(&state.db, p, ANYONE, "announcement.read", None).await?;
-    let a = match announcements::get(&state.db, id).await {
+    let a = match announcements::get(&state.read, id).await {
         Ok(a) if p.role().is_staff() || addressed_to(&a, p.user.organization_id) => a,
         Ok(_) | Err(StoreError::NotFound) => {
             return Err(hidden(
@@ -254,7 +254,7 @@ pub async fn get(
         }
         Err(e) => return Err(e.into()),
     };
-    let updates = announcements::updates(&state.db, id).await?;
+    let updates = announcements::updates(&state.read, id).await?;
     Ok((a, updates))
 }
 
@@ -271,7 +271,7 @@ pub async fn list(
     } else {
         Some(p.user.organization_id.unwrap_or(Uuid::nil()))
     };
-    Ok(announcements::list(&state.db, audience, active_only, before, limit).await?)
+    Ok(announcements::list(&state.read, audience, active_only, before, limit).await?)
 }
 
 pub struct NoticeChanges<'a> {

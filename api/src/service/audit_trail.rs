@@ -51,7 +51,7 @@ pub async fn verify(state: &AppState, p: &Principal) -> Result<audit::Verificati
         Some(Object::kind("audit_event")),
     )
     .await?;
-    let v = audit::verify(&state.db).await?;
+    let v = audit::verify(&state.read).await?;
     record(
         &state.db,
         entry(

@@ -65,15 +65,16 @@ fn author_role(p: &Principal) -> &'static str {
     p.role().as_str()
 }
 
+/// The thread if the caller may see it; otherwise the refusal is audited and
+/// answered as "not found". Reads on the read pool: writers re-read under lock.
 async fn visible_thread(
     state: &AppState,
-    conn: &madoguchi_persistence::Db,
     p: &Principal,
     number: i64,
     action: &str,
 ) -> Result<ThreadRecord, ApiError> {
     let key = number.to_string();
-    match board::get_by_number(conn, number).await {
+    match board::get_by_number(&state.read, number).await {
         Ok(t)
             if p.actor()
                 .may_see_organization(Some(t.organization_id.as_u128())) =>
@@ -81,8 +82,7 @@ async fn visible_thread(
             Ok(t)
         }
         Ok(_) | Err(StoreError::NotFound) => {
-            let _ = state;
-            Err(hidden(conn, p, action, Object::new("thread", &key)).await)
+            Err(hidden(&state.db, p, action, Object::new("thread", &key)).await)
         }
         Err(e) => Err(e.into()),
     }
@@ -449,8 +449,8 @@ pub async fn get_thread(
     number: i64,
 ) -> Result<ThreadView, ApiError> {
     authorize(&state.db, p, ANYONE, "thread.read", None).await?;
-    let t = visible_thread(state, &state.db, p, number, "thread.read").await?;
-    let sla = board::load_sla(&state.db, t.id).await?;
+    let t = visible_thread(state, p, number, "thread.read").await?;
+    let sla = board::load_sla(&state.read, t.id).await?;
     let key = number.to_string();
     record(
         &state.db,
@@ -472,7 +472,7 @@ pub async fn clock_log(
     number: i64,
 ) -> Result<Vec<ClockEvent>, ApiError> {
     authorize(&state.db, p, ANYONE, "thread.read", None).await?;
-    let t = visible_thread(state, &state.db, p, number, "thread.read").await?;
+    let t = visible_thread(state, p, number, "thread.read").await?;
     let key = number.to_string();
     record(
         &state.db,
@@ -485,7 +485,7 @@ pub async fn clock_log(
         ),
     )
     .await?;
-    Ok(board::clock_events(&state.db, t.id).await?)
+    Ok(board::clock_events(&state.read, t.id).await?)
 }
 
 async fn with_clocks(
@@ -527,7 +527,7 @@ pub async fn list_threads(
         filter.organization_id = p.user.organization_id;
         filter.assignee_id = None;
     }
-    let page = board::list_threads(&state.db, &filter, before, limit).await?;
+    let page = board::list_threads(&state.read, &filter, before, limit).await?;
     let numbers: Vec<i64> = page.items.iter().map(|t| t.number).collect();
     record(
         &state.db,
@@ -540,7 +540,7 @@ pub async fn list_threads(
         ),
     )
     .await?;
-    with_clocks(&state.db, p, page).await
+    with_clocks(&state.read, p, page).await
 }
 
 pub async fn queue(
@@ -561,8 +561,8 @@ pub async fn queue(
     if filter.statuses.is_empty() {
         filter.statuses = vec![ThreadStatus::New, ThreadStatus::Open];
     }
-    let page = board::queue(&state.db, &filter, after, limit).await?;
-    with_clocks(&state.db, p, page).await
+    let page = board::queue(&state.read, &filter, after, limit).await?;
+    with_clocks(&state.read, p, page).await
 }
 
 pub struct ThreadChanges<'a> {
@@ -760,9 +760,9 @@ pub async fn add_post(
             ValidationError::new("visibility", "customers post public replies only").into(),
         );
     }
-    let t = visible_thread(state, &state.db, p, number, "post.create").await?;
+    let t = visible_thread(state, p, number, "post.create").await?;
     if !staff {
-        let org = organizations::get(&state.db, t.organization_id).await?;
+        let org = organizations::get(&state.read, t.organization_id).await?;
         if !org.contract_status.may_post() {
             return Err(contract_inactive());
         }
@@ -878,8 +878,8 @@ pub async fn list_posts(
     limit: u64,
 ) -> Result<Page<PostRecord>, ApiError> {
     authorize(&state.db, p, ANYONE, "post.list", None).await?;
-    let t = visible_thread(state, &state.db, p, number, "post.list").await?;
-    let page = board::list_posts(&state.db, t.id, p.role().is_staff(), after, limit).await?;
+    let t = visible_thread(state, p, number, "post.list").await?;
+    let page = board::list_posts(&state.read, t.id, p.role().is_staff(), after, limit).await?;
     let key = number.to_string();
     record(
         &state.db,
@@ -939,7 +939,8 @@ pub async fn search_threads(
     let mut last_doc = None;
     let mut more = false;
     'fetch: loop {
-        let batch = board::search(&state.db, &query.phrases, scope, cursor, limit * 4 + 8).await?;
+        let batch =
+            board::search(&state.read, &query.phrases, scope, cursor, limit * 4 + 8).await?;
         let full = batch.len() as u64 == limit * 4 + 8;
         for h in batch {
             cursor = Some(h.doc_id);
@@ -957,13 +958,13 @@ pub async fn search_threads(
         }
     }
     let ids: Vec<Uuid> = hits.iter().map(|h| h.1).collect();
-    let threads: HashMap<Uuid, ThreadRecord> = board::threads_by_ids(&state.db, &ids)
+    let threads: HashMap<Uuid, ThreadRecord> = board::threads_by_ids(&state.read, &ids)
         .await?
         .into_iter()
         .map(|t| (t.id, t))
         .collect();
     let post_ids: Vec<Uuid> = hits.iter().filter_map(|h| h.2).collect();
-    let posts: HashMap<Uuid, PostRecord> = board::get_posts(&state.db, &post_ids)
+    let posts: HashMap<Uuid, PostRecord> = board::get_posts(&state.read, &post_ids)
         .await?
         .into_iter()
         .map(|p| (p.id, p))

@@ -123,7 +123,7 @@ pub async fn log_call(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    match organizations::get(&state.db, new.organization_id).await {
+    match organizations::get(&state.read, new.organization_id).await {
         Ok(_) => {}
         Err(StoreError::NotFound) => {
             return Err(ValidationError::new("organization_id", "no such organization").into())
@@ -215,7 +215,7 @@ pub async fn get_call(state: &AppState, p: &Principal, id: Uuid) -> Result<CallV
         Some(Object::new("call", &key)),
     )
     .await?;
-    let call = calls::get(&state.db, id).await?;
+    let call = calls::get(&state.read, id).await?;
     record(
         &state.db,
         entry(
@@ -227,7 +227,7 @@ pub async fn get_call(state: &AppState, p: &Principal, id: Uuid) -> Result<CallV
         ),
     )
     .await?;
-    view(&state.db, call).await
+    view(&state.read, call).await
 }
 
 pub async fn list_calls(
@@ -243,7 +243,7 @@ pub async fn list_calls(
             return Err(ApiError::invalid_parameter("`to` is before `from`"));
         }
     }
-    let page = calls::list(&state.db, &f, before, limit).await?;
+    let page = calls::list(&state.read, &f, before, limit).await?;
     let ids: Vec<String> = page.items.iter().map(|c| c.id.to_string()).collect();
     record(
         &state.db,
@@ -258,7 +258,7 @@ pub async fn list_calls(
     .await?;
     let mut items = Vec::with_capacity(page.items.len());
     for c in page.items {
-        items.push(view(&state.db, c).await?);
+        items.push(view(&state.read, c).await?);
     }
     Ok(Page {
         items,
@@ -384,7 +384,7 @@ pub async fn report(
     let mut r = CallReport::new(from, to);
     let mut before = None;
     loop {
-        let page = calls::list(&state.db, &filter, before, 500).await?;
+        let page = calls::list(&state.read, &filter, before, 500).await?;
         for c in &page.items {
             r.add(&CallSample {
                 started_at: c.started_at,
