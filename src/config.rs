@@ -152,6 +152,16 @@ impl Config {
                 "must start with sqlite: or postgres://",
             ));
         }
+        if database_url.starts_with("sqlite:")
+            && (database_url.contains(":memory:") || database_url.contains("mode=memory"))
+        {
+            // The server reads on connections of its own beside the writer, and an
+            // in-memory database is private to the connection that made it.
+            return Err(err(
+                "DATABASE_URL",
+                "an in-memory SQLite database cannot be shared by the server's connections; name a file, e.g. sqlite://madoguchi.db?mode=rwc",
+            ));
+        }
         let listen_raw = or_default("MADOGUCHI_LISTEN");
         let listen = listen_raw.parse::<SocketAddr>().map_err(|_| {
             err(
@@ -294,6 +304,16 @@ mod tests {
         );
         assert_eq!(
             cfg(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var,
+            "DATABASE_URL"
+        );
+        assert_eq!(
+            cfg(&[("DATABASE_URL", "sqlite::memory:")]).unwrap_err().var,
+            "DATABASE_URL"
+        );
+        assert_eq!(
+            cfg(&[("DATABASE_URL", "sqlite://x.db?mode=memory")])
+                .unwrap_err()
+                .var,
             "DATABASE_URL"
         );
         assert_eq!(

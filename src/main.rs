@@ -5,6 +5,12 @@ use madoguchi_api::service::bootstrap::AdminBootstrap;
 use poem::listener::Acceptor;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc instead of glibc's malloc: SQLite rows are copied value by value on
+/// sqlx's worker thread and freed on a tokio worker, a cross-thread pattern
+/// glibc serves with locked arenas (a quarter of an audit verify's time).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn fail(message: impl std::fmt::Display) -> ! {
     eprintln!("madoguchi: {message}");
     std::process::exit(1);

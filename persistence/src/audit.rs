@@ -89,9 +89,49 @@ pub struct ChainFields {
     pub detail: Option<String>,
 }
 
+/// The hashed fields of an entry, borrowed (from a row being verified, say).
+#[derive(Debug, Clone, Copy)]
+pub struct ChainRef<'a> {
+    pub id: i64,
+    pub occurred_at: DateTime<Utc>,
+    pub actor_type: &'a str,
+    pub actor_id: Option<&'a str>,
+    pub action: &'a str,
+    pub object_type: Option<&'a str>,
+    pub object_id: Option<&'a str>,
+    pub ip: Option<&'a str>,
+    pub outcome: &'a str,
+    pub request_id: Option<&'a str>,
+    pub detail: Option<&'a str>,
+}
+
+impl ChainFields {
+    pub fn as_ref(&self) -> ChainRef<'_> {
+        ChainRef {
+            id: self.id,
+            occurred_at: self.occurred_at,
+            actor_type: &self.actor_type,
+            actor_id: self.actor_id.as_deref(),
+            action: &self.action,
+            object_type: self.object_type.as_deref(),
+            object_id: self.object_id.as_deref(),
+            ip: self.ip.as_deref(),
+            outcome: &self.outcome,
+            request_id: self.request_id.as_deref(),
+            detail: self.detail.as_deref(),
+        }
+    }
+}
+
 /// SHA-256 over a canonical encoding: every field length-prefixed (absent fields
 /// marked), the instant in microseconds, then the predecessor's hash; lowercase hex.
 pub fn chain_hash(f: &ChainFields, prev_hash: &str) -> String {
+    let hex = chain_digest(&f.as_ref(), prev_hash);
+    hex.iter().map(|&b| b as char).collect()
+}
+
+/// [`chain_hash`] without allocating: the lowercase hex digits as bytes.
+pub fn chain_digest(f: &ChainRef<'_>, prev_hash: &str) -> [u8; 64] {
     let mut h = Sha256::new();
     let mut put = |v: Option<&str>| match v {
         Some(s) => {
@@ -101,24 +141,26 @@ pub fn chain_hash(f: &ChainFields, prev_hash: &str) -> String {
         }
         None => h.update(b"n"),
     };
+    let mut id = itoa::Buffer::new();
+    let mut micros = itoa::Buffer::new();
     put(Some("madoguchi-audit-v1"));
-    put(Some(&f.id.to_string()));
-    put(Some(&f.occurred_at.timestamp_micros().to_string()));
-    put(Some(&f.actor_type));
-    put(f.actor_id.as_deref());
-    put(Some(&f.action));
-    put(f.object_type.as_deref());
-    put(f.object_id.as_deref());
-    put(f.ip.as_deref());
-    put(Some(&f.outcome));
-    put(f.request_id.as_deref());
-    put(f.detail.as_deref());
+    put(Some(id.format(f.id)));
+    put(Some(micros.format(f.occurred_at.timestamp_micros())));
+    put(Some(f.actor_type));
+    put(f.actor_id);
+    put(Some(f.action));
+    put(f.object_type);
+    put(f.object_id);
+    put(f.ip);
+    put(Some(f.outcome));
+    put(f.request_id);
+    put(f.detail);
     put(Some(prev_hash));
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(64);
-    for b in h.finalize() {
-        out.push(HEX[(b >> 4) as usize] as char);
-        out.push(HEX[(b & 15) as usize] as char);
+    let mut out = [0u8; 64];
+    for (i, b) in h.finalize().iter().enumerate() {
+        out[2 * i] = HEX[(b >> 4) as usize];
+        out[2 * i + 1] = HEX[(b & 15) as usize];
     }
     out
 }
@@ -253,67 +295,204 @@ pub struct Verification {
     pub first_broken: Option<Break>,
 }
 
-/// Walk the whole chain in id order, a page at a time (constant memory).
-pub async fn verify(db: &impl ConnectionTrait) -> Result<Verification, StoreError> {
-    let mut prev_id = 0i64;
-    let mut prev_hash = GENESIS.to_owned();
-    let mut entries = 0u64;
-    loop {
-        let rows = audit_event::Entity::find()
-            .filter(audit_event::Column::Id.gt(prev_id))
-            .order_by_asc(audit_event::Column::Id)
-            .limit(5000)
-            .all(db)
-            .await?;
-        if rows.is_empty() {
-            break;
+/// Follows the chain entry by entry: each entry's hash must match its content and
+/// its stored predecessor link, and that link must be the previous entry's hash.
+struct Walk {
+    prev_id: i64,
+    prev_hash: String,
+    entries: u64,
+}
+
+impl Walk {
+    fn new() -> Self {
+        Walk {
+            prev_id: 0,
+            prev_hash: GENESIS.to_owned(),
+            entries: 0,
         }
-        for m in rows {
-            entries += 1;
-            if m.id != prev_id + 1 {
-                return Ok(Verification {
-                    entries,
-                    first_broken: Some(Break {
-                        id: prev_id + 1,
-                        reason: "missing",
-                    }),
-                });
+    }
+
+    fn step(&mut self, f: &ChainRef<'_>, stored_prev: &str, stored_hash: &str) -> Option<Break> {
+        self.entries += 1;
+        if f.id != self.prev_id + 1 {
+            return Some(Break {
+                id: self.prev_id + 1,
+                reason: "missing",
+            });
+        }
+        if chain_digest(f, stored_prev).as_slice() != stored_hash.as_bytes() {
+            return Some(Break {
+                id: f.id,
+                reason: "edited",
+            });
+        }
+        if stored_prev != self.prev_hash {
+            return Some(Break {
+                id: f.id,
+                reason: "reordered",
+            });
+        }
+        self.prev_id = f.id;
+        self.prev_hash.clear();
+        self.prev_hash.push_str(stored_hash);
+        None
+    }
+
+    fn broken(&self, b: Break) -> Verification {
+        Verification {
+            entries: self.entries,
+            first_broken: Some(b),
+        }
+    }
+}
+
+const CHAIN_SQL: &str = "SELECT id, occurred_at, actor_type, actor_id, action, object_type, object_id, ip, outcome, request_id, detail, prev_hash, hash FROM audit_events ORDER BY id";
+
+/// Decode one row of [`CHAIN_SQL`], borrowing its text: no allocation per field.
+fn chain_row<'r, R>(row: &'r R) -> Result<(ChainRef<'r>, &'r str, &'r str), sea_orm::sqlx::Error>
+where
+    R: sea_orm::sqlx::Row,
+    usize: sea_orm::sqlx::ColumnIndex<R>,
+    &'r str: sea_orm::sqlx::Decode<'r, R::Database> + sea_orm::sqlx::Type<R::Database>,
+    i64: sea_orm::sqlx::Decode<'r, R::Database> + sea_orm::sqlx::Type<R::Database>,
+    DateTime<Utc>: sea_orm::sqlx::Decode<'r, R::Database> + sea_orm::sqlx::Type<R::Database>,
+{
+    let f = ChainRef {
+        id: row.try_get(0)?,
+        occurred_at: row.try_get(1)?,
+        actor_type: row.try_get(2)?,
+        actor_id: row.try_get(3)?,
+        action: row.try_get(4)?,
+        object_type: row.try_get(5)?,
+        object_id: row.try_get(6)?,
+        ip: row.try_get(7)?,
+        outcome: row.try_get(8)?,
+        request_id: row.try_get(9)?,
+        detail: row.try_get(10)?,
+    };
+    let prev: Option<&str> = row.try_get(11)?;
+    let hash: Option<&str> = row.try_get(12)?;
+    Ok((f, prev.unwrap_or_default(), hash.unwrap_or_default()))
+}
+
+/// SQLite: walk on a blocking thread with a read-only connection of its own,
+/// reading each field where SQLite holds it. Through sqlx every value of every
+/// row is copied and handed from its worker thread to ours, which costs several
+/// times the hashing itself.
+fn walk_sqlite(path: &std::path::Path) -> Result<(Walk, Option<Break>), StoreError> {
+    use rusqlite::{types::ValueRef, Connection, OpenFlags};
+    let db_err =
+        |e: rusqlite::Error| StoreError::Db(sea_orm::DbErr::Custom(format!("audit verify: {e}")));
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(db_err)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(db_err)?;
+    let mut stmt = conn.prepare(CHAIN_SQL).map_err(db_err)?;
+    let mut rows = stmt.query([]).map_err(db_err)?;
+    let mut walk = Walk::new();
+    while let Some(row) = rows.next().map_err(db_err)? {
+        // A field that is not text where text belongs cannot match its hash.
+        let text = |i: usize| -> Result<Option<&str>, ()> {
+            match row.get_ref(i) {
+                Ok(ValueRef::Null) => Ok(None),
+                Ok(ValueRef::Text(b)) => std::str::from_utf8(b).map(Some).map_err(|_| ()),
+                _ => Err(()),
             }
-            let stored_prev = m.prev_hash.clone().unwrap_or_default();
-            let stored_hash = m.hash.clone().unwrap_or_default();
-            let fields = ChainFields {
-                id: m.id,
-                occurred_at: m.occurred_at,
-                actor_type: m.actor_type,
-                actor_id: m.actor_id,
-                action: m.action,
-                object_type: m.object_type,
-                object_id: m.object_id,
-                ip: m.ip,
-                outcome: m.outcome,
-                request_id: m.request_id,
-                detail: m.detail,
+        };
+        let id: i64 = row.get(0).map_err(db_err)?;
+        let decoded = (|| -> Result<(ChainRef<'_>, &str, &str), ()> {
+            let at = text(1)?.ok_or(())?;
+            let occurred_at = DateTime::parse_from_rfc3339(at)
+                .map_err(|_| ())?
+                .with_timezone(&Utc);
+            let f = ChainRef {
+                id,
+                occurred_at,
+                actor_type: text(2)?.ok_or(())?,
+                actor_id: text(3)?,
+                action: text(4)?.ok_or(())?,
+                object_type: text(5)?,
+                object_id: text(6)?,
+                ip: text(7)?,
+                outcome: text(8)?.ok_or(())?,
+                request_id: text(9)?,
+                detail: text(10)?,
             };
-            if chain_hash(&fields, &stored_prev) != stored_hash {
-                return Ok(Verification {
-                    entries,
-                    first_broken: Some(Break {
-                        id: m.id,
-                        reason: "edited",
-                    }),
-                });
+            Ok((
+                f,
+                text(11)?.unwrap_or_default(),
+                text(12)?.unwrap_or_default(),
+            ))
+        })();
+        let step = match decoded {
+            Ok((f, prev, hash)) => walk.step(&f, prev, hash),
+            Err(()) => {
+                walk.entries += 1;
+                Some(Break {
+                    id: if id == walk.prev_id + 1 {
+                        id
+                    } else {
+                        walk.prev_id + 1
+                    },
+                    reason: if id == walk.prev_id + 1 {
+                        "edited"
+                    } else {
+                        "missing"
+                    },
+                })
             }
-            if stored_prev != prev_hash {
-                return Ok(Verification {
-                    entries,
-                    first_broken: Some(Break {
-                        id: m.id,
-                        reason: "reordered",
-                    }),
-                });
+        };
+        if let Some(b) = step {
+            return Ok((walk, Some(b)));
+        }
+    }
+    Ok((walk, None))
+}
+
+fn sqlx_err(e: sea_orm::sqlx::Error) -> StoreError {
+    StoreError::Db(sea_orm::DbErr::Custom(format!("audit verify: {e}")))
+}
+
+/// Walk the whole chain in id order, streaming one query's rows (constant
+/// memory). Rows are read with sqlx directly, borrowing each field from the row:
+/// sea-orm's models would allocate a string per field per entry, which is most
+/// of the cost of a walk over millions of entries.
+pub async fn verify(db: &sea_orm::DatabaseConnection) -> Result<Verification, StoreError> {
+    use futures_util::TryStreamExt;
+    let mut walk = Walk::new();
+    match db.get_database_backend() {
+        DatabaseBackend::Sqlite => {
+            let path = db
+                .get_sqlite_connection_pool()
+                .connect_options()
+                .get_filename()
+                .to_owned();
+            let (w, broken) = tokio::task::spawn_blocking(move || walk_sqlite(&path))
+                .await
+                .map_err(|e| {
+                    StoreError::Db(sea_orm::DbErr::Custom(format!("audit verify: {e}")))
+                })??;
+            walk = w;
+            if let Some(b) = broken {
+                return Ok(walk.broken(b));
             }
-            prev_id = m.id;
-            prev_hash = stored_hash;
+        }
+        DatabaseBackend::Postgres => {
+            let mut rows = sea_orm::sqlx::query(CHAIN_SQL).fetch(db.get_postgres_connection_pool());
+            while let Some(row) = rows.try_next().await.map_err(sqlx_err)? {
+                let (f, prev, hash) = chain_row(&row).map_err(sqlx_err)?;
+                if let Some(b) = walk.step(&f, prev, hash) {
+                    return Ok(walk.broken(b));
+                }
+            }
+        }
+        DatabaseBackend::MySql => {
+            return Err(StoreError::Db(sea_orm::DbErr::Custom(
+                "audit verify: unsupported database".into(),
+            )))
         }
     }
     // Entries cut from the end leave the head pointing past the last one.
@@ -326,27 +505,21 @@ pub async fn verify(db: &impl ConnectionTrait) -> Result<Verification, StoreErro
     if let Some(h) = head {
         let last_id: i64 = h.try_get("", "last_id")?;
         let last_hash: String = h.try_get("", "last_hash")?;
-        if last_id != prev_id {
-            return Ok(Verification {
-                entries,
-                first_broken: Some(Break {
-                    id: prev_id + 1,
-                    reason: "missing",
-                }),
-            });
+        if last_id != walk.prev_id {
+            return Ok(walk.broken(Break {
+                id: walk.prev_id + 1,
+                reason: "missing",
+            }));
         }
-        if last_hash != prev_hash {
-            return Ok(Verification {
-                entries,
-                first_broken: Some(Break {
-                    id: prev_id,
-                    reason: "edited",
-                }),
-            });
+        if last_hash != walk.prev_hash {
+            return Ok(walk.broken(Break {
+                id: walk.prev_id,
+                reason: "edited",
+            }));
         }
     }
     Ok(Verification {
-        entries,
+        entries: walk.entries,
         first_broken: None,
     })
 }
