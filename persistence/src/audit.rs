@@ -262,20 +262,29 @@ pub async fn append_batch(
     if rows.is_empty() {
         return Ok(last_id);
     }
-    audit_event::Entity::insert_many(rows)
-        .exec_without_returning(tx)
-        .await?;
-    let upd = if pg {
-        "UPDATE audit_chain_head SET last_id = $1, last_hash = $2 WHERE id = 1"
+    // The entries and the new head in one round trip: a data-modifying CTE on
+    // PostgreSQL; on SQLite two statements in one call, whose anonymous `?`
+    // parameters sqlx binds in order across both (numbered ones would not do:
+    // `?14` makes SQLite count 14 parameters in the second statement).
+    let backend = tx.get_database_backend();
+    let insert = sea_orm::QueryTrait::build(&audit_event::Entity::insert_many(rows), backend);
+    let mut values = insert.values.map(|v| v.0).unwrap_or_default();
+    let (a, b) = (values.len() + 1, values.len() + 2);
+    values.push(last_id.into());
+    values.push(last_hash.into());
+    let sql = if pg {
+        format!(
+            "WITH appended AS ({}) UPDATE audit_chain_head SET last_id = ${a}, last_hash = ${b} WHERE id = 1",
+            insert.sql
+        )
     } else {
-        "UPDATE audit_chain_head SET last_id = ?1, last_hash = ?2 WHERE id = 1"
+        format!(
+            "{}; UPDATE audit_chain_head SET last_id = ?, last_hash = ? WHERE id = 1",
+            insert.sql
+        )
     };
-    tx.execute(Statement::from_sql_and_values(
-        tx.get_database_backend(),
-        upd,
-        [last_id.into(), last_hash.into()],
-    ))
-    .await?;
+    tx.execute(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
     Ok(last_id)
 }
 
