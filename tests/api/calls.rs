@@ -75,6 +75,19 @@ async fn outside_hours_is_derived_from_the_calendar() {
         assert_eq!(v["outside_hours"], outside, "{started}");
         assert_eq!(v["caller_number"], "+81364130612");
     }
+    // 2026-12-29 is still ahead, and a call cannot be logged before it happens
+    // (the domain test derives it directly): the calendar that derived the
+    // 2025-12-29 answer above closes it for the same year-end reason.
+    let day: Value = l
+        .app
+        .get("/v1/calendar/days?from=2026-12-29&to=2026-12-29", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(day[0]["open"], false, "{day}");
+    assert_eq!(day[0]["closed_reason"], "closure");
+    assert_eq!(day[0]["note"], "年末年始休業");
     // Outbound calls are never outside hours.
     let mut out = call(&l.org, "2026-11-21T10:00:00+09:00");
     out["direction"] = json!("outbound");
