@@ -1,13 +1,19 @@
 //! Prometheus metrics: requests by route template and status, and latency.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
+    TextEncoder,
 };
 
 pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    /// Threads written per transaction by the thread writer: how much group
+    /// commit is saving, and a sign of write pressure when it nears its cap.
+    thread_batch: Histogram,
+    /// Batches the database refused, whose threads were retried one by one.
+    thread_batch_failures: IntCounter,
 }
 
 impl Default for Metrics {
@@ -35,14 +41,39 @@ impl Metrics {
             &["method", "route"],
         )
         .expect("static metric definition");
+        let thread_batch = Histogram::with_opts(
+            HistogramOpts::new(
+                "madoguchi_thread_batch_size",
+                "New threads written per transaction by the thread writer",
+            )
+            .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]),
+        )
+        .expect("static metric definition");
+        let thread_batch_failures = IntCounter::new(
+            "madoguchi_thread_batch_failures_total",
+            "Batches of new threads the database refused, retried one by one",
+        )
+        .expect("static metric definition");
         // Registration only fails on duplicate names, which these are not.
         let _ = registry.register(Box::new(requests.clone()));
         let _ = registry.register(Box::new(latency.clone()));
+        let _ = registry.register(Box::new(thread_batch.clone()));
+        let _ = registry.register(Box::new(thread_batch_failures.clone()));
         Metrics {
             registry,
             requests,
             latency,
+            thread_batch,
+            thread_batch_failures,
         }
+    }
+
+    pub fn thread_batch(&self, size: usize) {
+        self.thread_batch.observe(size as f64);
+    }
+
+    pub fn thread_batch_failed(&self) {
+        self.thread_batch_failures.inc();
     }
 
     /// `route` is the matched template (`/v1/users/:id`), never the raw path, so the

@@ -54,15 +54,20 @@ impl AppState {
     /// Starts the thread writer: call on the tokio runtime that will serve.
     pub fn new(pools: Pools, jwt: JwtKeys, config: ApiConfig, calendar: CalendarRules) -> Self {
         let calendar = Arc::new(CalendarHandle::new(calendar));
-        let opener =
-            ThreadOpener::start(pools.write.clone(), calendar.clone(), config.warn_permille);
+        let metrics = Arc::new(Metrics::new());
+        let opener = ThreadOpener::start(
+            pools.write.clone(),
+            calendar.clone(),
+            metrics.clone(),
+            config.warn_permille,
+        );
         AppState {
             db: pools.write,
             read: pools.read,
             opener,
             jwt: Arc::new(jwt),
             config: Arc::new(config),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             calendar,
         }
     }

@@ -980,6 +980,17 @@ async fn threads_opened_together_each_keep_their_own_rows() {
     numbers.sort();
     assert_eq!(numbers, (1..=40).collect::<Vec<_>>());
     assert_eq!(app.count("outbox").await, 40);
+    // They went to the database in a few transactions, not forty.
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from /metrics"))
+    };
+    assert_eq!(value("madoguchi_thread_batch_size_sum"), 40.0);
+    let batches = value("madoguchi_thread_batch_size_count");
+    assert!(batches <= 5.0, "{batches} transactions for 40 threads");
     let v = body(app.get("/v1/audit-events/verify", Some(&d.admin)).await).await;
     assert_eq!(v["ok"], true, "{v}");
 }
@@ -1046,6 +1057,11 @@ async fn a_failing_create_does_not_fail_its_neighbours() {
         }
     }
     assert_eq!(app.count("threads").await, 19);
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    assert!(
+        metrics.contains("madoguchi_thread_batch_failures_total 1"),
+        "the bad request's batch was retried one by one"
+    );
     assert_eq!(app.count("posts").await, 19);
     let v = body(app.get("/v1/audit-events/verify", Some(&d.admin)).await).await;
     assert_eq!(v["ok"], true, "{v}");

@@ -17,7 +17,7 @@ use madoguchi_persistence::{begin, commit, Db};
 use tokio::sync::{mpsc, oneshot};
 
 use super::board::{open_threads_in, OpenRequest, Opened};
-use crate::{calendar_handle::CalendarHandle, problem::ApiError};
+use crate::{calendar_handle::CalendarHandle, metrics::Metrics, problem::ApiError};
 
 /// The most threads one transaction opens: bounds statement size (SQLite allows
 /// 32,766 parameters; a thread row has 22) and the wait of the last request in
@@ -38,13 +38,19 @@ pub struct ThreadOpener {
 
 impl ThreadOpener {
     /// Start the writing task on the current tokio runtime.
-    pub fn start(db: Db, calendar: Arc<CalendarHandle>, warn_permille: u32) -> Self {
+    pub fn start(
+        db: Db,
+        calendar: Arc<CalendarHandle>,
+        metrics: Arc<Metrics>,
+        warn_permille: u32,
+    ) -> Self {
         let (queue, rx) = mpsc::channel(MAX_BATCH * 16);
         tokio::spawn(run(
             rx,
             Writer {
                 db,
                 calendar,
+                metrics,
                 warn_permille,
             },
         ));
@@ -67,6 +73,7 @@ impl ThreadOpener {
 struct Writer {
     db: Db,
     calendar: Arc<CalendarHandle>,
+    metrics: Arc<Metrics>,
     warn_permille: u32,
 }
 
@@ -81,6 +88,7 @@ impl Writer {
     async fn write(&self, jobs: Vec<Job>) {
         let (requests, replies): (Vec<_>, Vec<_>) =
             jobs.into_iter().map(|j| (j.request, j.reply)).unzip();
+        self.metrics.thread_batch(replies.len());
         let retry = (replies.len() > 1).then(|| requests.clone());
         let attempt = match requests.as_slice() {
             // Alone, the request's own context names any error logged.
@@ -105,6 +113,7 @@ impl Writer {
         };
         // One bad request must not fail its neighbours: retry each on its own, so
         // every caller gets the answer its own request deserves.
+        self.metrics.thread_batch_failed();
         tracing::warn!(
             error = %failure,
             size = requests.len(),
