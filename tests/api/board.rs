@@ -995,6 +995,54 @@ async fn threads_opened_together_each_keep_their_own_rows() {
     assert_eq!(v["ok"], true, "{v}");
 }
 
+/// A client that gives up on an idempotent create and retries gets the thread
+/// that was made, once: the queued create is written without the client, and
+/// the retry replays its answer.
+#[tokio::test]
+async fn an_abandoned_idempotent_create_is_replayed_on_retry() {
+    let d = desk().await;
+    let app = &d.app;
+    let held = hold_thread_numbers(app).await;
+    let body = json!({"title": "再送された問い合わせ", "body": "回線が切れたので再送します"});
+    let first = app
+        .client
+        .post(app.url("/v1/threads"))
+        .bearer_auth(&d.customer)
+        .header("Idempotency-Key", "clinic-retry-1")
+        .timeout(Duration::from_millis(300))
+        .json(&body)
+        .send()
+        .await;
+    assert!(
+        first.is_err(),
+        "the first attempt should time out while numbers are held"
+    );
+    held.rollback().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let retry = loop {
+        let r = app
+            .client
+            .post(app.url("/v1/threads"))
+            .bearer_auth(&d.customer)
+            .header("Idempotency-Key", "clinic-retry-1")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        // While the first attempt is still being written the key is busy.
+        if r.status() != StatusCode::CONFLICT || Instant::now() > deadline {
+            break r;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(retry.status(), StatusCode::CREATED);
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    let t: Value = retry.json().await.unwrap();
+    assert_eq!(t["number"], 1);
+    assert_eq!(t["title"], "再送された問い合わせ");
+    assert_eq!(app.count("threads").await, 1);
+}
+
 /// A create that fails in the database fails alone: the requests written in the
 /// same batch still get their threads.
 #[tokio::test]
