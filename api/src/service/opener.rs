@@ -78,9 +78,19 @@ struct Writer {
 }
 
 async fn run(mut rx: mpsc::Receiver<Job>, w: Writer) {
+    use futures_util::FutureExt;
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
-        w.write(std::mem::take(&mut jobs)).await;
+        // A bug that panics fails this batch's requests (their replies are
+        // dropped: a 500 each), not every create until the server restarts.
+        let batch = std::mem::take(&mut jobs);
+        if std::panic::AssertUnwindSafe(w.write(batch))
+            .catch_unwind()
+            .await
+            .is_err()
+        {
+            tracing::error!("the thread writer panicked on a batch; it goes on with the next");
+        }
     }
 }
 
