@@ -73,65 +73,32 @@ pub struct AuditEvent {
 /// The predecessor of the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// The fields an entry's hash covers, as stored.
+/// The fields an entry's hash covers, as stored: owned (`String`, when an entry
+/// is built) or borrowed (`&str`, read in place while verifying).
 #[derive(Debug, Clone)]
-pub struct ChainFields {
+pub struct ChainFields<S = String> {
     pub id: i64,
     pub occurred_at: DateTime<Utc>,
-    pub actor_type: String,
-    pub actor_id: Option<String>,
-    pub action: String,
-    pub object_type: Option<String>,
-    pub object_id: Option<String>,
-    pub ip: Option<String>,
-    pub outcome: String,
-    pub request_id: Option<String>,
-    pub detail: Option<String>,
-}
-
-/// The hashed fields of an entry, borrowed (from a row being verified, say).
-#[derive(Debug, Clone, Copy)]
-pub struct ChainRef<'a> {
-    pub id: i64,
-    pub occurred_at: DateTime<Utc>,
-    pub actor_type: &'a str,
-    pub actor_id: Option<&'a str>,
-    pub action: &'a str,
-    pub object_type: Option<&'a str>,
-    pub object_id: Option<&'a str>,
-    pub ip: Option<&'a str>,
-    pub outcome: &'a str,
-    pub request_id: Option<&'a str>,
-    pub detail: Option<&'a str>,
-}
-
-impl ChainFields {
-    pub fn as_ref(&self) -> ChainRef<'_> {
-        ChainRef {
-            id: self.id,
-            occurred_at: self.occurred_at,
-            actor_type: &self.actor_type,
-            actor_id: self.actor_id.as_deref(),
-            action: &self.action,
-            object_type: self.object_type.as_deref(),
-            object_id: self.object_id.as_deref(),
-            ip: self.ip.as_deref(),
-            outcome: &self.outcome,
-            request_id: self.request_id.as_deref(),
-            detail: self.detail.as_deref(),
-        }
-    }
+    pub actor_type: S,
+    pub actor_id: Option<S>,
+    pub action: S,
+    pub object_type: Option<S>,
+    pub object_id: Option<S>,
+    pub ip: Option<S>,
+    pub outcome: S,
+    pub request_id: Option<S>,
+    pub detail: Option<S>,
 }
 
 /// SHA-256 over a canonical encoding: every field length-prefixed (absent fields
 /// marked), the instant in microseconds, then the predecessor's hash; lowercase hex.
-pub fn chain_hash(f: &ChainFields, prev_hash: &str) -> String {
-    let hex = chain_digest(&f.as_ref(), prev_hash);
+pub fn chain_hash<S: AsRef<str>>(f: &ChainFields<S>, prev_hash: &str) -> String {
+    let hex = chain_digest(f, prev_hash);
     hex.iter().map(|&b| b as char).collect()
 }
 
 /// [`chain_hash`] without allocating: the lowercase hex digits as bytes.
-pub fn chain_digest(f: &ChainRef<'_>, prev_hash: &str) -> [u8; 64] {
+pub fn chain_digest<S: AsRef<str>>(f: &ChainFields<S>, prev_hash: &str) -> [u8; 64] {
     let mut h = Sha256::new();
     let mut put = |v: Option<&str>| match v {
         Some(s) => {
@@ -146,15 +113,15 @@ pub fn chain_digest(f: &ChainRef<'_>, prev_hash: &str) -> [u8; 64] {
     put(Some("madoguchi-audit-v1"));
     put(Some(id.format(f.id)));
     put(Some(micros.format(f.occurred_at.timestamp_micros())));
-    put(Some(f.actor_type));
-    put(f.actor_id);
-    put(Some(f.action));
-    put(f.object_type);
-    put(f.object_id);
-    put(f.ip);
-    put(Some(f.outcome));
-    put(f.request_id);
-    put(f.detail);
+    put(Some(f.actor_type.as_ref()));
+    put(f.actor_id.as_ref().map(AsRef::as_ref));
+    put(Some(f.action.as_ref()));
+    put(f.object_type.as_ref().map(AsRef::as_ref));
+    put(f.object_id.as_ref().map(AsRef::as_ref));
+    put(f.ip.as_ref().map(AsRef::as_ref));
+    put(Some(f.outcome.as_ref()));
+    put(f.request_id.as_ref().map(AsRef::as_ref));
+    put(f.detail.as_ref().map(AsRef::as_ref));
     put(Some(prev_hash));
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = [0u8; 64];
@@ -321,7 +288,12 @@ impl Walk {
         }
     }
 
-    fn step(&mut self, f: &ChainRef<'_>, stored_prev: &str, stored_hash: &str) -> Option<Break> {
+    fn step(
+        &mut self,
+        f: &ChainFields<&str>,
+        stored_prev: &str,
+        stored_hash: &str,
+    ) -> Option<Break> {
         self.entries += 1;
         if f.id != self.prev_id + 1 {
             return Some(Break {
@@ -358,7 +330,9 @@ impl Walk {
 const CHAIN_SQL: &str = "SELECT id, occurred_at, actor_type, actor_id, action, object_type, object_id, ip, outcome, request_id, detail, prev_hash, hash FROM audit_events ORDER BY id";
 
 /// Decode one row of [`CHAIN_SQL`], borrowing its text: no allocation per field.
-fn chain_row<'r, R>(row: &'r R) -> Result<(ChainRef<'r>, &'r str, &'r str), sea_orm::sqlx::Error>
+fn chain_row<'r, R>(
+    row: &'r R,
+) -> Result<(ChainFields<&'r str>, &'r str, &'r str), sea_orm::sqlx::Error>
 where
     R: sea_orm::sqlx::Row,
     usize: sea_orm::sqlx::ColumnIndex<R>,
@@ -366,7 +340,7 @@ where
     i64: sea_orm::sqlx::Decode<'r, R::Database> + sea_orm::sqlx::Type<R::Database>,
     DateTime<Utc>: sea_orm::sqlx::Decode<'r, R::Database> + sea_orm::sqlx::Type<R::Database>,
 {
-    let f = ChainRef {
+    let f = ChainFields {
         id: row.try_get(0)?,
         occurred_at: row.try_get(1)?,
         actor_type: row.try_get(2)?,
@@ -412,12 +386,12 @@ fn walk_sqlite(path: &std::path::Path) -> Result<(Walk, Option<Break>), StoreErr
             }
         };
         let id: i64 = row.get(0).map_err(db_err)?;
-        let decoded = (|| -> Result<(ChainRef<'_>, &str, &str), ()> {
+        let decoded = (|| -> Result<(ChainFields<&str>, &str, &str), ()> {
             let at = text(1)?.ok_or(())?;
             let occurred_at = DateTime::parse_from_rfc3339(at)
                 .map_err(|_| ())?
                 .with_timezone(&Utc);
-            let f = ChainRef {
+            let f = ChainFields {
                 id,
                 occurred_at,
                 actor_type: text(2)?.ok_or(())?,

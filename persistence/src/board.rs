@@ -286,21 +286,8 @@ pub async fn insert_new_threads(
     if rows.is_empty() {
         return Ok(());
     }
-    thread::Entity::insert_many(rows.iter().map(|r| thread_active(&r.thread)))
-        .exec_without_returning(db)
-        .await?;
-    let tags: Vec<_> = rows
-        .iter()
-        .flat_map(|r| r.thread.tags.iter().map(|t| (r.thread.id, t)))
-        .collect();
-    if !tags.is_empty() {
-        thread_tag::Entity::insert_many(tags.into_iter().map(|(id, t)| thread_tag::ActiveModel {
-            thread_id: Set(id),
-            tag: Set(t.clone()),
-        }))
-        .exec_without_returning(db)
-        .await?;
-    }
+    let threads: Vec<&ThreadRecord> = rows.iter().map(|r| &r.thread).collect();
+    insert_threads(db, &threads).await?;
     insert_posts(db, rows.iter().map(|r| &r.first_post)).await?;
     let docs: Vec<IndexDoc<'_>> = rows
         .iter()
@@ -337,26 +324,43 @@ pub async fn insert_new_threads(
 }
 
 pub async fn insert_thread(db: &impl ConnectionTrait, t: &ThreadRecord) -> Result<(), StoreError> {
-    thread::Entity::insert(thread_active(t))
-        .exec_without_returning(db)
-        .await?;
-    insert_tags(db, t.id, &t.tags).await
+    insert_threads(db, &[t]).await
 }
 
-async fn insert_tags(
+/// Threads and their tags, one statement each.
+async fn insert_threads(
     db: &impl ConnectionTrait,
-    id: Uuid,
-    tags: &[String],
+    threads: &[&ThreadRecord],
 ) -> Result<(), StoreError> {
-    if !tags.is_empty() {
-        thread_tag::Entity::insert_many(tags.iter().map(|t| thread_tag::ActiveModel {
-            thread_id: Set(id),
-            tag: Set(t.clone()),
-        }))
-        .exec_without_returning(db)
-        .await?;
+    insert_all(db, threads.iter().map(|t| thread_active(t)).collect()).await?;
+    let tags = threads
+        .iter()
+        .flat_map(|t| tag_models(t.id, &t.tags))
+        .collect();
+    insert_all(db, tags).await
+}
+
+/// Insert rows in one statement; nothing to do for none.
+async fn insert_all<A>(db: &impl ConnectionTrait, models: Vec<A>) -> Result<(), StoreError>
+where
+    A: sea_orm::ActiveModelTrait + Send,
+    <A::Entity as EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
+{
+    if !models.is_empty() {
+        <A::Entity as EntityTrait>::insert_many(models)
+            .exec_without_returning(db)
+            .await?;
     }
     Ok(())
+}
+
+fn tag_models(id: Uuid, tags: &[String]) -> Vec<thread_tag::ActiveModel> {
+    tags.iter()
+        .map(|t| thread_tag::ActiveModel {
+            thread_id: Set(id),
+            tag: Set(t.clone()),
+        })
+        .collect()
 }
 
 async fn replace_tags(
@@ -368,15 +372,7 @@ async fn replace_tags(
         .filter(thread_tag::Column::ThreadId.eq(id))
         .exec(db)
         .await?;
-    if !tags.is_empty() {
-        thread_tag::Entity::insert_many(tags.iter().map(|t| thread_tag::ActiveModel {
-            thread_id: Set(id),
-            tag: Set(t.clone()),
-        }))
-        .exec_without_returning(db)
-        .await?;
-    }
-    Ok(())
+    insert_all(db, tag_models(id, tags)).await
 }
 
 async fn tags_of(db: &impl ConnectionTrait, id: Uuid) -> Result<Vec<String>, StoreError> {
@@ -630,12 +626,7 @@ async fn insert_posts<'a>(
             created_at: Set(p.created_at),
         })
         .collect();
-    if !models.is_empty() {
-        post::Entity::insert_many(models)
-            .exec_without_returning(db)
-            .await?;
-    }
-    Ok(())
+    insert_all(db, models).await
 }
 
 /// Oldest first (ids are UUIDv7). Internal posts only when asked for.
@@ -845,13 +836,7 @@ pub async fn append_clock_events_many<'a>(
             })
         })
         .collect();
-    if models.is_empty() {
-        return Ok(());
-    }
-    sla_clock_event::Entity::insert_many(models)
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
+    insert_all(db, models).await
 }
 
 pub async fn clock_events(

@@ -218,7 +218,7 @@ async fn a_relinked_entry_is_found() {
         .await
         .unwrap()
         .unwrap();
-    let f = madoguchi_persistence::audit::ChainFields {
+    let f = madoguchi_persistence::audit::ChainFields::<String> {
         id: 6,
         occurred_at: row.try_get("", "occurred_at").unwrap(),
         actor_type: row.try_get("", "actor_type").unwrap(),

@@ -43,7 +43,7 @@ impl MigrationTrait for Migration {
         for r in rows {
             let id: i64 = r.try_get("", "id")?;
             let at: chrono::DateTime<chrono::Utc> = r.try_get("", "occurred_at")?;
-            let f = ChainFields {
+            let f = ChainFields::<String> {
                 id,
                 occurred_at: at,
                 actor_type: r.try_get("", "actor_type")?,
