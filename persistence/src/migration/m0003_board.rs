@@ -127,18 +127,7 @@ CREATE INDEX idx_search_docs_thread ON search_docs (thread_id);
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let pg = m.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
-        let sql = if pg {
-            COMMON
-                .replace("UUID_TYPE", "UUID")
-                .replace("TIMESTAMP_TYPE", "TIMESTAMPTZ")
-                .replace("SERIAL_TYPE", "BIGSERIAL PRIMARY KEY")
-        } else {
-            // sqlx stores UUIDs as 16-byte blobs and timestamps as text on SQLite.
-            COMMON
-                .replace("UUID_TYPE", "BLOB")
-                .replace("TIMESTAMP_TYPE", "TEXT")
-                .replace("SERIAL_TYPE", "INTEGER PRIMARY KEY AUTOINCREMENT")
-        };
+        let sql = super::dialect(COMMON, m.get_database_backend());
         let db = m.get_connection();
         db.execute_unprepared(&sql).await?;
         if pg {

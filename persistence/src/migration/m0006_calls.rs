@@ -31,14 +31,7 @@ CREATE INDEX idx_calls_org ON calls (organization_id, started_at);
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        let pg = m.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
-        let sql = if pg {
-            SQL.replace("UUID_TYPE", "UUID")
-                .replace("TIMESTAMP_TYPE", "TIMESTAMPTZ")
-        } else {
-            SQL.replace("UUID_TYPE", "BLOB")
-                .replace("TIMESTAMP_TYPE", "TEXT")
-        };
+        let sql = super::dialect(SQL, m.get_database_backend());
         m.get_connection().execute_unprepared(&sql).await?;
         Ok(())
     }

@@ -12,6 +12,21 @@ mod m0005_audit_chain;
 mod m0006_calls;
 mod m0007_announcements;
 
+/// Schema SQL written once for both engines: `UUID_TYPE`, `TIMESTAMP_TYPE` and
+/// `SERIAL_TYPE` become each engine's types (sqlx stores UUIDs as 16-byte blobs
+/// and timestamps as text on SQLite).
+fn dialect(sql: &str, backend: sea_orm::DatabaseBackend) -> String {
+    if backend == sea_orm::DatabaseBackend::Postgres {
+        sql.replace("UUID_TYPE", "UUID")
+            .replace("TIMESTAMP_TYPE", "TIMESTAMPTZ")
+            .replace("SERIAL_TYPE", "BIGSERIAL PRIMARY KEY")
+    } else {
+        sql.replace("UUID_TYPE", "BLOB")
+            .replace("TIMESTAMP_TYPE", "TEXT")
+            .replace("SERIAL_TYPE", "INTEGER PRIMARY KEY AUTOINCREMENT")
+    }
+}
+
 pub struct Migrator;
 
 #[async_trait::async_trait]
