@@ -927,7 +927,9 @@ async fn threads_opened_together_each_keep_their_own_rows() {
             (i, v)
         }));
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Longer than a second, so a clock started when the request arrived rather
+    // than when its thread was written would show a different second.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     held.rollback().await.unwrap();
     let mut numbers = Vec::new();
     for t in tasks {
@@ -952,6 +954,24 @@ async fn threads_opened_together_each_keep_their_own_rows() {
         assert_eq!(
             items[0]["author_role"],
             if i % 2 == 0 { "customer" } else { "agent" }
+        );
+        // Its clocks start when it was created, not when the request queued.
+        let log = body(
+            app.get(&format!("/v1/threads/{n}/sla-events"), Some(&d.agent))
+                .await,
+        )
+        .await;
+        let starts: Vec<&Value> = log
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event"] == "start")
+            .map(|e| &e["at"])
+            .collect();
+        assert_eq!(starts.len(), 2, "first response and resolution: {log}");
+        assert!(
+            starts.iter().all(|at| **at == v["created_at"]),
+            "{log} vs {v}"
         );
         // Searchable by its own words.
         let q = format!("/v1/search?q=%E4%B8%80%E6%8B%AC{i}%E7%95%AA");

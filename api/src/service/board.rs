@@ -215,7 +215,7 @@ pub async fn create_thread(
         tags: tags.as_slice().to_vec(),
         channel: Channel::Board,
         follow_up_of: new.follow_up_of,
-        started_at: now(),
+        started_at: None,
         answered_call: false,
     };
     let (thread, sla) = state.opener.open(OpenRequest::new(p, opening)).await?;
@@ -233,8 +233,10 @@ pub(crate) struct Opening {
     pub tags: Vec<String>,
     pub channel: Channel,
     pub follow_up_of: Option<i64>,
-    /// When the clocks start: now, or the start of the call that opened it.
-    pub started_at: DateTime<Utc>,
+    /// When the clocks start: the start of the call that opened it, or `None`
+    /// for the instant the thread is written, so a thread's clocks start at its
+    /// `created_at` however long the request waited for the writer.
+    pub started_at: Option<DateTime<Utc>>,
     /// Opened by an answered call: the clinic has been spoken to, first response is met.
     pub answered_call: bool,
 }
@@ -311,10 +313,11 @@ pub(crate) async fn open_threads_in(
     let mut prepared = Vec::with_capacity(requests.len());
     for r in requests {
         let o = &r.opening;
-        let computed = ThreadSla::open(policies.get(o.priority), o.started_at, cal, warn)
+        let start = o.started_at.unwrap_or(at);
+        let computed = ThreadSla::open(policies.get(o.priority), start, cal, warn)
             .and_then(|(mut sla, mut events)| {
                 if o.answered_call {
-                    events.extend(sla.on_answered_call(o.started_at, cal, "call.answered")?);
+                    events.extend(sla.on_answered_call(start, cal, "call.answered")?);
                 }
                 Ok((sla, events))
             })

@@ -188,7 +188,7 @@ pub async fn log_call(
                 tags: Vec::new(),
                 channel: Channel::Phone,
                 follow_up_of: None,
-                started_at: call.started_at,
+                started_at: Some(call.started_at),
                 answered_call: call.answered,
             },
         )
