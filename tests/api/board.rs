@@ -674,6 +674,96 @@ async fn japanese_search_finds_words_in_unspaced_text() {
     .await;
 }
 
+/// Search keeps each caller's scope however far back the matches lie. On
+/// PostgreSQL, documents older than the newest few thousand are found through
+/// the GIN index rather than by reading newest first; filler documents push the
+/// clinics' threads below that line, and one new thread stays above it.
+#[tokio::test]
+async fn search_scope_holds_for_old_and_new_documents() {
+    let d = desk().await;
+    let app = &d.app;
+    let (_, other) = app
+        .clinic(&d.admin, "あおば整形外科", "suzuki@aoba.test")
+        .await;
+    let ours = app
+        .create_thread(
+            &d.customer,
+            &json!({"title": "予約画面の障害", "body": "予約画面が開きません。"}),
+        )
+        .await["number"]
+        .as_i64()
+        .unwrap();
+    let r = app
+        .post(
+            &format!("/v1/threads/{ours}/posts"),
+            Some(&d.agent),
+            &json!({"body": "社内メモ：サーバーを再起動済み", "visibility": "internal"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let theirs = app
+        .create_thread(
+            &other,
+            &json!({"title": "会計画面の障害", "body": "会計画面でエラーが出ます。"}),
+        )
+        .await["number"]
+        .as_i64()
+        .unwrap();
+    if app.is_postgres() {
+        let filler = app
+            .create_thread(
+                &d.customer,
+                &json!({"title": "無関係の件", "body": "特になし"}),
+            )
+            .await["number"]
+            .as_i64()
+            .unwrap();
+        let added = app
+            .exec(
+                "INSERT INTO search_docs (thread_id, post_id, organization_id, internal, tokens) \
+                 SELECT t.id, NULL, t.organization_id, FALSE, '特に:1 にな:2 なし:3'::tsvector \
+                 FROM threads t, generate_series(1, 6000) WHERE t.number = $1",
+                vec![filler.into()],
+            )
+            .await;
+        assert_eq!(added, 6000);
+    }
+    // A new thread of our clinic, above the filler.
+    let newest = app
+        .create_thread(
+            &d.customer,
+            &json!({"title": "障害のお知らせについて", "body": "昨日の障害は復旧しましたか。"}),
+        )
+        .await["number"]
+        .as_i64()
+        .unwrap();
+    let found = |token: String, q: &'static str| async move {
+        let v = body(
+            app.get(&format!("/v1/search?q={}", urlencode(q)), Some(&token))
+                .await,
+        )
+        .await;
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["number"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(found(d.customer.clone(), "障害").await, vec![newest, ours]);
+    assert_eq!(found(other.clone(), "障害").await, vec![theirs]);
+    assert_eq!(
+        found(d.agent.clone(), "障害").await,
+        vec![newest, theirs, ours]
+    );
+    // The internal note is found by staff only.
+    assert_eq!(found(d.customer.clone(), "再起動").await, Vec::<i64>::new());
+    assert_eq!(found(other.clone(), "再起動").await, Vec::<i64>::new());
+    assert_eq!(found(d.agent.clone(), "再起動").await, vec![ours]);
+    assert_eq!(found(d.customer.clone(), "予約 障害").await, vec![ours]);
+    assert_eq!(found(other, "予約 障害").await, Vec::<i64>::new());
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| {

@@ -11,6 +11,7 @@ mod m0004_queue_indexes;
 mod m0005_audit_chain;
 mod m0006_calls;
 mod m0007_announcements;
+mod m0008_search_scope;
 
 /// Schema SQL written once for both engines: `UUID_TYPE`, `TIMESTAMP_TYPE` and
 /// `SERIAL_TYPE` become each engine's types (sqlx stores UUIDs as 16-byte blobs
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_audit_chain::Migration),
             Box::new(m0006_calls::Migration),
             Box::new(m0007_announcements::Migration),
+            Box::new(m0008_search_scope::Migration),
         ]
     }
 }
