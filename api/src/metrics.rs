@@ -1,8 +1,8 @@
 //! Prometheus metrics: requests by route template and status, and latency.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
 };
 
 pub struct Metrics {
@@ -14,6 +14,10 @@ pub struct Metrics {
     thread_batch: Histogram,
     /// Batches the database refused, whose threads were retried one by one.
     thread_batch_failures: IntCounter,
+    /// New threads waiting for the writer: the queue a create stands in before
+    /// its transaction starts. Growing without bound means the database cannot
+    /// keep up.
+    thread_queue: IntGauge,
 }
 
 impl Default for Metrics {
@@ -54,17 +58,24 @@ impl Metrics {
             "Batches of new threads the database refused, retried one by one",
         )
         .expect("static metric definition");
+        let thread_queue = IntGauge::new(
+            "madoguchi_thread_queue_depth",
+            "New threads waiting for the thread writer",
+        )
+        .expect("static metric definition");
         // Registration only fails on duplicate names, which these are not.
         let _ = registry.register(Box::new(requests.clone()));
         let _ = registry.register(Box::new(latency.clone()));
         let _ = registry.register(Box::new(thread_batch.clone()));
         let _ = registry.register(Box::new(thread_batch_failures.clone()));
+        let _ = registry.register(Box::new(thread_queue.clone()));
         Metrics {
             registry,
             requests,
             latency,
             thread_batch,
             thread_batch_failures,
+            thread_queue,
         }
     }
 
@@ -74,6 +85,11 @@ impl Metrics {
 
     pub fn thread_batch_failed(&self) {
         self.thread_batch_failures.inc();
+    }
+
+    /// `n` new threads joined (positive) or left (negative) the writer's queue.
+    pub fn thread_queue(&self, n: i64) {
+        self.thread_queue.add(n);
     }
 
     /// `route` is the matched template (`/v1/users/:id`), never the raw path, so the

@@ -45,6 +45,32 @@ async fn hold_thread_numbers(app: &TestApp) -> sea_orm::DatabaseTransaction {
     tx
 }
 
+/// A value of the server's /metrics (0 when the series has no sample yet).
+async fn metric(app: &TestApp, name: &str) -> f64 {
+    let text = app.get("/metrics", None).await.text().await.unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Wait until `n` creates have reached the thread writer: waiting in its queue,
+/// or taken into a batch (which, while the numbers are held, waits on the lock).
+async fn until_writer_has(app: &TestApp, n: f64) {
+    let started = Instant::now();
+    loop {
+        let queued = metric(app, "madoguchi_thread_queue_depth").await;
+        let taken = metric(app, "madoguchi_thread_batch_size_sum").await;
+        if queued + taken >= n {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "only {queued} queued and {taken} taken of {n} creates"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn body(r: reqwest::Response) -> Value {
     let s = r.status();
     let v: Value = r.json().await.unwrap();
@@ -1017,9 +1043,10 @@ async fn threads_opened_together_each_keep_their_own_rows() {
             (i, v)
         }));
     }
+    until_writer_has(app, 40.0).await;
     // Longer than a second, so a clock started when the request arrived rather
     // than when its thread was written would show a different second.
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     held.rollback().await.unwrap();
     let mut numbers = Vec::new();
     for t in tasks {
@@ -1091,16 +1118,10 @@ async fn threads_opened_together_each_keep_their_own_rows() {
     assert_eq!(numbers, (1..=40).collect::<Vec<_>>());
     assert_eq!(app.count("outbox").await, 40);
     // They went to the database in a few transactions, not forty.
-    let metrics = app.get("/metrics", None).await.text().await.unwrap();
-    let value = |name: &str| -> f64 {
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
-            .unwrap_or_else(|| panic!("{name} missing from /metrics"))
-    };
-    assert_eq!(value("madoguchi_thread_batch_size_sum"), 40.0);
-    let batches = value("madoguchi_thread_batch_size_count");
+    assert_eq!(metric(app, "madoguchi_thread_batch_size_sum").await, 40.0);
+    let batches = metric(app, "madoguchi_thread_batch_size_count").await;
     assert!(batches <= 5.0, "{batches} transactions for 40 threads");
+    assert_eq!(metric(app, "madoguchi_thread_queue_depth").await, 0.0);
     let v = body(app.get("/v1/audit-events/verify", Some(&d.admin)).await).await;
     assert_eq!(v["ok"], true, "{v}");
 }
@@ -1201,9 +1222,10 @@ async fn a_failing_create_does_not_fail_its_neighbours() {
     // The first create waits on the held lock alone; the rest queue behind it and
     // go to the database together, the bad one among them.
     let mut tasks = vec![send(0)];
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    until_writer_has(app, 1.0).await;
     tasks.extend((1..20).map(send));
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    until_writer_has(app, 20.0).await;
+    assert_eq!(metric(app, "madoguchi_thread_queue_depth").await, 19.0);
     held.rollback().await.unwrap();
     for t in tasks {
         let (i, status, text) = t.await.unwrap();
@@ -1215,9 +1237,9 @@ async fn a_failing_create_does_not_fail_its_neighbours() {
         }
     }
     assert_eq!(app.count("threads").await, 19);
-    let metrics = app.get("/metrics", None).await.text().await.unwrap();
-    assert!(
-        metrics.contains("madoguchi_thread_batch_failures_total 1"),
+    assert_eq!(
+        metric(app, "madoguchi_thread_batch_failures_total").await,
+        1.0,
         "the bad request's batch was retried one by one"
     );
     assert_eq!(app.count("posts").await, 19);

@@ -34,6 +34,7 @@ struct Job {
 #[derive(Clone)]
 pub struct ThreadOpener {
     queue: mpsc::Sender<Job>,
+    metrics: Arc<Metrics>,
 }
 
 impl ThreadOpener {
@@ -50,20 +51,25 @@ impl ThreadOpener {
             Writer {
                 db,
                 calendar,
-                metrics,
+                metrics: metrics.clone(),
                 warn_permille,
             },
         ));
-        ThreadOpener { queue }
+        ThreadOpener { queue, metrics }
     }
 
     /// Open one thread: answers once the transaction holding it has committed.
     pub(crate) async fn open(&self, request: OpenRequest) -> Opened {
         let (reply, answer) = oneshot::channel();
-        self.queue
-            .send(Job { request, reply })
+        // Reserve, then count and send without an await between: a request
+        // dropped while waiting for room is never counted as queued.
+        let permit = self
+            .queue
+            .reserve()
             .await
             .map_err(|_| ApiError::internal("thread writer stopped"))?;
+        self.metrics.thread_queue(1);
+        permit.send(Job { request, reply });
         answer
             .await
             .map_err(|_| ApiError::internal("thread writer dropped a request"))?
@@ -80,7 +86,12 @@ struct Writer {
 async fn run(mut rx: mpsc::Receiver<Job>, w: Writer) {
     use futures_util::FutureExt;
     let mut jobs = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+    loop {
+        let taken = rx.recv_many(&mut jobs, MAX_BATCH).await;
+        if taken == 0 {
+            break;
+        }
+        w.metrics.thread_queue(-(taken as i64));
         // A bug that panics fails this batch's requests (their replies are
         // dropped: a 500 each), not every create until the server restarts.
         let batch = std::mem::take(&mut jobs);
