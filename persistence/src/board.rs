@@ -1001,6 +1001,8 @@ pub async fn outbox_append_many(
 
 // ---- search -------------------------------------------------------------------
 
+/// The scope lexemes: on PostgreSQL the database writes them into the index
+/// (`search_doc_scope` in migration m0008 spells them the same way).
 fn org_token(org: Uuid) -> String {
     format!("zzorg{}", org.simple())
 }
@@ -1040,21 +1042,18 @@ pub async fn index_document(
 }
 
 /// A tsvector literal with explicit positions: phrase search (<->) over our own
-/// tokens, independent of any text-search configuration or locale. The scope
-/// lexemes (as in [`fts_text`]) follow without positions, so that the GIN index
-/// answers "in this organization and public" together with the words.
-fn tsvector_literal(d: &IndexDoc<'_>) -> String {
+/// tokens, independent of any text-search configuration or locale. The database
+/// adds the scope lexemes (as in [`fts_text`]) on insert: migration m0008.
+fn tsvector_literal(tokens: &[String]) -> String {
     use std::fmt::Write as _;
     let mut lit = String::new();
-    for (i, t) in d.tokens.iter().enumerate().take(16_000) {
+    for (i, t) in tokens.iter().enumerate().take(16_000) {
+        if !lit.is_empty() {
+            lit.push(' ');
+        }
         lit.push('\'');
         lit.push_str(&t.replace('\\', "\\\\").replace('\'', "''"));
-        let _ = write!(lit, "':{} ", i + 1);
-    }
-    lit.push_str(&org_token(d.organization_id));
-    if !d.internal {
-        lit.push(' ');
-        lit.push_str(PUBLIC_TOKEN);
+        let _ = write!(lit, "':{}", i + 1);
     }
     lit
 }
@@ -1102,7 +1101,7 @@ pub async fn index_documents(
                 d.post_id.into(),
                 d.organization_id.into(),
                 d.internal.into(),
-                tsvector_literal(d).into(),
+                tsvector_literal(d.tokens).into(),
             ]);
         }
         db.execute(stmt(db, &sql, values)).await?;
