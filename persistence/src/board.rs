@@ -1184,6 +1184,21 @@ fn scan_on(found: u64, scanned: u64, missing: u64, below: i64) -> bool {
             <= u128::from(GIN_MATCH_COST_IN_SCANNED_DOCS) * found * found * below
 }
 
+/// FROM-clause for the `window` newest documents below parameter `$below`: a
+/// customer's (organization in parameter `$org`) through the index on
+/// (organization, id), so that a clinic's documents are not looked for among
+/// every clinic's. The row comparison is what makes PostgreSQL take that index
+/// for the order.
+fn newest_docs(scope: SearchScope, window: u64, below: usize, org: usize) -> String {
+    match scope.organization_id {
+        Some(_) => format!(
+            "search_docs WHERE organization_id = ${org} AND (organization_id, id) < (${org}, ${below}) \
+             ORDER BY organization_id DESC, id DESC LIMIT {window}"
+        ),
+        None => format!("search_docs WHERE id < ${below} ORDER BY id DESC LIMIT {window}"),
+    }
+}
+
 /// Documents containing every phrase (each a list of consecutive tokens), newest
 /// first, before `before`.
 pub async fn search(
@@ -1241,25 +1256,12 @@ pub async fn search(
         // way finds the rest sooner.
         let mut hits = Vec::new();
         let mut below = before;
-        // The newest documents below `$below`: a customer's through the index on
-        // (organization, id), so that a clinic's documents are not looked for
-        // among every clinic's. The row comparison is what makes PostgreSQL take
-        // that index for the order.
-        let newest = |window: u64, below: usize, org: usize| {
-            match scope.organization_id {
-            Some(_) => format!(
-                "search_docs WHERE organization_id = ${org} AND (organization_id, id) < (${org}, ${below}) \
-                 ORDER BY organization_id DESC, id DESC LIMIT {window}"
-            ),
-            None => format!("search_docs WHERE id < ${below} ORDER BY id DESC LIMIT {window}"),
-        }
-        };
         for window in [FIRST_WINDOW, SCAN_WINDOW] {
             let want = limit - hits.len() as u64;
             let recent = format!(
                 "SELECT id, thread_id, post_id FROM (SELECT id, thread_id, post_id, tokens, organization_id, internal \
                  FROM {}) r WHERE tokens @@ $1::tsquery{scope_sql} ORDER BY id DESC LIMIT {want}",
-                newest(window, 2, 3)
+                newest_docs(scope, window, 2, 3)
             );
             values[1] = below.into();
             let found = to_hits(db.query_all(stmt(db, &recent, values.clone())).await?)?;
@@ -1270,7 +1272,7 @@ pub async fn search(
             }
             let floor_sql = format!(
                 "SELECT MIN(id) AS floor, COUNT(*) AS n FROM (SELECT id FROM {}) w",
-                newest(window, 1, 2)
+                newest_docs(scope, window, 1, 2)
             );
             let mut floor_values = vec![Value::from(below)];
             floor_values.extend(values.get(2).cloned());
