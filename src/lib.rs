@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use madoguchi_api::{
     auth::JwtKeys,
+    clock::Clock,
     service::bootstrap::{self, AdminBootstrap},
     ApiConfig, AppState,
 };
@@ -22,30 +23,36 @@ pub use config::Config;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("DATABASE_URL: cannot open the database: {0}")]
-    Database(String),
+    /// Naming the variable: the URL is what the operator fixes.
+    #[error("DATABASE_URL: {0}")]
+    Connect(#[from] madoguchi_persistence::ConnectError),
+    #[error("reading the business calendar: {0}")]
+    Calendar(String),
     #[error("{0}")]
     Bootstrap(String),
     #[error("MADOGUCHI_LISTEN: cannot listen on {addr}: {message}")]
     Listen { addr: String, message: String },
 }
 
-/// Open the database, run migrations, settle the token secret and the first admin.
-pub async fn prepare(config: &Config) -> Result<(AppState, AdminBootstrap), StartError> {
+/// Open the database, run migrations and settle the token secret, on the
+/// system clock. The first admin is created later, by [`ensure_admin`], once the
+/// port is bound.
+pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
+    prepare_with_clock(config, Clock::system()).await
+}
+
+/// [`prepare`] with a given clock (tests pass an adjustable one).
+pub async fn prepare_with_clock(config: &Config, clock: Clock) -> Result<AppState, StartError> {
     let pools = madoguchi_persistence::connect(&DbOptions {
         url: config.database_url.clone(),
         max_connections: config.db_max_connections,
         connect_timeout: Duration::from_secs(10),
     })
-    .await
-    .map_err(|e| StartError::Database(e.to_string()))?;
+    .await?;
     let db = pools.write.clone();
     let secret = bootstrap::jwt_secret(&db, config.jwt_secret.as_deref())
         .await
-        .map_err(|e| StartError::Bootstrap(e.to_string()))?;
-    let admin = bootstrap::ensure_admin(&db, &config.admin_email, config.admin_password.as_deref())
-        .await
-        .map_err(|e| StartError::Bootstrap(e.to_string()))?;
+        .map_err(|e| StartError::Bootstrap(format!("settling the token secret: {e}")))?;
     let api_config = ApiConfig {
         token_ttl: chrono::Duration::seconds(config.token_ttl_seconds),
         max_body_bytes: config.max_body_bytes,
@@ -58,13 +65,27 @@ pub async fn prepare(config: &Config) -> Result<(AppState, AdminBootstrap), Star
         year_end_closure: config.year_end_closure,
         ..CalendarRules::default()
     };
-    let state = AppState::new(pools, JwtKeys::from_secret(&secret), api_config, rules);
+    let state = AppState::new(
+        pools,
+        JwtKeys::from_secret(&secret),
+        api_config,
+        rules,
+        clock,
+    );
     state
         .calendar
         .refresh(&state.db)
         .await
-        .map_err(|e| StartError::Database(e.to_string()))?;
-    Ok((state, admin))
+        .map_err(|e| StartError::Calendar(e.to_string()))?;
+    Ok(state)
+}
+
+/// Create the first admin if there is none. Call it after [`bind`] succeeded:
+/// a generated password is then printed by a server that goes on serving.
+pub async fn ensure_admin(state: &AppState, config: &Config) -> Result<AdminBootstrap, StartError> {
+    bootstrap::ensure_admin(state, &config.admin_email, config.admin_password.as_deref())
+        .await
+        .map_err(|e| StartError::Bootstrap(format!("creating the first admin: {e}")))
 }
 
 /// Bind the listener; the returned acceptor knows its real port (useful with port 0).
@@ -110,9 +131,7 @@ async fn purge_idempotency_keys(state: AppState) {
     loop {
         tick.tick().await;
         let ttl = state.config.idempotency_ttl;
-        match madoguchi_persistence::idempotency::purge_expired(&state.db, chrono::Utc::now(), ttl)
-            .await
-        {
+        match madoguchi_persistence::idempotency::purge_expired(&state.db, state.now(), ttl).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(keys = n, "expired idempotency keys purged"),
             Err(e) => tracing::warn!(error = %e, "idempotency purge failed; will retry"),
@@ -144,9 +163,12 @@ async fn sweep_sla(state: AppState, every: Duration) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        match madoguchi_api::service::board::sweep(&state, chrono::Utc::now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(events = n, "SLA sweeper recorded events"),
+        match madoguchi_api::service::board::sweep(&state, state.now()).await {
+            Ok(0) => state.metrics.sla_swept(0),
+            Ok(n) => {
+                state.metrics.sla_swept(n);
+                tracing::info!(events = n, "SLA sweeper recorded events")
+            }
             Err(e) => tracing::warn!(error = %e, "SLA sweep failed; will retry"),
         }
     }

@@ -1,7 +1,9 @@
-//! `madoguchi` serves the API; `madoguchi openapi` prints the OpenAPI document.
+//! `madoguchi` serves the API; `madoguchi --help` lists the other commands.
 
-use madoguchi::{bind, prepare, serve, Config};
-use madoguchi_api::service::bootstrap::AdminBootstrap;
+use std::io::IsTerminal;
+
+use madoguchi::{bind, ensure_admin, prepare, serve, Config};
+use madoguchi_api::service::bootstrap::{self, AdminBootstrap};
 use poem::listener::Acceptor;
 use tracing_subscriber::EnvFilter;
 
@@ -16,11 +18,35 @@ fn fail(message: impl std::fmt::Display) -> ! {
     std::process::exit(1);
 }
 
+const HELP: &str = "\
+madoguchi: the support-desk backend (REST API under /v1, OpenAPI at /openapi.json)
+
+Usage: madoguchi [COMMAND]
+
+Commands:
+  serve                      Serve HTTP (the default when no command is given)
+  openapi                    Print the OpenAPI document
+  reset-admin-password [--email EMAIL]
+                             Give an admin account a new password (MADOGUCHI_ADMIN_PASSWORD,
+                             or a generated one printed once), reactivate it and revoke its
+                             sessions; audited. EMAIL defaults to MADOGUCHI_ADMIN_EMAIL
+  seed [--threads N] [--posts-per-thread M]
+                             Write benchmark threads straight to the database
+  seed-audit N               Append N chained audit entries, for verify/export benchmarks
+  help, --help, -h           Show this text
+
+Configuration comes from the environment (DATABASE_URL, MADOGUCHI_*); see the README.
+";
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         None | Some("serve") => {}
+        Some("help" | "--help" | "-h") => {
+            print!("{HELP}");
+            return;
+        }
         Some("openapi") => {
             println!("{}", madoguchi_api::openapi_json());
             return;
@@ -35,32 +61,48 @@ async fn main() {
                 .and_then(|v| v.parse().ok())
                 .unwrap_or_else(|| fail("seed-audit needs a number of entries"));
             let config = Config::from_env().unwrap_or_else(|e| fail(e));
-            let (state, _) = prepare(&config).await.unwrap_or_else(|e| fail(e));
+            let state = prepare(&config).await.unwrap_or_else(|e| fail(e));
             match madoguchi::seed::seed_audit(&state.db, n).await {
                 Ok(secs) => eprintln!("appended {n} chained audit entries in {secs:.1} s"),
                 Err(e) => fail(format!("seed-audit failed: {e}")),
             }
             return;
         }
+        Some("reset-admin-password") => {
+            reset_admin_password(&args[1..]).await;
+            return;
+        }
         Some(other) => fail(format!(
-            "unknown command {other:?}; use `madoguchi`, `madoguchi openapi` or `madoguchi seed`"
+            "unknown command {other:?}; `madoguchi --help` lists the commands"
         )),
     }
 
     let config = Config::from_env().unwrap_or_else(|e| fail(e));
     let filter =
         EnvFilter::try_new(&config.log).unwrap_or_else(|e| fail(format!("MADOGUCHI_LOG: {e}")));
+    // Colour only for a person at a terminal; a log file or collector gets plain text.
+    let ansi = std::io::stdout().is_terminal();
     if config.log_json {
         tracing_subscriber::fmt()
             .with_env_filter(filter)
+            .with_ansi(false)
             .json()
             .init();
     } else {
-        tracing_subscriber::fmt().with_env_filter(filter).init();
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(ansi)
+            .init();
     }
 
-    let (state, admin) = prepare(&config).await.unwrap_or_else(|e| fail(e));
-    match admin {
+    let state = prepare(&config).await.unwrap_or_else(|e| fail(e));
+    // Bind before creating the first admin: a start that cannot serve (a busy
+    // port) must not use up the one printing of a generated password.
+    let acceptor = bind(config.listen).await.unwrap_or_else(|e| fail(e));
+    match ensure_admin(&state, &config)
+        .await
+        .unwrap_or_else(|e| fail(e))
+    {
         AdminBootstrap::Existing => {}
         AdminBootstrap::Created { email } => {
             tracing::info!(%email, "created the first admin with the configured password")
@@ -71,18 +113,16 @@ async fn main() {
             eprintln!("  First start: an admin account was created.");
             eprintln!("    email:    {email}");
             eprintln!("    password: {password}");
-            eprintln!(
-                "  It is shown only this once. Log in and change it (PATCH /v1/users/{{id}})."
-            );
+            eprintln!("  It is shown only this once. Log in and change it (POST /v1/me/password);");
+            eprintln!("  if it is lost, `madoguchi reset-admin-password` sets a new one.");
             eprintln!();
         }
     }
-    let acceptor = bind(config.listen).await.unwrap_or_else(|e| fail(e));
     let local = acceptor
         .local_addr()
         .first()
-        .map(|a| a.to_string())
-        .unwrap_or_else(|| config.listen.to_string());
+        .and_then(|a| a.as_socket_addr().copied())
+        .unwrap_or(config.listen);
     tracing::info!(listen = %local, "madoguchi is serving");
     if let Err(e) = serve(
         acceptor,
@@ -95,6 +135,33 @@ async fn main() {
         fail(format!("server stopped: {e}"));
     }
     tracing::info!("shut down cleanly");
+}
+
+/// `madoguchi reset-admin-password [--email EMAIL]`.
+async fn reset_admin_password(args: &[String]) {
+    let config = Config::from_env().unwrap_or_else(|e| fail(e));
+    let email = match args {
+        [] => config.admin_email.clone(),
+        [flag, email] if flag == "--email" => email.clone(),
+        _ => fail("usage: madoguchi reset-admin-password [--email EMAIL]"),
+    };
+    let state = prepare(&config).await.unwrap_or_else(|e| fail(e));
+    match bootstrap::reset_admin_password(&state, &email, config.admin_password.as_deref()).await {
+        Ok(done) => {
+            eprintln!(
+                "The admin {} has a new password; {} session(s) were ended.",
+                done.email, done.revoked_sessions
+            );
+            match done.generated {
+                Some(password) => {
+                    eprintln!("    password: {password}");
+                    eprintln!("  It is shown only this once.");
+                }
+                None => eprintln!("  It is the one in MADOGUCHI_ADMIN_PASSWORD."),
+            }
+        }
+        Err(e) => fail(format!("reset-admin-password: {e}")),
+    }
 }
 
 /// `madoguchi seed [--threads N] [--posts-per-thread M]`: benchmark data.
@@ -117,7 +184,7 @@ async fn seed(args: &[String]) {
         it.next();
     }
     let config = Config::from_env().unwrap_or_else(|e| fail(e));
-    let (state, _) = prepare(&config).await.unwrap_or_else(|e| fail(e));
+    let state = prepare(&config).await.unwrap_or_else(|e| fail(e));
     eprintln!(
         "seeding {threads} threads with {posts} posts each into {}",
         config.database_url.split('@').next_back().unwrap_or("")

@@ -47,7 +47,9 @@ impl JwtKeys {
     pub fn from_secret(secret: &[u8]) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.algorithms = vec![Algorithm::HS256];
-        validation.leeway = 5;
+        // Expiry is checked against the application's clock in `verify`, not
+        // the library's reading of the system clock, so that tests can move time.
+        validation.validate_exp = false;
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         validation.validate_aud = false;
@@ -72,12 +74,15 @@ impl JwtKeys {
             .map_err(ApiError::internal)
     }
 
-    /// Verify signature, algorithm, issuer and expiry. Anything else (another
-    /// secret, `alg: none`, garbage) is simply "not a token".
-    pub fn verify(&self, token: &str) -> Option<Claims> {
+    /// Verify signature, algorithm, issuer and expiry (at `now`, with 5 s of
+    /// leeway for clocks that disagree). Anything else (another secret,
+    /// `alg: none`, garbage) is simply "not a token".
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Option<Claims> {
+        const LEEWAY_SECONDS: i64 = 5;
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .ok()
             .map(|d| d.claims)
+            .filter(|c| c.exp.saturating_add(LEEWAY_SECONDS) >= now.timestamp())
     }
 }
 
@@ -158,10 +163,10 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> 
         .ok_or_else(|| ApiError::internal("application state missing"))?;
     let claims = state
         .jwt
-        .verify(&bearer.token)
+        .verify(&bearer.token, state.now())
         .ok_or_else(ApiError::unauthorized)?;
     let sid = Uuid::parse_str(&claims.sid).map_err(|_| ApiError::unauthorized())?;
-    let user = sessions::active_user(&state.read, sid, now())
+    let user = sessions::active_user(&state.read, sid, state.now())
         .await
         .map_err(ApiError::from)?
         .ok_or_else(ApiError::unauthorized)?;
@@ -185,10 +190,5 @@ pub fn token_subject(state: &AppState, req: &Request) -> Option<String> {
     let token = value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))?;
-    state.jwt.verify(token.trim()).map(|c| c.sub)
-}
-
-/// The current instant. One function so every "now" in a request is UTC.
-pub fn now() -> DateTime<Utc> {
-    Utc::now()
+    state.jwt.verify(token.trim(), state.now()).map(|c| c.sub)
 }

@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod calendar_handle;
+pub mod clock;
 pub mod context;
 pub mod cursor;
 pub mod etag;

@@ -14,7 +14,7 @@ use poem::{
 use sha2::{Digest, Sha256};
 
 use crate::{
-    auth::{now, token_subject},
+    auth::token_subject,
     context::RequestCtx,
     problem::{from_poem_error, ApiError},
     state::AppState,
@@ -227,7 +227,7 @@ impl<E: Endpoint> MannersEndpoint<E> {
             &scope,
             &key,
             &hash,
-            now(),
+            self.state.now(),
             self.state.config.idempotency_ttl,
         )
         .await

@@ -18,6 +18,10 @@ pub struct Metrics {
     /// its transaction starts. Growing without bound means the database cannot
     /// keep up.
     thread_queue: IntGauge,
+    /// SLA sweeps this instance finished, and the warning and breach events
+    /// they recorded: a stalled counter means the sweeper is stuck.
+    sla_sweeps: IntCounter,
+    sla_events: IntCounter,
 }
 
 impl Default for Metrics {
@@ -63,12 +67,24 @@ impl Metrics {
             "New threads waiting for the thread writer",
         )
         .expect("static metric definition");
+        let sla_sweeps = IntCounter::new(
+            "madoguchi_sla_sweeps_total",
+            "SLA sweeps finished by this instance",
+        )
+        .expect("static metric definition");
+        let sla_events = IntCounter::new(
+            "madoguchi_sla_events_total",
+            "SLA warning and breach events recorded by this instance's sweeps",
+        )
+        .expect("static metric definition");
         // Registration only fails on duplicate names, which these are not.
         let _ = registry.register(Box::new(requests.clone()));
         let _ = registry.register(Box::new(latency.clone()));
         let _ = registry.register(Box::new(thread_batch.clone()));
         let _ = registry.register(Box::new(thread_batch_failures.clone()));
         let _ = registry.register(Box::new(thread_queue.clone()));
+        let _ = registry.register(Box::new(sla_sweeps.clone()));
+        let _ = registry.register(Box::new(sla_events.clone()));
         Metrics {
             registry,
             requests,
@@ -76,6 +92,8 @@ impl Metrics {
             thread_batch,
             thread_batch_failures,
             thread_queue,
+            sla_sweeps,
+            sla_events,
         }
     }
 
@@ -90,6 +108,12 @@ impl Metrics {
     /// `n` new threads joined (positive) or left (negative) the writer's queue.
     pub fn thread_queue(&self, n: i64) {
         self.thread_queue.add(n);
+    }
+
+    /// A sweep finished, having recorded `events` warnings and breaches.
+    pub fn sla_swept(&self, events: usize) {
+        self.sla_sweeps.inc();
+        self.sla_events.inc_by(events as u64);
     }
 
     /// `route` is the matched template (`/v1/users/:id`), never the raw path, so the

@@ -5,7 +5,8 @@ use madoguchi_persistence::{Db, Pools};
 use madoguchi_domain::calendar::CalendarRules;
 
 use crate::{
-    auth::JwtKeys, calendar_handle::CalendarHandle, metrics::Metrics, service::opener::ThreadOpener,
+    auth::JwtKeys, calendar_handle::CalendarHandle, clock::Clock, metrics::Metrics,
+    service::opener::ThreadOpener,
 };
 
 /// Settings the HTTP layer needs, read once by the binary.
@@ -48,11 +49,19 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     pub metrics: Arc<Metrics>,
     pub calendar: Arc<CalendarHandle>,
+    /// Where every "now" comes from: the system clock, or a test's adjustable one.
+    pub clock: Clock,
 }
 
 impl AppState {
     /// Starts the thread writer: call on the tokio runtime that will serve.
-    pub fn new(pools: Pools, jwt: JwtKeys, config: ApiConfig, calendar: CalendarRules) -> Self {
+    pub fn new(
+        pools: Pools,
+        jwt: JwtKeys,
+        config: ApiConfig,
+        calendar: CalendarRules,
+        clock: Clock,
+    ) -> Self {
         let calendar = Arc::new(CalendarHandle::new(calendar));
         let metrics = Arc::new(Metrics::new());
         let opener = ThreadOpener::start(
@@ -60,6 +69,7 @@ impl AppState {
             calendar.clone(),
             metrics.clone(),
             config.warn_permille,
+            clock.clone(),
         );
         AppState {
             db: pools.write,
@@ -69,6 +79,12 @@ impl AppState {
             config: Arc::new(config),
             metrics,
             calendar,
+            clock,
         }
+    }
+
+    /// The current instant by the application's clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 }

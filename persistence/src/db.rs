@@ -44,6 +44,87 @@ pub struct Pools {
     pub read: Db,
 }
 
+/// Why [`connect`] failed, in words an operator can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The URL is not an SQLite or PostgreSQL URL, or cannot be parsed.
+    #[error("not a usable database URL: {0}")]
+    BadUrl(String),
+    /// The server or file cannot be reached or opened: the driver's own words
+    /// (e.g. "Connection refused"), not a pool timeout.
+    #[error("cannot connect to the database: {0}")]
+    Unreachable(String),
+    /// Connected, but bringing the schema up to date failed.
+    #[error("database migrations failed: {0}")]
+    Migration(String),
+}
+
+/// Any one number: the key of the session-level PostgreSQL advisory lock that
+/// instances take around migrations ("madoguchi" in ASCII, truncated).
+const MIGRATION_LOCK_KEY: i64 = 0x6d61_646f_6775_6368;
+
+/// Run the migrations on PostgreSQL while holding an advisory lock on a
+/// connection of its own, so that instances started together (as `docker
+/// compose up` starts them) migrate one after the other: the first does the
+/// work, the others wait and then find nothing to do. The lock ends with its
+/// connection, so a process killed mid-migration does not leave it taken.
+async fn migrate_postgres(url: &str, pool: &Db, timeout: Duration) -> Result<(), ConnectError> {
+    use sea_orm::sqlx::{postgres::PgConnectOptions, Connection, PgConnection};
+    use std::str::FromStr;
+    let opts = PgConnectOptions::from_str(url).map_err(|e| ConnectError::BadUrl(e.to_string()))?;
+    // One direct attempt first: its error says what is wrong ("Connection
+    // refused", "password authentication failed"), where a pool would only
+    // report that it timed out.
+    let mut lock = tokio::time::timeout(timeout, PgConnection::connect_with(&opts))
+        .await
+        .map_err(|_| ConnectError::Unreachable(format!("no answer within {timeout:?}")))?
+        .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
+    sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(MIGRATION_LOCK_KEY)
+        .execute(&mut lock)
+        .await
+        .map_err(|e| ConnectError::Migration(format!("taking the migration lock: {e}")))?;
+    let result = Migrator::up(pool, None)
+        .await
+        .map_err(|e| ConnectError::Migration(e.to_string()));
+    // Closing the connection releases the lock whether or not the unlock runs.
+    let _ = sea_orm::sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(MIGRATION_LOCK_KEY)
+        .execute(&mut lock)
+        .await;
+    let _ = lock.close().await;
+    result
+}
+
+/// Run the migrations on SQLite inside one `BEGIN IMMEDIATE` transaction: it
+/// takes the database's write lock before reading anything, so a second process
+/// starting on the same file waits (busy timeout) and then finds the schema
+/// done, instead of racing to create the same tables. SQLite's DDL is
+/// transactional, so a failed migration leaves the file as it was. The pool
+/// has exactly one connection, so every statement below runs on it.
+async fn migrate_sqlite(write: &Db) -> Result<(), ConnectError> {
+    use sea_orm::ConnectionTrait;
+    write
+        .execute_unprepared("BEGIN IMMEDIATE")
+        .await
+        .map_err(|e| ConnectError::Migration(format!("taking the write lock: {e}")))?;
+    match Migrator::up(write, None).await {
+        Ok(()) => write
+            .execute_unprepared("COMMIT")
+            .await
+            .map(|_| ())
+            .map_err(|e| ConnectError::Migration(e.to_string())),
+        Err(e) => {
+            let _ = write.execute_unprepared("ROLLBACK").await;
+            Err(ConnectError::Migration(e.to_string()))
+        }
+    }
+}
+
+fn unreachable(e: sea_orm::DbErr) -> ConnectError {
+    ConnectError::Unreachable(e.to_string())
+}
+
 /// Open the pools and bring the schema up to date.
 ///
 /// SQLite gets WAL, a busy timeout and foreign keys, and a single writing
@@ -51,7 +132,7 @@ pub struct Pools {
 /// would-be `SQLITE_BUSY` upgrades into an orderly queue. Reads go to a
 /// separate pool of read-only connections, which WAL lets run beside the
 /// writer, so the session check of every request does not queue behind writes.
-pub async fn connect(opts: &DbOptions) -> Result<Pools, StoreError> {
+pub async fn connect(opts: &DbOptions) -> Result<Pools, ConnectError> {
     let mut co = ConnectOptions::new(opts.url.clone());
     co.connect_timeout(opts.connect_timeout)
         .acquire_timeout(opts.connect_timeout)
@@ -66,8 +147,8 @@ pub async fn connect(opts: &DbOptions) -> Result<Pools, StoreError> {
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true)
             });
-            let write = Database::connect(co).await?;
-            Migrator::up(&write, None).await?;
+            let write = Database::connect(co).await.map_err(unreachable)?;
+            migrate_sqlite(&write).await?;
             let mut ro = ConnectOptions::new(opts.url.clone());
             ro.connect_timeout(opts.connect_timeout)
                 .acquire_timeout(opts.connect_timeout)
@@ -79,18 +160,24 @@ pub async fn connect(opts: &DbOptions) -> Result<Pools, StoreError> {
                     .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                     .busy_timeout(Duration::from_secs(10))
             });
-            let read = Database::connect(ro).await?;
+            let read = Database::connect(ro).await.map_err(unreachable)?;
             Ok(Pools { write, read })
         }
-        _ => {
+        Some(Backend::Postgres) => {
             co.max_connections(opts.max_connections);
-            let write = Database::connect(co).await?;
-            Migrator::up(&write, None).await?;
+            // Connect lazily: the first real connection is the migration lock's,
+            // whose error is the driver's own.
+            co.connect_lazy(true);
+            let write = Database::connect(co).await.map_err(unreachable)?;
+            migrate_postgres(&opts.url, &write, opts.connect_timeout).await?;
             Ok(Pools {
                 read: write.clone(),
                 write,
             })
         }
+        None => Err(ConnectError::BadUrl(
+            "DATABASE_URL must start with sqlite: or postgres://".into(),
+        )),
     }
 }
 

@@ -21,7 +21,7 @@ pub mod settings;
 pub mod throttle;
 pub mod users;
 
-pub use db::{begin, commit, connect, Backend, Db, DbOptions, Pools, Tx};
+pub use db::{begin, commit, connect, Backend, ConnectError, Db, DbOptions, Pools, Tx};
 pub use error::StoreError;
 pub use page::Page;
 /// A connection or a transaction: what repository functions and services take.

@@ -14,7 +14,17 @@ struct Desk {
 }
 
 async fn desk() -> Desk {
+    desk_on(TestApp::spawn().await).await
+}
+
+/// A desk whose servers' clock reads `at` (and runs on from there).
+async fn desk_at(at: chrono::DateTime<chrono::Utc>) -> Desk {
     let app = TestApp::spawn().await;
+    app.clock.set(at);
+    desk_on(app).await
+}
+
+async fn desk_on(app: TestApp) -> Desk {
     let admin = app.admin().await;
     let (org, customer) = app
         .clinic(&admin, "さくら内科クリニック", "tanaka@sakura.test")
@@ -45,9 +55,34 @@ async fn hold_thread_numbers(app: &TestApp) -> sea_orm::DatabaseTransaction {
     tx
 }
 
+impl Desk {
+    /// Move the servers' clock; tokens and sessions age with it, so everyone
+    /// signs in again, as they would after a night.
+    async fn advance(&mut self, by: chrono::Duration) {
+        self.app.clock.advance(by);
+        self.admin = self.app.admin().await;
+        self.agent = self.app.login("agent@madoguchi.test", PASSWORD).await;
+        self.customer = self.app.login("tanaka@sakura.test", PASSWORD).await;
+    }
+}
+
+/// An instant written in Japan time.
+fn jst(y: i32, m: u32, d: u32, h: u32, min: u32) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    chrono::FixedOffset::east_opt(9 * 3600)
+        .unwrap()
+        .with_ymd_and_hms(y, m, d, h, min, 0)
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+}
+
 /// A value of the server's /metrics (0 when the series has no sample yet).
 async fn metric(app: &TestApp, name: &str) -> f64 {
-    let text = app.get("/metrics", None).await.text().await.unwrap();
+    metric_at(&app.client, &app.url("/metrics"), name).await
+}
+
+async fn metric_at(client: &reqwest::Client, url: &str, name: &str) -> f64 {
+    let text = client.get(url).send().await.unwrap().text().await.unwrap();
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
         .unwrap_or(0.0)
@@ -829,10 +864,21 @@ fn urlencode(s: &str) -> String {
 
 #[tokio::test]
 async fn the_queue_puts_breached_work_first_then_the_nearest_due() {
-    let d = desk().await;
+    // Monday 2026-12-07 09:00: the low-priority question comes in first.
+    let mut d = desk_at(jst(2026, 12, 7, 9, 0)).await;
+    let low = d
+        .app
+        .create_thread(
+            &d.customer,
+            &json!({"title": "low の質問", "body": "本文", "priority": "low"}),
+        )
+        .await;
+    // Nobody answers it for a business day (510 minutes, due Monday 17:30):
+    // on Tuesday at 09:30 it is breached, and the sweeper records it.
+    d.advance(chrono::Duration::minutes(24 * 60 + 30)).await;
     let app = &d.app;
-    let mut by_priority = Vec::new();
-    for p in ["low", "normal", "urgent", "high"] {
+    let mut by_priority = vec![("low", low["number"].as_i64().unwrap())];
+    for p in ["normal", "urgent", "high"] {
         let t = app
             .create_thread(
                 &d.customer,
@@ -842,6 +888,14 @@ async fn the_queue_puts_breached_work_first_then_the_nearest_due() {
         by_priority.push((p, t["number"].as_i64().unwrap()));
     }
     let num = |p: &str| by_priority.iter().find(|x| x.0 == p).unwrap().1;
+    let started = Instant::now();
+    while app.count("outbox WHERE event_type = 'sla.breached'").await < 1 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "breach not recorded within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let q = body(app.get("/v1/queue", Some(&d.agent)).await).await;
     let order: Vec<i64> = q["items"]
         .as_array()
@@ -849,35 +903,18 @@ async fn the_queue_puts_breached_work_first_then_the_nearest_due() {
         .iter()
         .map(|t| t["number"].as_i64().unwrap())
         .collect();
+    // Breached first, then by the nearest due: urgent 10:00, high 10:30, normal 13:30.
     assert_eq!(
         order,
-        vec![num("urgent"), num("high"), num("normal"), num("low")]
+        vec![num("low"), num("urgent"), num("high"), num("normal")]
     );
-
-    // Make the low-priority thread's first response overdue; the sweeper records the
-    // breach and the queue puts it first.
-    let past = chrono::Utc::now() - chrono::Duration::minutes(5);
-    let changed = app
-        .exec(
-            "UPDATE sla_clocks SET warn_at = $1, due_at = $1 WHERE kind = 'first_response' AND thread_id = (SELECT id FROM threads WHERE number = $2)",
-            vec![past.into(), num("low").into()],
-        )
-        .await;
-    assert_eq!(changed, 1);
-    let started = Instant::now();
-    loop {
-        let q = body(app.get("/v1/queue", Some(&d.agent)).await).await;
-        if q["items"][0]["number"] == num("low") {
-            assert_eq!(q["items"][0]["breached"], true);
-            assert_eq!(q["items"][0]["sla"]["first_response"]["state"], "breached");
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "breach not recorded within 5 s: {q}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    assert_eq!(q["items"][0]["breached"], true);
+    assert_eq!(q["items"][0]["sla"]["first_response"]["state"], "breached");
+    assert_eq!(
+        q["items"][0]["sla"]["first_response"]["due_at"],
+        "2026-12-07T17:30:00+09:00"
+    );
+    assert_eq!(q["items"][1]["breached"], false);
     assert_eq!(
         app.count("outbox WHERE event_type = 'sla.breached'").await,
         1
@@ -908,10 +945,7 @@ async fn the_queue_puts_breached_work_first_then_the_nearest_due() {
             None => break,
         }
     }
-    assert_eq!(
-        walked,
-        vec![num("low"), num("urgent"), num("high"), num("normal")]
-    );
+    assert_eq!(walked, order);
     // Filters.
     let q = body(app.get("/v1/queue?priority=high", Some(&d.agent)).await).await;
     assert_eq!(q["items"].as_array().unwrap().len(), 1);
@@ -921,7 +955,8 @@ async fn the_queue_puts_breached_work_first_then_the_nearest_due() {
 
 #[tokio::test]
 async fn a_closure_reprojects_running_clocks() {
-    let d = desk().await;
+    // Monday 2026-12-07 10:00; the next open day is Tuesday the 8th.
+    let d = desk_at(jst(2026, 12, 7, 10, 0)).await;
     let app = &d.app;
     let t = app
         .create_thread(
@@ -935,8 +970,12 @@ async fn a_closure_reprojects_running_clocks() {
         .as_str()
         .unwrap()
         .to_owned();
+    // 2550 business minutes = five days of 510 from Monday 10:00.
+    assert!(before.starts_with("2026-12-14T10:00:"), "{before}");
     // Close the first open day after today.
-    let today = chrono::Utc::now()
+    let today = app
+        .clock
+        .now()
         .with_timezone(&chrono::FixedOffset::east_opt(9 * 3600).unwrap())
         .date_naive();
     let from = today.succ_opt().unwrap();
@@ -974,6 +1013,8 @@ async fn a_closure_reprojects_running_clocks() {
         .unwrap()
         .to_owned();
     assert_ne!(after_due, before);
+    // Tuesday closed: the fifth day ends on Tuesday the 15th.
+    assert!(after_due.starts_with("2026-12-15T10:00:"), "{after_due}");
     // The closure lies ahead, so the whole target now runs on the new calendar.
     let want = body(
         app.get(
@@ -1069,9 +1110,9 @@ async fn threads_opened_together_each_keep_their_own_rows() {
         }));
     }
     until_writer_has(app, 40.0).await;
-    // Longer than a second, so a clock started when the request arrived rather
-    // than when its thread was written would show a different second.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // A minute passes while they wait, so a clock started when the request
+    // arrived rather than when its thread was written would show it.
+    app.clock.advance(chrono::Duration::minutes(1));
     held.rollback().await.unwrap();
     let mut numbers = Vec::new();
     for t in tasks {
@@ -1272,90 +1313,74 @@ async fn a_failing_create_does_not_fail_its_neighbours() {
     assert_eq!(v["ok"], true, "{v}");
 }
 
-/// Child server processes, killed when the test ends however it ends.
-struct Processes(Vec<std::process::Child>);
-
-impl Drop for Processes {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
 #[tokio::test]
 async fn each_warning_and_breach_is_recorded_exactly_once() {
-    let d = desk().await;
-    let app = &d.app;
-    // On PostgreSQL, three more server processes sweep the same database at once.
-    let _children = if app.is_postgres() {
-        let mut v = Vec::new();
-        for _ in 0..3 {
-            v.push(
-                std::process::Command::new(env!("CARGO_BIN_EXE_madoguchi"))
-                    .env("DATABASE_URL", app.database_url())
-                    .env("MADOGUCHI_LISTEN", "127.0.0.1:0")
-                    .env("MADOGUCHI_SWEEP_MS", "100")
-                    .env("MADOGUCHI_LOG", "warn")
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::null())
-                    .spawn()
-                    .expect("start a server process"),
-            );
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        Processes(v)
+    // Monday 2026-12-07 09:00.
+    let mut d = desk_at(jst(2026, 12, 7, 9, 0)).await;
+    // On PostgreSQL, three more instances sweep the same database at once.
+    let siblings = if d.app.is_postgres() {
+        vec![
+            d.app.sibling().await,
+            d.app.sibling().await,
+            d.app.sibling().await,
+        ]
     } else {
-        Processes(Vec::new())
+        Vec::new()
     };
     let threads = 20;
     for i in 0..threads {
-        app.create_thread(
-            &d.agent,
-            &json!({"title": format!("期限切れ{i}"), "body": "本文", "organization_id": d.org}),
-        )
-        .await;
+        d.app
+            .create_thread(
+                &d.agent,
+                &json!({"title": format!("期限切れ{i}"), "body": "本文", "organization_id": d.org}),
+            )
+            .await;
     }
-    // Every clock of every thread comes due at once.
-    let past = chrono::Utc::now() - chrono::Duration::seconds(2);
-    let clocks = app
-        .exec(
-            "UPDATE sla_clocks SET warn_at = $1, due_at = $1",
-            vec![past.into()],
-        )
-        .await;
-    assert_eq!(clocks, 2 * threads);
+    // A month later every clock (first response and resolution) is overdue.
+    d.advance(chrono::Duration::days(30)).await;
+    let app = &d.app;
+    let clocks = 2 * threads;
     let started = Instant::now();
-    while app.count("outbox WHERE event_type = 'sla.breached'").await < clocks as i64 {
+    while app.count("outbox WHERE event_type = 'sla.breached'").await < clocks {
         assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "not every breach recorded within 5 s"
+            started.elapsed() < Duration::from_secs(10),
+            "not every breach recorded within 10 s"
         );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // Give the other sweepers time to (wrongly) record anything twice.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(
-        app.count("outbox WHERE event_type = 'sla.breached'").await,
-        clocks as i64
-    );
-    assert_eq!(
-        app.count("outbox WHERE event_type = 'sla.warning'").await,
-        clocks as i64
-    );
-    assert_eq!(
-        app.count("sla_clock_events WHERE event = 'breach'").await,
-        clocks as i64
-    );
-    assert_eq!(
-        app.count("sla_clock_events WHERE event = 'warning'").await,
-        clocks as i64
-    );
-    assert_eq!(
-        app.count("sla_clocks WHERE breached = TRUE").await,
-        clocks as i64
-    );
+    // Every instance sweeps twice more after the last event: one that would
+    // record anything again has had its chance.
+    let mut instances = vec![app.url("/metrics")];
+    instances.extend(siblings.iter().map(|s| s.url("/metrics")));
+    let sweeps = "madoguchi_sla_sweeps_total";
+    let mut seen = Vec::new();
+    for url in &instances {
+        seen.push(metric_at(&app.client, url, sweeps).await);
+    }
+    for (url, before) in instances.iter().zip(seen) {
+        let started = Instant::now();
+        while metric_at(&app.client, url, sweeps).await < before + 2.0 {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{url} stopped sweeping"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let mut recorded = 0.0;
+    for url in &instances {
+        recorded += metric_at(&app.client, url, "madoguchi_sla_events_total").await;
+    }
+    assert_eq!(recorded, 2.0 * clocks as f64, "warnings and breaches");
+    for (table, n) in [
+        ("outbox WHERE event_type = 'sla.breached'", clocks),
+        ("outbox WHERE event_type = 'sla.warning'", clocks),
+        ("sla_clock_events WHERE event = 'breach'", clocks),
+        ("sla_clock_events WHERE event = 'warning'", clocks),
+        ("sla_clocks WHERE breached = TRUE", clocks),
+    ] {
+        assert_eq!(app.count(table).await, n, "{table}");
+    }
 }
 
 /// The hand-traced clinic thread (see the domain's SLA tests), with every state
@@ -1372,6 +1397,9 @@ async fn a_traced_thread_survives_storage_between_every_step() {
     use madoguchi_persistence::board::{self as store, ThreadRecord};
 
     let d = desk().await;
+    // The servers live on the thread's Friday, so their sweeper has nothing due
+    // to work on while the test stores its clocks step by step.
+    d.app.clock.set(jst(2026, 4, 24, 17, 0));
     let db = &d.app.db;
     let cal = BusinessCalendar::build(CalendarRules::default());
     let jst = |m: u32, day: u32, h: u32, min: u32| {

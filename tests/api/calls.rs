@@ -174,7 +174,7 @@ async fn an_answered_call_meets_first_response_at_its_start() {
         .await;
     let thread: Value = r.json().await.unwrap();
     let n = thread["number"].as_i64().unwrap();
-    let now = chrono::Utc::now().to_rfc3339();
+    let now = l.app.clock.now().to_rfc3339();
     let mut back = call(&l.org, &now);
     back["direction"] = json!("outbound");
     back["thread_number"] = json!(n);
@@ -256,7 +256,7 @@ async fn calls_are_staff_only_audited_and_checked() {
     );
 
     let before = l.app.snapshot().await;
-    let future = (chrono::Utc::now() + chrono::Duration::minutes(5)).to_rfc3339();
+    let future = (l.app.clock.now() + chrono::Duration::minutes(5)).to_rfc3339();
     let mut cases = Vec::new();
     let mut b = call(&l.org, "2026-11-20T10:00:00+09:00");
     b["caller_number"] = json!("03-6413-061");

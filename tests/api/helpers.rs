@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 
 use madoguchi::Config;
+use madoguchi_api::clock::Clock;
 use poem::listener::Acceptor;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use sea_orm::{ConnectionTrait, Database, Statement};
@@ -14,7 +15,37 @@ pub const ADMIN_EMAIL: &str = "admin@madoguchi.test";
 pub const ADMIN_PASSWORD: &str = "test-admin-password-0001";
 pub const PASSWORD: &str = "correct horse battery staple";
 
-enum Backing {
+/// A new, empty database of the backend under test: its URL, and the guard that
+/// removes it when dropped.
+pub async fn fresh_database() -> (String, Backing) {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.trim().is_empty() => {
+            let name = format!("madoguchi_test_{id}");
+            let admin = Database::connect(admin_url.as_str())
+                .await
+                .expect("TEST_DATABASE_URL reachable");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create test database");
+            drop(admin);
+            (
+                with_database(&admin_url, &name),
+                Backing::Postgres { admin_url, name },
+            )
+        }
+        _ => {
+            let path = std::env::temp_dir().join(format!("madoguchi-test-{id}.db"));
+            (
+                format!("sqlite://{}?mode=rwc", path.display()),
+                Backing::Sqlite(path),
+            )
+        }
+    }
+}
+
+pub enum Backing {
     Sqlite(std::path::PathBuf),
     Postgres { admin_url: String, name: String },
 }
@@ -54,6 +85,8 @@ impl Drop for Backing {
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The servers' clock: move it instead of sleeping or rewriting stored times.
+    pub clock: Clock,
     pub client: reqwest::Client,
     pub db: sea_orm::DatabaseConnection,
     vars: Vec<(String, String)>,
@@ -84,11 +117,19 @@ impl Drop for Sibling {
     }
 }
 
-async fn start(vars: &[(String, String)]) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+async fn start(
+    vars: &[(String, String)],
+    clock: &Clock,
+) -> (SocketAddr, tokio::task::JoinHandle<()>) {
     let config = Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
         .expect("test config");
-    let (state, _admin) = madoguchi::prepare(&config).await.expect("prepare");
+    let state = madoguchi::prepare_with_clock(&config, clock.clone())
+        .await
+        .expect("prepare");
     let acceptor = madoguchi::bind(config.listen).await.expect("bind");
+    madoguchi::ensure_admin(&state, &config)
+        .await
+        .expect("first admin");
     let addr = acceptor
         .local_addr()
         .first()
@@ -127,31 +168,7 @@ impl TestApp {
                 .with_test_writer()
                 .try_init();
         }
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let (database_url, backing) = match std::env::var("TEST_DATABASE_URL") {
-            Ok(admin_url) if !admin_url.trim().is_empty() => {
-                let name = format!("madoguchi_test_{id}");
-                let admin = Database::connect(admin_url.as_str())
-                    .await
-                    .expect("TEST_DATABASE_URL reachable");
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                    .await
-                    .expect("create test database");
-                drop(admin);
-                (
-                    with_database(&admin_url, &name),
-                    Backing::Postgres { admin_url, name },
-                )
-            }
-            _ => {
-                let path = std::env::temp_dir().join(format!("madoguchi-test-{id}.db"));
-                (
-                    format!("sqlite://{}?mode=rwc", path.display()),
-                    Backing::Sqlite(path),
-                )
-            }
-        };
+        let (database_url, backing) = fresh_database().await;
         let mut vars: Vec<(String, String)> = vec![
             ("DATABASE_URL".into(), database_url.clone()),
             ("MADOGUCHI_LISTEN".into(), "127.0.0.1:0".into()),
@@ -165,12 +182,14 @@ impl TestApp {
             vars.retain(|(name, _)| name != k);
             vars.push((k.to_string(), v.to_string()));
         }
-        let (addr, server) = start(&vars).await;
+        let clock = Clock::adjustable();
+        let (addr, server) = start(&vars, &clock).await;
         let db = Database::connect(database_url.as_str())
             .await
             .expect("test db handle");
         TestApp {
             addr,
+            clock,
             client: reqwest::Client::new(),
             db,
             vars,
@@ -179,9 +198,10 @@ impl TestApp {
         }
     }
 
-    /// A second server on the same database, as another instance behind a load balancer.
+    /// A second server on the same database, as another instance behind a load
+    /// balancer. It shares this app's clock, as instances share real time.
     pub async fn sibling(&self) -> Sibling {
-        let (addr, server) = start(&self.vars).await;
+        let (addr, server) = start(&self.vars, &self.clock).await;
         Sibling { addr, server }
     }
 
@@ -310,6 +330,7 @@ impl TestApp {
         self.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres
     }
 
+    #[allow(dead_code)]
     pub fn database_url(&self) -> String {
         self.vars
             .iter()

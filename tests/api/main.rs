@@ -11,3 +11,4 @@ mod calls;
 mod helpers;
 mod manners;
 mod ops;
+mod process;

@@ -311,7 +311,7 @@ async fn idempotency_keys_are_forgotten_after_their_lifetime() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     let ttl = chrono::Duration::hours(24);
-    let now = chrono::Utc::now();
+    let now = app.clock.now();
     let kept = madoguchi_persistence::idempotency::purge_expired(&app.db, now, ttl)
         .await
         .unwrap();

@@ -86,7 +86,7 @@ impl QueueApi {
             items: page
                 .items
                 .into_iter()
-                .map(|v| thread_dto(v, &cal))
+                .map(|v| thread_dto(v, &cal, state.now()))
                 .collect(),
             next_cursor,
         }))

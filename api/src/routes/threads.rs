@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use crate::{
-    auth::{now, BearerAuth},
+    auth::BearerAuth,
     cursor,
     etag::etag,
     problem::ApiError,
@@ -52,8 +52,7 @@ pub(crate) fn sla_dto(sla: &ThreadSla, at: DateTime<Utc>, cal: &BusinessCalendar
     }
 }
 
-pub(crate) fn thread_dto(v: ThreadView, cal: &BusinessCalendar) -> ThreadDto {
-    let at = now();
+pub(crate) fn thread_dto(v: ThreadView, cal: &BusinessCalendar, at: DateTime<Utc>) -> ThreadDto {
     let t = v.thread;
     let sla = sla_dto(&v.sla, at, cal);
     let breached = [
@@ -142,9 +141,9 @@ enum PostCreated {
     Created(Json<PostDto>, #[oai(header = "Location")] String),
 }
 
-fn one(v: ThreadView, cal: &BusinessCalendar) -> One {
+fn one(v: ThreadView, state: &AppState) -> One {
     let tag = etag(v.thread.version);
-    One::Ok(Json(thread_dto(v, cal)), tag)
+    One::Ok(Json(thread_dto(v, &state.calendar.get(), state.now())), tag)
 }
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Board")]
@@ -181,7 +180,7 @@ impl ThreadsApi {
         let tag = etag(v.thread.version);
         let loc = format!("/v1/threads/{}", v.thread.number);
         Ok(Created::Created(
-            Json(thread_dto(v, &state.calendar.get())),
+            Json(thread_dto(v, &state.calendar.get(), state.now())),
             loc,
             tag,
         ))
@@ -222,7 +221,7 @@ impl ThreadsApi {
             items: page
                 .items
                 .into_iter()
-                .map(|v| thread_dto(v, &cal))
+                .map(|v| thread_dto(v, &cal, state.now()))
                 .collect(),
             next_cursor,
         }))
@@ -240,7 +239,7 @@ impl ThreadsApi {
         number: Path<i64>,
     ) -> Result<One, ApiError> {
         let v = svc::get_thread(&state, &auth.0, number.0).await?;
-        Ok(one(v, &state.calendar.get()))
+        Ok(one(v, &state))
     }
 
     /// Change a thread
@@ -284,7 +283,7 @@ impl ThreadsApi {
             },
         )
         .await?;
-        Ok(one(v, &state.calendar.get()))
+        Ok(one(v, &state))
     }
 
     /// The SLA clocks' log

@@ -2,6 +2,7 @@
 //! and update posted (same transaction) as a public reply on the linked threads,
 //! so a clinic that asked about the outage hears of it where it asked.
 
+use chrono::{DateTime, Utc};
 use madoguchi_domain::{
     announcements::{check_audience, NoticeStatus, Severity},
     board::{PostBody, ThreadTitle, Visibility},
@@ -18,7 +19,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{authorize, board::post_in, entry, hidden, record, Object};
-use crate::{auth::now, auth::Principal, problem::ApiError, state::AppState};
+use crate::{auth::Principal, problem::ApiError, state::AppState};
 
 const ANYONE: &[Role] = &[Role::Customer, Role::Agent, Role::Admin];
 const STAFF: &[Role] = &[Role::Agent, Role::Admin];
@@ -36,7 +37,12 @@ fn addressed_to(a: &Announcement, org: Option<Uuid>) -> bool {
     a.all_organizations || org.is_some_and(|o| a.organization_ids.contains(&o))
 }
 
-fn event(kind: &'static str, a: &Announcement, extra: serde_json::Value) -> NewEvent {
+fn event(
+    kind: &'static str,
+    a: &Announcement,
+    extra: serde_json::Value,
+    at: DateTime<Utc>,
+) -> NewEvent {
     let mut payload = json!({
         "announcement_id": a.id, "title": a.title, "severity": a.severity, "status": a.status,
         "all_organizations": a.all_organizations, "organization_ids": a.organization_ids,
@@ -53,7 +59,7 @@ fn event(kind: &'static str, a: &Announcement, extra: serde_json::Value) -> NewE
         organization_id: None,
         internal: false,
         payload,
-        occurred_at: now(),
+        occurred_at: at,
     }
 }
 
@@ -63,7 +69,7 @@ pub async fn publish(
     n: NewNotice<'_>,
 ) -> Result<(Announcement, Vec<Update>), ApiError> {
     authorize(
-        &state.db,
+        state,
         p,
         STAFF,
         "announcement.create",
@@ -126,7 +132,7 @@ pub async fn publish(
             Err(e) => return Err(e.into()),
         }
     }
-    let at = now();
+    let at = state.now();
     let a = Announcement {
         id: Uuid::now_v7(),
         title: title.as_str().to_owned(),
@@ -147,11 +153,16 @@ pub async fn publish(
     for t in &threads {
         post_in(state, &tx, p, t.number, &text, Visibility::Public).await?;
     }
-    board::outbox_append(&tx, event("announcement.published", &a, json!({}))).await?;
+    board::outbox_append(
+        &tx,
+        event("announcement.published", &a, json!({}), state.now()),
+    )
+    .await?;
     let key = a.id.to_string();
     record(
         &tx,
         entry(
+            state.now(),
             Some(p),
             "announcement.create",
             Some(Object::new("announcement", &key)),
@@ -173,7 +184,7 @@ pub async fn add_update(
 ) -> Result<(Announcement, Vec<Update>), ApiError> {
     let key = id.to_string();
     authorize(
-        &state.db,
+        state,
         p,
         STAFF,
         "announcement.update",
@@ -188,7 +199,7 @@ pub async fn add_update(
         body: body.as_str().to_owned(),
         status: status.map(|s| s.as_str().to_owned()),
         created_by: Some(p.user.id),
-        created_at: now(),
+        created_at: state.now(),
     };
     announcements::add_update(&tx, id, &u).await?;
     if let Some(s) = status {
@@ -214,12 +225,14 @@ pub async fn add_update(
             "announcement.updated",
             &a,
             json!({"update_id": u.id, "body": u.body}),
+            state.now(),
         ),
     )
     .await?;
     record(
         &tx,
         entry(
+            state.now(),
             Some(p),
             "announcement.update",
             Some(Object::new("announcement", &key)),
@@ -240,12 +253,12 @@ pub async fn get(
     id: Uuid,
 ) -> Result<(Announcement, Vec<Update>), ApiError> {
     let key = id.to_string();
-    authorize(&state.db, p, ANYONE, "announcement.read", None).await?;
+    authorize(state, p, ANYONE, "announcement.read", None).await?;
     let a = match announcements::get(&state.read, id).await {
         Ok(a) if p.role().is_staff() || addressed_to(&a, p.user.organization_id) => a,
         Ok(_) | Err(StoreError::NotFound) => {
             return Err(hidden(
-                &state.db,
+                state,
                 p,
                 "announcement.read",
                 Object::new("announcement", &key),
@@ -265,7 +278,7 @@ pub async fn list(
     before: Option<Uuid>,
     limit: u64,
 ) -> Result<Page<Announcement>, ApiError> {
-    authorize(&state.db, p, ANYONE, "announcement.list", None).await?;
+    authorize(state, p, ANYONE, "announcement.list", None).await?;
     let audience = if p.role().is_staff() {
         None
     } else {
@@ -289,7 +302,7 @@ pub async fn edit(
 ) -> Result<(Announcement, Vec<Update>), ApiError> {
     let key = id.to_string();
     authorize(
-        &state.db,
+        state,
         p,
         STAFF,
         "announcement.update",
@@ -313,12 +326,17 @@ pub async fn edit(
     if let Some(s) = ch.severity {
         a.severity = s.as_str().to_owned();
     }
-    a.updated_at = now();
+    a.updated_at = state.now();
     announcements::update(&tx, &mut a, version).await?;
-    board::outbox_append(&tx, event("announcement.updated", &a, json!({}))).await?;
+    board::outbox_append(
+        &tx,
+        event("announcement.updated", &a, json!({}), state.now()),
+    )
+    .await?;
     record(
         &tx,
         entry(
+            state.now(),
             Some(p),
             "announcement.update",
             Some(Object::new("announcement", &key)),

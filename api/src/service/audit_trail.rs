@@ -17,7 +17,7 @@ pub async fn list(
     limit: u64,
 ) -> Result<Page<AuditEvent>, ApiError> {
     authorize(
-        &state.db,
+        state,
         p,
         &[Role::Admin],
         "audit.read",
@@ -29,6 +29,7 @@ pub async fn list(
     record(
         &tx,
         entry(
+            state.now(),
             Some(p),
             "audit.read",
             Some(Object::kind("audit_event")),
@@ -44,7 +45,7 @@ pub async fn list(
 /// Walk the whole chain; the check itself is recorded.
 pub async fn verify(state: &AppState, p: &Principal) -> Result<audit::Verification, ApiError> {
     authorize(
-        &state.db,
+        state,
         p,
         &[Role::Admin],
         "audit.verify",
@@ -55,6 +56,7 @@ pub async fn verify(state: &AppState, p: &Principal) -> Result<audit::Verificati
     record(
         &state.db,
         entry(
+            state.now(),
             Some(p),
             "audit.verify",
             Some(Object::kind("audit_event")),
@@ -73,7 +75,7 @@ pub async fn start_export(
     filter: &AuditFilter,
 ) -> Result<(), ApiError> {
     authorize(
-        &state.db,
+        state,
         p,
         &[Role::Admin],
         "audit.export",
@@ -82,7 +84,7 @@ pub async fn start_export(
     .await?;
     record(
         &state.db,
-        entry(Some(p), "audit.export", Some(Object::kind("audit_event")), Outcome::Success,
+        entry(state.now(),Some(p), "audit.export", Some(Object::kind("audit_event")), Outcome::Success,
             Some(json!({"filter": {
                 "actor_id": filter.actor_id, "object_type": filter.object_type, "object_id": filter.object_id,
                 "action": filter.action, "outcome": filter.outcome,

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::{entry, record, Object};
 use crate::{
-    auth::{now, verify_password, Claims, Principal},
+    auth::{verify_password, Claims, Principal},
     context::RequestCtx,
     problem::ApiError,
     state::AppState,
@@ -39,7 +39,7 @@ pub async fn login(
 ) -> Result<Token, ApiError> {
     let email = Email::parse(email)?;
     let ctx = RequestCtx::current();
-    let t = now();
+    let t = state.now();
     let per_account = ThrottlePolicy::per_account();
     let per_address = ThrottlePolicy::per_address();
     let akey = account_key(email.as_str());
@@ -54,6 +54,7 @@ pub async fn login(
         record(
             &state.db,
             entry(
+                state.now(),
                 None,
                 "auth.login",
                 None,
@@ -85,6 +86,7 @@ pub async fn login(
         record(
             &tx,
             entry(
+                state.now(),
                 None,
                 "auth.login",
                 None,
@@ -112,6 +114,7 @@ pub async fn login(
     let access_token = state.jwt.sign(&claims)?;
     let uid = user.id.to_string();
     let mut e = entry(
+        state.now(),
         None,
         "auth.login",
         Some(Object::new("user", &uid)),
@@ -131,11 +134,12 @@ pub async fn login(
 /// End this session: the token stops working at once.
 pub async fn logout(state: &AppState, p: &Principal) -> Result<(), ApiError> {
     let tx = begin(&state.db).await?;
-    sessions::revoke(&tx, p.session_id, now()).await?;
+    sessions::revoke(&tx, p.session_id, state.now()).await?;
     let sid = p.session_id.to_string();
     record(
         &tx,
         entry(
+            state.now(),
             Some(p),
             "auth.logout",
             Some(Object::new("session", &sid)),

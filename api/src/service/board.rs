@@ -23,7 +23,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{authorize, entry, hidden, record, record_all, Object};
-use crate::{auth::now, auth::Principal, context::RequestCtx, problem::ApiError, state::AppState};
+use crate::{
+    auth::Principal, clock::Clock, context::RequestCtx, problem::ApiError, state::AppState,
+};
 
 const ANYONE: &[Role] = &[Role::Customer, Role::Agent, Role::Admin];
 const STAFF: &[Role] = &[Role::Agent, Role::Admin];
@@ -82,7 +84,7 @@ async fn visible_thread(
             Ok(t)
         }
         Ok(_) | Err(StoreError::NotFound) => {
-            Err(hidden(&state.db, p, action, Object::new("thread", &key)).await)
+            Err(hidden(state, p, action, Object::new("thread", &key)).await)
         }
         Err(e) => Err(e.into()),
     }
@@ -140,7 +142,7 @@ pub async fn create_thread(
     new: NewThread<'_>,
 ) -> Result<ThreadView, ApiError> {
     authorize(
-        &state.db,
+        state,
         p,
         ANYONE,
         "thread.create",
@@ -258,7 +260,9 @@ impl OpenRequest {
     pub(crate) fn new(p: &Principal, opening: Opening) -> Self {
         OpenRequest {
             principal: p.clone(),
+            // Timed when the thread is written (see `open_threads_in`).
             audit: entry(
+                DateTime::<Utc>::UNIX_EPOCH,
                 Some(p),
                 "thread.create",
                 Some(Object::kind("thread")),
@@ -287,6 +291,7 @@ pub(crate) async fn open_thread_in(
         tx,
         &cal,
         state.config.warn_permille,
+        &state.clock,
         vec![OpenRequest::new(p, o)],
     )
     .await?;
@@ -303,13 +308,15 @@ pub(crate) async fn open_threads_in(
     tx: &madoguchi_persistence::Tx,
     cal: &BusinessCalendar,
     warn: u32,
+    clock: &Clock,
     requests: Vec<OpenRequest>,
 ) -> Result<Vec<Opened>, ApiError> {
     // The first statement writes: on SQLite a transaction that reads first cannot
     // take the write lock later if another instance wrote in between.
     board::lock_numbers(tx).await?;
     let (policies, _) = board::policies(tx).await?;
-    let at = now();
+    // Read after the lock: a thread is created when it is written.
+    let at = clock.now();
     let mut prepared = Vec::with_capacity(requests.len());
     for r in requests {
         let o = &r.opening;
@@ -395,6 +402,7 @@ pub(crate) async fn open_threads_in(
             at,
             json!({"title": thread.title, "channel": thread.channel.as_str()}),
         );
+        audit_entry.occurred_at = at;
         audit_entry.object_id = Some(thread.number.to_string());
         audit_entry.detail = Some(json!({
             "organization_id": thread.organization_id,
@@ -436,7 +444,7 @@ pub(crate) async fn answered_call_on(
         .map_err(cal_err)?;
     board::save_sla(tx, t.id, &sla).await?;
     board::append_clock_events(tx, t.id, &events).await?;
-    let (due, breached) = sla.urgency(now());
+    let (due, breached) = sla.urgency(state.now());
     board::set_urgency(tx, t.id, due, breached).await?;
     Ok(t)
 }
@@ -451,13 +459,14 @@ pub async fn get_thread(
     p: &Principal,
     number: i64,
 ) -> Result<ThreadView, ApiError> {
-    authorize(&state.db, p, ANYONE, "thread.read", None).await?;
+    authorize(state, p, ANYONE, "thread.read", None).await?;
     let t = visible_thread(state, p, number, "thread.read").await?;
     let sla = board::load_sla(&state.read, t.id).await?;
     let key = number.to_string();
     record(
         &state.db,
         entry(
+            state.now(),
             Some(p),
             "thread.read",
             Some(Object::new("thread", &key)),
@@ -474,12 +483,13 @@ pub async fn clock_log(
     p: &Principal,
     number: i64,
 ) -> Result<Vec<ClockEvent>, ApiError> {
-    authorize(&state.db, p, ANYONE, "thread.read", None).await?;
+    authorize(state, p, ANYONE, "thread.read", None).await?;
     let t = visible_thread(state, p, number, "thread.read").await?;
     let key = number.to_string();
     record(
         &state.db,
         entry(
+            state.now(),
             Some(p),
             "thread.sla_log.read",
             Some(Object::new("thread", &key)),
@@ -519,7 +529,7 @@ pub async fn list_threads(
     limit: u64,
 ) -> Result<Page<ThreadView>, ApiError> {
     authorize(
-        &state.db,
+        state,
         p,
         ANYONE,
         "thread.list",
@@ -535,6 +545,7 @@ pub async fn list_threads(
     record(
         &state.db,
         entry(
+            state.now(),
             Some(p),
             "thread.list",
             Some(Object::kind("thread")),
@@ -553,14 +564,7 @@ pub async fn queue(
     after: Option<QueueKey>,
     limit: u64,
 ) -> Result<Page<ThreadView>, ApiError> {
-    authorize(
-        &state.db,
-        p,
-        STAFF,
-        "queue.read",
-        Some(Object::kind("thread")),
-    )
-    .await?;
+    authorize(state, p, STAFF, "queue.read", Some(Object::kind("thread"))).await?;
     if filter.statuses.is_empty() {
         filter.statuses = vec![ThreadStatus::New, ThreadStatus::Open];
     }
@@ -606,7 +610,7 @@ pub async fn update_thread(
 ) -> Result<ThreadView, ApiError> {
     let key = number.to_string();
     authorize(
-        &state.db,
+        state,
         p,
         STAFF,
         "thread.update",
@@ -652,7 +656,7 @@ pub async fn update_thread(
     }
     let cal = state.calendar.get();
     let warn = state.config.warn_permille;
-    let at = now();
+    let at = state.now();
     let tx = begin(&state.db).await?;
     board::lock(&tx, number).await?;
     let mut t = board::get_by_number(&tx, number).await?;
@@ -727,6 +731,7 @@ pub async fn update_thread(
     record(
         &tx,
         entry(
+            state.now(),
             Some(p),
             "thread.update",
             Some(Object::new("thread", &key)),
@@ -748,7 +753,7 @@ pub async fn add_post(
 ) -> Result<(PostRecord, i64), ApiError> {
     let key = number.to_string();
     authorize(
-        &state.db,
+        state,
         p,
         ANYONE,
         "post.create",
@@ -790,7 +795,7 @@ pub(crate) async fn post_in(
     let key = number.to_string();
     let cal = state.calendar.get();
     let warn = state.config.warn_permille;
-    let at = now();
+    let at = state.now();
     board::lock(tx, number).await?;
     let mut t = board::get_by_number(tx, number).await?;
     if t.status == ThreadStatus::Closed {
@@ -862,6 +867,7 @@ pub(crate) async fn post_in(
     record(
         tx,
         entry(
+            state.now(),
             Some(p),
             "post.create",
             Some(Object::new("thread", &key)),
@@ -880,13 +886,14 @@ pub async fn list_posts(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Page<PostRecord>, ApiError> {
-    authorize(&state.db, p, ANYONE, "post.list", None).await?;
+    authorize(state, p, ANYONE, "post.list", None).await?;
     let t = visible_thread(state, p, number, "post.list").await?;
     let page = board::list_posts(&state.read, t.id, p.role().is_staff(), after, limit).await?;
     let key = number.to_string();
     record(
         &state.db,
         entry(
+            state.now(),
             Some(p),
             "post.list",
             Some(Object::new("thread", &key)),
@@ -913,7 +920,7 @@ pub async fn search_threads(
     before: Option<i64>,
     limit: u64,
 ) -> Result<(Vec<Hit>, Option<i64>), ApiError> {
-    authorize(&state.db, p, ANYONE, "search", Some(Object::kind("thread"))).await?;
+    authorize(state, p, ANYONE, "search", Some(Object::kind("thread"))).await?;
     if q.chars().count() > 200 {
         return Err(ValidationError::new("q", "at most 200 characters").into());
     }
@@ -998,6 +1005,7 @@ pub async fn search_threads(
     record(
         &state.db,
         entry(
+            state.now(),
             Some(p),
             "search",
             Some(Object::kind("thread")),
@@ -1016,7 +1024,7 @@ pub async fn get_policies(
     p: &Principal,
 ) -> Result<(SlaPolicySet, Vec<(Priority, i32, DateTime<Utc>)>), ApiError> {
     authorize(
-        &state.db,
+        state,
         p,
         ADMIN,
         "sla_policy.read",
@@ -1027,6 +1035,7 @@ pub async fn get_policies(
     record(
         &state.db,
         entry(
+            state.now(),
             Some(p),
             "sla_policy.read",
             Some(Object::kind("sla_policy")),
@@ -1047,19 +1056,19 @@ pub async fn put_policy(
 ) -> Result<(SlaPolicy, i32, DateTime<Utc>), ApiError> {
     let key = priority.as_str();
     authorize(
-        &state.db,
+        state,
         p,
         ADMIN,
         "sla_policy.update",
         Some(Object::new("sla_policy", key)),
     )
     .await?;
-    let at = now();
+    let at = state.now();
     let tx = begin(&state.db).await?;
     let (old, _) = board::policies(&tx).await?;
     let version = board::put_policy(&tx, priority, policy, at).await?;
     let o = old.get(priority);
-    record(&tx, entry(Some(p), "sla_policy.update", Some(Object::new("sla_policy", key)), Outcome::Success, Some(json!({
+    record(&tx, entry(state.now(),Some(p), "sla_policy.update", Some(Object::new("sla_policy", key)), Outcome::Success, Some(json!({
         "from": [o.first_response_minutes, o.next_reply_minutes, o.resolution_minutes],
         "to": [policy.first_response_minutes, policy.next_reply_minutes, policy.resolution_minutes],
     })))).await?;

@@ -8,10 +8,7 @@ use madoguchi_persistence::{
 };
 use rand::{distributions::Alphanumeric, rngs::OsRng, Rng, RngCore};
 
-use crate::{
-    auth::{hash_password, now},
-    problem::ApiError,
-};
+use crate::{auth::hash_password, problem::ApiError, state::AppState};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
@@ -56,6 +53,19 @@ pub fn generate_password() -> String {
         .collect()
 }
 
+/// The configured admin password (checked like any password), or a generated
+/// one; the flag says it was generated and must be shown once.
+fn chosen_password(configured: Option<&str>) -> Result<(Password, bool), BootstrapError> {
+    match configured {
+        Some(p) => Password::parse(p).map(|p| (p, false)).map_err(|e| {
+            BootstrapError::Invalid(format!("MADOGUCHI_ADMIN_PASSWORD: {}", e.message))
+        }),
+        None => Password::parse(&generate_password())
+            .map(|p| (p, true))
+            .map_err(|e| BootstrapError::Invalid(e.to_string())),
+    }
+}
+
 /// What happened to the first admin at start-up.
 pub enum AdminBootstrap {
     /// An admin already existed; nothing was done.
@@ -66,29 +76,21 @@ pub enum AdminBootstrap {
     Generated { email: String, password: String },
 }
 
+/// Create the first admin unless an admin exists. Call it once the server can
+/// serve (the port is bound), so that a generated password is printed by a
+/// start that goes on running, never by one that then fails.
 pub async fn ensure_admin(
-    db: &Db,
+    state: &AppState,
     email: &str,
     password: Option<&str>,
 ) -> Result<AdminBootstrap, BootstrapError> {
+    let db = &state.db;
     if users::count_with_role(db, Role::Admin).await? > 0 {
         return Ok(AdminBootstrap::Existing);
     }
     let email = Email::parse(email)
         .map_err(|e| BootstrapError::Invalid(format!("MADOGUCHI_ADMIN_EMAIL: {}", e.message)))?;
-    let (password, generated) = match password {
-        Some(p) => (
-            Password::parse(p).map_err(|e| {
-                BootstrapError::Invalid(format!("MADOGUCHI_ADMIN_PASSWORD: {}", e.message))
-            })?,
-            false,
-        ),
-        None => (
-            Password::parse(&generate_password())
-                .map_err(|e| BootstrapError::Invalid(e.to_string()))?,
-            true,
-        ),
-    };
+    let (password, generated) = chosen_password(password)?;
     let name = DisplayName::parse("管理者").map_err(|e| BootstrapError::Invalid(e.to_string()))?;
     let hash = hash_password(password.expose().to_owned()).await?;
     let tx = begin(db).await?;
@@ -101,7 +103,7 @@ pub async fn ensure_admin(
             organization_id: None,
             password_hash: hash,
         },
-        now(),
+        state.now(),
     )
     .await;
     let user = match created {
@@ -113,7 +115,7 @@ pub async fn ensure_admin(
     madoguchi_persistence::audit::append(
         &tx,
         NewAuditEvent {
-            occurred_at: now(),
+            occurred_at: state.now(),
             actor_type: "system",
             actor_id: None,
             action: "user.create".into(),
@@ -135,5 +137,76 @@ pub async fn ensure_admin(
         }
     } else {
         AdminBootstrap::Created { email }
+    })
+}
+
+/// What `madoguchi reset-admin-password` did.
+pub struct AdminReset {
+    pub email: String,
+    /// The new password when it was generated (to be shown once), else `None`.
+    pub generated: Option<String>,
+    /// Sessions of the account that were revoked.
+    pub revoked_sessions: u64,
+}
+
+/// An operator's way back in: give the admin account `email` a new password
+/// (the given one, or a generated one), reactivate it, revoke its sessions, and
+/// audit it as done by the system from the command line. Refuses an email that
+/// is not an admin's, so it cannot be used to take over another account.
+pub async fn reset_admin_password(
+    state: &AppState,
+    email: &str,
+    password: Option<&str>,
+) -> Result<AdminReset, BootstrapError> {
+    let email = Email::parse(email)
+        .map_err(|e| BootstrapError::Invalid(format!("--email: {}", e.message)))?;
+    let (password, generated) = chosen_password(password)?;
+    let hash = hash_password(password.expose().to_owned()).await?;
+    let tx = begin(&state.db).await?;
+    let found = users::credentials_by_email(&tx, &email).await?;
+    let Some(found) = found.filter(|c| c.user.role == Role::Admin) else {
+        return Err(BootstrapError::Invalid(format!(
+            "no admin account has the email {}",
+            email.as_str()
+        )));
+    };
+    let at = state.now();
+    let user = users::update(
+        &tx,
+        found.user.id,
+        found.user.version,
+        users::UserChanges {
+            password_hash: Some(hash),
+            active: Some(true),
+            ..Default::default()
+        },
+        at,
+    )
+    .await?;
+    let revoked = madoguchi_persistence::sessions::revoke_all_for_user(&tx, user.id, at).await?;
+    madoguchi_persistence::audit::append(
+        &tx,
+        NewAuditEvent {
+            occurred_at: at,
+            actor_type: "system",
+            actor_id: None,
+            action: "user.password_reset".into(),
+            object_type: Some("user"),
+            object_id: Some(user.id.to_string()),
+            ip: None,
+            outcome: Outcome::Success,
+            request_id: None,
+            detail: Some(serde_json::json!({
+                "reason": "madoguchi reset-admin-password (command line)",
+                "sessions_revoked": revoked,
+            })),
+        },
+    )
+    .await?;
+    commit(tx).await?;
+    Ok(AdminReset {
+        email: email.into_inner(),
+        generated: generated.then(|| password.expose().to_owned()),
+        revoked_sessions: revoked,
     })
 }

@@ -15,7 +15,7 @@ use poem::http::StatusCode;
 use serde_json::json;
 
 use super::{authorize, entry, record, Object};
-use crate::{auth::now, auth::Principal, problem::ApiError, state::AppState};
+use crate::{auth::Principal, problem::ApiError, state::AppState};
 
 /// The longest range `days` answers at once.
 pub const MAX_DAYS: i64 = 366;
@@ -86,7 +86,7 @@ pub async fn list_closures(
     limit: u64,
 ) -> Result<Page<StoredOverride>, ApiError> {
     authorize(
-        &state.db,
+        state,
         p,
         ADMIN,
         "calendar.read",
@@ -98,6 +98,7 @@ pub async fn list_closures(
     record(
         &tx,
         entry(
+            state.now(),
             Some(p),
             "calendar.read",
             Some(Object::kind("calendar_override")),
@@ -119,7 +120,7 @@ pub async fn add_closure(
 ) -> Result<StoredOverride, ApiError> {
     let key = date.to_string();
     authorize(
-        &state.db,
+        state,
         p,
         ADMIN,
         "calendar.create",
@@ -178,7 +179,7 @@ pub async fn add_closure(
         return Err(ApiError::validation(errors));
     }
     let tx = begin(&state.db).await?;
-    let stored = calendar::insert(&tx, date, &rule, Some(p.user.id), now())
+    let stored = calendar::insert(&tx, date, &rule, Some(p.user.id), state.now())
         .await
         .map_err(|e| match e {
             StoreError::Conflict => ApiError::conflict(
@@ -197,6 +198,7 @@ pub async fn add_closure(
     record(
         &tx,
         entry(
+            state.now(),
             Some(p),
             "calendar.create",
             Some(Object::new("calendar_override", &key)),
@@ -217,7 +219,7 @@ pub async fn remove_closure(
 ) -> Result<(), ApiError> {
     let key = date.to_string();
     authorize(
-        &state.db,
+        state,
         p,
         ADMIN,
         "calendar.delete",
@@ -235,6 +237,7 @@ pub async fn remove_closure(
     record(
         &tx,
         entry(
+            state.now(),
             Some(p),
             "calendar.delete",
             Some(Object::new("calendar_override", &key)),
@@ -256,7 +259,7 @@ pub async fn refresh(state: &AppState) {
     match state.calendar.refresh(&state.db).await {
         Ok(true) => {
             let new = state.calendar.get();
-            match super::board::reproject_all(state, &old, &new, now()).await {
+            match super::board::reproject_all(state, &old, &new, state.now()).await {
                 Ok(n) => tracing::info!(
                     threads = n,
                     "SLA clocks re-projected after a calendar change"

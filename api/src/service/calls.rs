@@ -21,7 +21,7 @@ use super::{
     board::{answered_call_on, open_thread_in, Opening},
     entry, record, Object,
 };
-use crate::{auth::now, auth::Principal, problem::ApiError, state::AppState};
+use crate::{auth::Principal, problem::ApiError, state::AppState};
 
 const STAFF: &[Role] = &[Role::Agent, Role::Admin];
 
@@ -66,15 +66,8 @@ pub async fn log_call(
     p: &Principal,
     new: NewCall<'_>,
 ) -> Result<CallView, ApiError> {
-    authorize(
-        &state.db,
-        p,
-        STAFF,
-        "call.create",
-        Some(Object::kind("call")),
-    )
-    .await?;
-    let at = now();
+    authorize(state, p, STAFF, "call.create", Some(Object::kind("call"))).await?;
+    let at = state.now();
     let mut errors = Vec::new();
     let name = DisplayName::parse(new.caller_name)
         .map_err(|e| ValidationError::new("caller_name", e.message));
@@ -197,7 +190,7 @@ pub async fn log_call(
     }
     calls::insert(&tx, &call).await?;
     let id = call.id.to_string();
-    record(&tx, entry(Some(p), "call.create", Some(Object::new("call", &id)), Outcome::Success,
+    record(&tx, entry(state.now(),Some(p), "call.create", Some(Object::new("call", &id)), Outcome::Success,
         Some(json!({"organization_id": call.organization_id, "direction": call.direction.as_str(), "answered": call.answered})))).await?;
     let v = view(&tx, call).await?;
     commit(tx).await?;
@@ -208,7 +201,7 @@ pub async fn log_call(
 pub async fn get_call(state: &AppState, p: &Principal, id: Uuid) -> Result<CallView, ApiError> {
     let key = id.to_string();
     authorize(
-        &state.db,
+        state,
         p,
         STAFF,
         "call.read",
@@ -219,6 +212,7 @@ pub async fn get_call(state: &AppState, p: &Principal, id: Uuid) -> Result<CallV
     record(
         &state.db,
         entry(
+            state.now(),
             Some(p),
             "call.read",
             Some(Object::new("call", &key)),
@@ -237,7 +231,7 @@ pub async fn list_calls(
     before: Option<Uuid>,
     limit: u64,
 ) -> Result<Page<CallView>, ApiError> {
-    authorize(&state.db, p, STAFF, "call.list", Some(Object::kind("call"))).await?;
+    authorize(state, p, STAFF, "call.list", Some(Object::kind("call"))).await?;
     if let (Some(a), Some(b)) = (f.from, f.to) {
         if b < a {
             return Err(ApiError::invalid_parameter("`to` is before `from`"));
@@ -248,6 +242,7 @@ pub async fn list_calls(
     record(
         &state.db,
         entry(
+            state.now(),
             Some(p),
             "call.list",
             Some(Object::kind("call")),
@@ -282,7 +277,7 @@ pub async fn update_call(
 ) -> Result<CallView, ApiError> {
     let key = id.to_string();
     authorize(
-        &state.db,
+        state,
         p,
         STAFF,
         "call.update",
@@ -306,7 +301,7 @@ pub async fn update_call(
     let mut call = calls::get(&tx, id).await?;
     let version = crate::etag::expected_version(if_match, call.version)?;
     if let Some(end) = ch.ended_at {
-        check_times(call.started_at, Some(end), now())?;
+        check_times(call.started_at, Some(end), state.now())?;
         call.ended_at = Some(end);
     }
     if let Some(s) = summary {
@@ -316,7 +311,7 @@ pub async fn update_call(
     if let Some(a) = ch.answered {
         call.answered = a;
     }
-    call.updated_at = now();
+    call.updated_at = state.now();
     calls::update(&tx, &mut call, version).await?;
     if newly_answered {
         if let Some(tid) = call.thread_id {
@@ -327,6 +322,7 @@ pub async fn update_call(
     record(
         &tx,
         entry(
+            state.now(),
             Some(p),
             "call.update",
             Some(Object::new("call", &key)),
@@ -350,14 +346,7 @@ pub async fn report(
     organization_id: Option<Uuid>,
 ) -> Result<madoguchi_domain::calls::CallReport, ApiError> {
     use madoguchi_domain::calls::{CallReport, CallSample};
-    authorize(
-        &state.db,
-        p,
-        STAFF,
-        "call.report",
-        Some(Object::kind("call")),
-    )
-    .await?;
+    authorize(state, p, STAFF, "call.report", Some(Object::kind("call"))).await?;
     let invalid = |d: &str| {
         ApiError::new(
             poem::http::StatusCode::UNPROCESSABLE_ENTITY,
@@ -399,7 +388,7 @@ pub async fn report(
             break;
         }
     }
-    record(&state.db, entry(Some(p), "call.report", Some(Object::kind("call")), Outcome::Success,
+    record(&state.db, entry(state.now(),Some(p), "call.report", Some(Object::kind("call")), Outcome::Success,
         Some(json!({"from": from.to_string(), "to": to.to_string(), "organization_id": organization_id})))).await?;
     Ok(r)
 }

@@ -13,17 +13,11 @@ pub mod opener;
 pub mod organizations;
 pub mod users;
 
+use chrono::{DateTime, Utc};
 use madoguchi_domain::Role;
-use madoguchi_persistence::{
-    audit::{self, NewAuditEvent, Outcome},
-    Db,
-};
+use madoguchi_persistence::audit::{self, NewAuditEvent, Outcome};
 
-use crate::{
-    auth::{now, Principal},
-    context::RequestCtx,
-    problem::ApiError,
-};
+use crate::{auth::Principal, context::RequestCtx, problem::ApiError, state::AppState};
 
 /// An object an audit entry is about.
 pub struct Object<'a> {
@@ -43,6 +37,7 @@ impl<'a> Object<'a> {
 
 /// Build an audit entry for the current request.
 pub fn entry(
+    at: DateTime<Utc>,
     actor: Option<&Principal>,
     action: &str,
     object: Option<Object<'_>>,
@@ -51,7 +46,7 @@ pub fn entry(
 ) -> NewAuditEvent {
     let ctx = RequestCtx::current();
     NewAuditEvent {
-        occurred_at: now(),
+        occurred_at: at,
         actor_type: if actor.is_some() { "user" } else { "anonymous" },
         actor_id: actor.map(|p| p.user.id.to_string()),
         action: action.to_owned(),
@@ -91,7 +86,7 @@ pub async fn record_all(
 /// itself audited, so call this on the pool *before* opening the transaction of
 /// the work: a refusal inside a transaction would be rolled back with it.
 pub async fn authorize(
-    conn: &Db,
+    state: &AppState,
     p: &Principal,
     allowed: &[Role],
     action: &str,
@@ -100,16 +95,27 @@ pub async fn authorize(
     if p.actor().has_role(allowed) {
         return Ok(());
     }
-    record(conn, entry(Some(p), action, object, Outcome::Denied, None)).await?;
+    record(
+        &state.db,
+        entry(state.now(), Some(p), action, object, Outcome::Denied, None),
+    )
+    .await?;
     Err(ApiError::forbidden())
 }
 
 /// Answer "not found" for an object the caller may not know exists, and audit the
 /// attempt as denied.
-pub async fn hidden(conn: &Db, p: &Principal, action: &str, object: Object<'_>) -> ApiError {
+pub async fn hidden(state: &AppState, p: &Principal, action: &str, object: Object<'_>) -> ApiError {
     if let Err(e) = record(
-        conn,
-        entry(Some(p), action, Some(object), Outcome::Denied, None),
+        &state.db,
+        entry(
+            state.now(),
+            Some(p),
+            action,
+            Some(object),
+            Outcome::Denied,
+            None,
+        ),
     )
     .await
     {

@@ -17,7 +17,7 @@ use madoguchi_persistence::{begin, commit, Db};
 use tokio::sync::{mpsc, oneshot};
 
 use super::board::{open_threads_in, OpenRequest, Opened};
-use crate::{calendar_handle::CalendarHandle, metrics::Metrics, problem::ApiError};
+use crate::{calendar_handle::CalendarHandle, clock::Clock, metrics::Metrics, problem::ApiError};
 
 /// The most threads one transaction opens: bounds statement size (SQLite allows
 /// 32,766 parameters; a thread row has 22) and the wait of the last request in
@@ -44,6 +44,7 @@ impl ThreadOpener {
         calendar: Arc<CalendarHandle>,
         metrics: Arc<Metrics>,
         warn_permille: u32,
+        clock: Clock,
     ) -> Self {
         let (queue, rx) = mpsc::channel(MAX_BATCH * 16);
         tokio::spawn(run(
@@ -53,6 +54,7 @@ impl ThreadOpener {
                 calendar,
                 metrics: metrics.clone(),
                 warn_permille,
+                clock,
             },
         ));
         ThreadOpener { queue, metrics }
@@ -81,6 +83,7 @@ struct Writer {
     calendar: Arc<CalendarHandle>,
     metrics: Arc<Metrics>,
     warn_permille: u32,
+    clock: Clock,
 }
 
 async fn run(mut rx: mpsc::Receiver<Job>, w: Writer) {
@@ -155,7 +158,7 @@ impl Writer {
     async fn attempt(&self, requests: Vec<OpenRequest>) -> Result<Vec<Opened>, ApiError> {
         let cal = self.calendar.get();
         let tx = begin(&self.db).await?;
-        let out = open_threads_in(&tx, &cal, self.warn_permille, requests).await?;
+        let out = open_threads_in(&tx, &cal, self.warn_permille, &self.clock, requests).await?;
         commit(tx).await?;
         Ok(out)
     }

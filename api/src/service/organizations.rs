@@ -9,9 +9,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{authorize, entry, hidden, record, Object};
-use crate::{
-    auth::now, auth::Principal, etag::expected_version, problem::ApiError, state::AppState,
-};
+use crate::{auth::Principal, etag::expected_version, problem::ApiError, state::AppState};
 
 const STAFF: &[Role] = &[Role::Agent, Role::Admin];
 const ADMIN: &[Role] = &[Role::Admin];
@@ -23,7 +21,7 @@ pub async fn create(
     status: Option<ContractStatus>,
 ) -> Result<Organization, ApiError> {
     authorize(
-        &state.db,
+        state,
         p,
         ADMIN,
         "organization.create",
@@ -32,12 +30,18 @@ pub async fn create(
     .await?;
     let tx = begin(&state.db).await?;
     let name = OrganizationName::parse(name)?;
-    let org =
-        organizations::insert(&tx, &name, status.unwrap_or(ContractStatus::Active), now()).await?;
+    let org = organizations::insert(
+        &tx,
+        &name,
+        status.unwrap_or(ContractStatus::Active),
+        state.now(),
+    )
+    .await?;
     let id = org.id.to_string();
     record(
         &tx,
         entry(
+            state.now(),
             Some(p),
             "organization.create",
             Some(Object::new("organization", &id)),
@@ -56,7 +60,7 @@ pub async fn get(state: &AppState, p: &Principal, id: Uuid) -> Result<Organizati
     let sid = id.to_string();
     if !p.actor().may_see_organization(Some(id.as_u128())) {
         return Err(hidden(
-            &state.db,
+            state,
             p,
             "organization.read",
             Object::new("organization", &sid),
@@ -74,7 +78,7 @@ pub async fn list(
     limit: u64,
 ) -> Result<Page<Organization>, ApiError> {
     authorize(
-        &state.db,
+        state,
         p,
         STAFF,
         "organization.list",
@@ -94,7 +98,7 @@ pub async fn update(
 ) -> Result<Organization, ApiError> {
     let sid = id.to_string();
     authorize(
-        &state.db,
+        state,
         p,
         ADMIN,
         "organization.update",
@@ -115,10 +119,11 @@ pub async fn update(
         )
         .into());
     }
-    let org = organizations::update(&tx, id, version, &changes, now()).await?;
+    let org = organizations::update(&tx, id, version, &changes, state.now()).await?;
     record(
         &tx,
         entry(
+            state.now(),
             Some(p),
             "organization.update",
             Some(Object::new("organization", &sid)),

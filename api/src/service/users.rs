@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{authorize, entry, record, Object};
 use crate::{
-    auth::{hash_password, now, Principal},
+    auth::{hash_password, Principal},
     etag::expected_version,
     problem::ApiError,
     state::AppState,
@@ -42,14 +42,7 @@ pub async fn create(
     p: &Principal,
     new: CreateUser<'_>,
 ) -> Result<User, ApiError> {
-    authorize(
-        &state.db,
-        p,
-        ADMIN,
-        "user.create",
-        Some(Object::kind("user")),
-    )
-    .await?;
+    authorize(state, p, ADMIN, "user.create", Some(Object::kind("user"))).await?;
     let mut errors = Vec::new();
     let email = collect(&mut errors, Email::parse(new.email));
     let name = collect(&mut errors, DisplayName::parse(new.display_name));
@@ -84,7 +77,7 @@ pub async fn create(
             organization_id: new.organization_id,
             password_hash,
         },
-        now(),
+        state.now(),
     )
     .await
     .map_err(|e| match e {
@@ -97,6 +90,7 @@ pub async fn create(
     record(
         &tx,
         entry(
+            state.now(),
             Some(p),
             "user.create",
             Some(Object::new("user", &id)),
@@ -113,7 +107,7 @@ pub async fn create(
 pub async fn get(state: &AppState, p: &Principal, id: Uuid) -> Result<User, ApiError> {
     let sid = id.to_string();
     authorize(
-        &state.db,
+        state,
         p,
         ADMIN,
         "user.read",
@@ -125,6 +119,7 @@ pub async fn get(state: &AppState, p: &Principal, id: Uuid) -> Result<User, ApiE
     record(
         &tx,
         entry(
+            state.now(),
             Some(p),
             "user.read",
             Some(Object::new("user", &sid)),
@@ -144,13 +139,14 @@ pub async fn list(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Page<User>, ApiError> {
-    authorize(&state.db, p, ADMIN, "user.list", Some(Object::kind("user"))).await?;
+    authorize(state, p, ADMIN, "user.list", Some(Object::kind("user"))).await?;
     let tx = begin(&state.db).await?;
     let page = users::list(&tx, &filter, after, limit).await?;
     let ids: Vec<String> = page.items.iter().map(|u| u.id.to_string()).collect();
     record(
         &tx,
         entry(
+            state.now(),
             Some(p),
             "user.list",
             Some(Object::kind("user")),
@@ -183,7 +179,7 @@ pub async fn update(
 ) -> Result<User, ApiError> {
     let sid = id.to_string();
     authorize(
-        &state.db,
+        state,
         p,
         ADMIN,
         "user.update",
@@ -257,7 +253,7 @@ pub async fn update(
         password_hash,
     };
     let password_changed = changes.password_hash.is_some();
-    let t = now();
+    let t = state.now();
     let user = users::update(&tx, id, version, changes, t).await?;
     let revoked = if revoke {
         sessions::revoke_all_for_user(&tx, id, t).await?
@@ -267,6 +263,7 @@ pub async fn update(
     record(
         &tx,
         entry(
+            state.now(),
             Some(p),
             "user.update",
             Some(Object::new("user", &sid)),
