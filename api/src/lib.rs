@@ -15,6 +15,7 @@ pub mod manners;
 pub mod metrics;
 pub mod problem;
 pub mod routes;
+pub mod schema_check;
 pub mod service;
 pub mod state;
 pub mod text;
@@ -51,6 +52,8 @@ pub fn app(state: AppState) -> impl Endpoint {
     let spec = service.spec();
     let docs = service.swagger_ui();
     let manners = manners::Manners::new(state.clone());
+    // Index the document now rather than on the first refused request.
+    schema_check::index();
     Route::new()
         .nest("/", service)
         .at(

@@ -17,6 +17,7 @@ use crate::{
     auth::token_subject,
     context::RequestCtx,
     problem::{from_poem_error, ApiError},
+    schema_check,
     state::AppState,
 };
 
@@ -116,7 +117,7 @@ impl<E: Endpoint> Endpoint for MannersEndpoint<E> {
                 p if p.starts_with("/docs") => "/docs",
                 _ => "unmatched",
             },
-            Some(r) => r,
+            Some(r) => schema_check::index().route(r).unwrap_or(r),
         };
         self.state
             .metrics
@@ -171,7 +172,8 @@ impl<E: Endpoint> MannersEndpoint<E> {
             None
         };
 
-        req.set_body(body);
+        let method = req.method().clone();
+        req.set_body(body.clone());
         let result = self.inner.call(std::mem::take(req)).await;
         let (resp, route) = match result {
             Ok(out) => {
@@ -181,7 +183,9 @@ impl<E: Endpoint> MannersEndpoint<E> {
             }
             Err(err) => {
                 let route = err.data::<PathPattern>().map(|p| p.0.to_string());
-                (from_poem_error(&err).into_response(), route)
+                let problem = schema_check::explain(&err, method.as_str(), route.as_deref(), &body)
+                    .unwrap_or_else(|| from_poem_error(&err));
+                (problem.into_response(), route)
             }
         };
 

@@ -202,8 +202,8 @@ async fn notices_refuse_threads_outside_their_audience_and_customers() {
             &json!({"title": "障害", "body": "x", "severity": "fatal", "status": "investigating"}),
         )
         .await,
-        400,
-        "malformed-body",
+        422,
+        "validation-failed",
     )
     .await;
     assert_eq!(app.snapshot().await, before);

@@ -74,24 +74,24 @@ async fn bad_input_is_refused_with_a_problem_and_writes_nothing() {
             M::POST,
             "/v1/organizations",
             Body::Json(json!({"name": 5})),
-            400,
-            "malformed-body",
+            422,
+            "validation-failed",
         ),
         case(
             "missing field",
             M::POST,
             "/v1/organizations",
             Body::Json(json!({})),
-            400,
-            "malformed-body",
+            422,
+            "validation-failed",
         ),
         case(
             "JSON array instead of object",
             M::POST,
             "/v1/organizations",
             Body::Json(json!([])),
-            400,
-            "malformed-body",
+            422,
+            "validation-failed",
         ),
         case(
             "blank name",
@@ -122,8 +122,8 @@ async fn bad_input_is_refused_with_a_problem_and_writes_nothing() {
             M::POST,
             "/v1/organizations",
             Body::Json(json!({"name": "x", "contract_status": "paused"})),
-            400,
-            "malformed-body",
+            422,
+            "validation-failed",
         ),
         case(
             "text/plain body",
@@ -302,8 +302,8 @@ async fn bad_input_is_refused_with_a_problem_and_writes_nothing() {
             M::POST,
             "/v1/users",
             Body::Json(user("e@sakura.test", "山田", "root", None, good_pw)),
-            400,
-            "malformed-body",
+            422,
+            "validation-failed",
         ),
         case(
             "email already taken",
@@ -332,8 +332,8 @@ async fn bad_input_is_refused_with_a_problem_and_writes_nothing() {
             M::POST,
             "/v1/auth/login",
             Body::Json(json!({"email": ADMIN_EMAIL})),
-            400,
-            "malformed-body",
+            422,
+            "validation-failed",
         ),
     ];
     let mut c = case(
@@ -453,4 +453,98 @@ async fn validation_problems_name_every_bad_field() {
         .collect();
     fields.sort();
     assert_eq!(fields, ["display_name", "email", "password"]);
+}
+
+/// What the framework refuses (a missing member, a wrong enum value, a path
+/// parameter that is not a number) is answered like the services' 422s: the
+/// field by its name, what it takes, an enum's allowed values.
+#[tokio::test]
+async fn framework_refusals_name_the_field_and_what_it_takes() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let org = app.create_org(&admin, "さくら内科クリニック").await;
+    let before = app.snapshot().await;
+    let field = |p: &Value, name: &str| -> String {
+        p["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["field"] == name)
+            .unwrap_or_else(|| panic!("{name} not named in {p}"))["message"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let p = problem(
+        app.post(
+            "/v1/threads",
+            Some(&admin),
+            &json!({"title": "予約画面が開かない", "organization_id": org["id"]}),
+        )
+        .await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    assert_eq!(field(&p, "body"), "is required: a string");
+    let p = problem(
+        app.post(
+            "/v1/threads",
+            Some(&admin),
+            &json!({"title": "予約画面が開かない", "body": "本文", "priority": "至急", "organization_id": org["id"]}),
+        )
+        .await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    assert_eq!(
+        field(&p, "priority"),
+        "must be one of `low`, `normal`, `high`, `urgent`"
+    );
+    assert!(p["detail"].as_str().unwrap().contains("priority"), "{p}");
+    // Several at once, each by name.
+    let p = problem(
+        app.post(
+            "/v1/users",
+            Some(&admin),
+            &json!({"email": "a@b.jp", "display_name": 7, "role": "root"}),
+        )
+        .await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    assert_eq!(field(&p, "display_name"), "must be a string");
+    assert_eq!(
+        field(&p, "role"),
+        "must be one of `customer`, `agent`, `admin`"
+    );
+    assert_eq!(field(&p, "password"), "is required: a string");
+    let p = problem(
+        app.get("/v1/threads/abc", Some(&admin)).await,
+        400,
+        "invalid-parameter",
+    )
+    .await;
+    assert_eq!(field(&p, "number"), "must be an integer");
+    assert!(!p.to_string().contains("param0"), "{p}");
+    let p = problem(
+        app.get("/v1/threads?status=waiting", Some(&admin)).await,
+        400,
+        "invalid-parameter",
+    )
+    .await;
+    assert!(
+        field(&p, "status").starts_with("must be one of `new`, `open`, `pending`"),
+        "{p}"
+    );
+    let p = problem(
+        app.get("/v1/threads?limit=many", Some(&admin)).await,
+        400,
+        "invalid-parameter",
+    )
+    .await;
+    assert_eq!(field(&p, "limit"), "must be an integer from 1 to 200");
+    assert_eq!(app.snapshot().await, before);
 }

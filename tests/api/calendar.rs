@@ -387,15 +387,15 @@ async fn closures_refuse_bad_input_and_non_admins() {
         ),
         (
             json!({"date": "2026-13-01", "note": "x"}),
-            400,
-            "malformed-body",
+            422,
+            "validation-failed",
         ),
         (
             json!({"date": "2026-12-02", "note": "x".repeat(201)}),
             422,
             "validation-failed",
         ),
-        (json!({"note": "x"}), 400, "malformed-body"),
+        (json!({"note": "x"}), 422, "validation-failed"),
     ] {
         problem(
             app.post("/v1/calendar/closures", Some(&admin), &body).await,

@@ -20,11 +20,12 @@ async fn health_readiness_and_metrics() {
     let text = app.get("/metrics", None).await.text().await.unwrap();
     // Route templates, not raw paths: the id never appears as a label.
     assert!(
-        text.contains(r#"route="/v1/organizations/:param0",status="200""#),
+        text.contains(r#"route="/v1/organizations/{id}",status="200""#),
         "{text}"
     );
     assert!(text.contains(r#"route="unmatched",status="404""#));
     assert!(!text.contains(org["id"].as_str().unwrap()));
+    assert!(!text.contains("param0"), "{text}");
     assert!(text.contains("madoguchi_http_request_duration_seconds_bucket"));
     assert!(text.contains(r#"route="/healthz",status="200""#));
     assert!(!text.contains("does-not-exist"));
