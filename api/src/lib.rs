@@ -13,6 +13,7 @@ pub mod cursor;
 pub mod etag;
 pub mod manners;
 pub mod metrics;
+pub mod openapi_doc;
 pub mod problem;
 pub mod routes;
 pub mod schema_check;
@@ -43,14 +44,26 @@ pub fn openapi_service() -> OpenApiService<routes::Api, ()> {
 
 /// The OpenAPI document as served at `/openapi.json` and committed under `openapi/`.
 pub fn openapi_json() -> String {
-    openapi_service().spec()
+    refined(&openapi_service().spec())
+}
+
+fn refined(raw: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(raw) {
+        Ok(mut doc) => {
+            openapi_doc::refine(&mut doc);
+            serde_json::to_string_pretty(&doc).unwrap_or_else(|_| raw.to_owned())
+        }
+        Err(_) => raw.to_owned(),
+    }
 }
 
 /// The whole application: API, docs, operations, and the manners middleware.
 pub fn app(state: AppState) -> impl Endpoint {
     let service = openapi_service();
-    let spec = service.spec();
-    let docs = service.swagger_ui();
+    let raw = service.spec();
+    let spec = refined(&raw);
+    // Swagger UI embeds the document; give it the refined one.
+    let docs_html = service.swagger_ui_html().replace(&raw, &spec);
     let manners = manners::Manners::new(state.clone());
     // Index the document now rather than on the first refused request.
     schema_check::index();
@@ -64,7 +77,12 @@ pub fn app(state: AppState) -> impl Endpoint {
                     .body(spec.clone())
             })),
         )
-        .nest("/docs", docs)
+        .at(
+            "/docs",
+            poem::get(poem::endpoint::make_sync(move |_| {
+                poem::web::Html(docs_html.clone())
+            })),
+        )
         .at("/metrics", poem::get(routes::ops::metrics))
         .data(state)
         .with(manners)

@@ -60,7 +60,8 @@ pub struct Problem {
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldProblem>>,
-    /// For conflicts with a state machine: the states that are allowed from here.
+    /// For 409 conflicts with a state machine: the states that are allowed from
+    /// here. For 403: the roles that may do what was refused.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed: Option<Vec<String>>,
@@ -185,6 +186,17 @@ impl ApiError {
     pub fn forbidden() -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed")
             .detail("your role may not do this")
+    }
+
+    /// 403 naming who may: the roles in `allowed`.
+    pub fn forbidden_for(allowed: &[madoguchi_domain::Role]) -> Self {
+        let names: Vec<String> = allowed.iter().map(|r| r.as_str().to_owned()).collect();
+        let mut e = Self::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed").detail(format!(
+            "your role may not do this; allowed for: {}",
+            names.join(", ")
+        ));
+        e.allowed = names;
+        e
     }
 
     pub fn not_found() -> Self {

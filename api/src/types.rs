@@ -876,6 +876,10 @@ pub struct AnnouncementDto {
     /// Addressed to every organization; otherwise `organization_ids` (staff only).
     pub all_organizations: bool,
     pub organization_ids: Option<Vec<Uuid>>,
+    /// Threads the notice concerns (a customer sees only its own
+    /// organization's); each update is posted to them as a public reply.
+    pub thread_numbers: Vec<i64>,
+    /// Every update, oldest first.
     pub updates: Vec<NoticeUpdateDto>,
     pub version: i32,
     pub created_at: DateTime<FixedOffset>,

@@ -16,6 +16,16 @@ impl NoticeStatus {
     pub fn is_active(self) -> bool {
         self != NoticeStatus::Resolved
     }
+
+    /// The status as a clinic reads it in a notice posted to its thread.
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            NoticeStatus::Investigating => "調査中",
+            NoticeStatus::Identified => "原因特定",
+            NoticeStatus::Monitoring => "復旧作業後の経過観察中",
+            NoticeStatus::Resolved => "復旧",
+        }
+    }
 }
 
 /// A notice's audience: everyone, or the listed organizations (at least one).
@@ -38,6 +48,20 @@ pub fn check_audience(all: bool, listed: usize) -> Result<(), ValidationError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_status_has_its_own_japanese_label() {
+        let all = [
+            NoticeStatus::Investigating,
+            NoticeStatus::Identified,
+            NoticeStatus::Monitoring,
+            NoticeStatus::Resolved,
+        ];
+        let labels: std::collections::HashSet<_> = all.iter().map(|s| s.label_ja()).collect();
+        assert_eq!(labels.len(), all.len());
+        assert!(labels.iter().all(|l| !l.is_ascii()));
+        assert_eq!(NoticeStatus::Resolved.label_ja(), "復旧");
+    }
 
     #[test]
     fn statuses_and_audiences() {

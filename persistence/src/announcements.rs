@@ -26,10 +26,19 @@ pub struct Announcement {
     pub all_organizations: bool,
     pub organization_ids: Vec<Uuid>,
     pub thread_ids: Vec<Uuid>,
+    /// The linked threads' numbers and organizations (filled when read).
+    pub threads: Vec<LinkedThread>,
     pub created_by: Option<Uuid>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A thread a notice concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkedThread {
+    pub number: i64,
+    pub organization_id: Uuid,
 }
 
 #[derive(Debug, Clone)]
@@ -96,7 +105,22 @@ async fn complete(
         .await?
         .into_iter()
         .map(|r| r.thread_id)
-        .collect();
+        .collect::<Vec<_>>();
+    let threads = if thread_ids.is_empty() {
+        Vec::new()
+    } else {
+        crate::entities::thread::Entity::find()
+            .filter(crate::entities::thread::Column::Id.is_in(thread_ids.clone()))
+            .order_by_asc(crate::entities::thread::Column::Number)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|t| LinkedThread {
+                number: t.number,
+                organization_id: t.organization_id,
+            })
+            .collect()
+    };
     Ok(Announcement {
         id: m.id,
         title: m.title,
@@ -106,6 +130,7 @@ async fn complete(
         all_organizations: m.all_organizations,
         organization_ids,
         thread_ids,
+        threads,
         created_by: m.created_by,
         version: m.version,
         created_at: m.created_at,

@@ -15,13 +15,23 @@ async fn roles_are_enforced_and_refusals_audited() {
     let agent = app.login("agent@madoguchi.test", PASSWORD).await;
 
     let before = app.count("organizations").await;
-    problem(
+    let p = problem(
         app.post("/v1/organizations", Some(&customer), &json!({"name": "x"}))
             .await,
         403,
         "forbidden",
     )
     .await;
+    // The refusal says who may.
+    assert_eq!(p["allowed"], json!(["admin"]), "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("admin"), "{p}");
+    let p = problem(
+        app.get("/v1/queue", Some(&customer)).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_eq!(p["allowed"], json!(["agent", "admin"]), "{p}");
     problem(
         app.post("/v1/organizations", Some(&agent), &json!({"name": "x"}))
             .await,

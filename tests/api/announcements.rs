@@ -42,6 +42,7 @@ async fn notices_reach_their_audience_and_the_threads_that_asked() {
     assert_eq!(r.status(), StatusCode::CREATED);
     let notice: Value = r.json().await.unwrap();
     let id = notice["id"].as_str().unwrap().to_owned();
+    assert_eq!(notice["thread_numbers"], json!([n, n2]));
 
     // The clinic that asked hears it where it asked, and that is the agent's answer.
     let t: Value = app
@@ -70,6 +71,7 @@ async fn notices_reach_their_audience_and_the_threads_that_asked() {
         .await
         .unwrap();
     assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    assert_eq!(mine["items"][0]["thread_numbers"], json!([n, n2]));
     assert!(
         mine["items"][0]["organization_ids"].is_null(),
         "customers do not see who else was told"
@@ -121,6 +123,13 @@ async fn notices_reach_their_audience_and_the_threads_that_asked() {
             bodies[1].contains("予約システム障害") && bodies[2].contains("復旧しました"),
             "{bodies:?}"
         );
+        // Written for the clinic: the statuses in Japanese, not the API's words.
+        assert!(bodies[1].contains("（調査中）"), "{bodies:?}");
+        assert!(bodies[2].contains("（復旧）"), "{bodies:?}");
+        assert!(
+            !bodies[1].contains("investigating") && !bodies[2].contains("resolved"),
+            "{bodies:?}"
+        );
     }
     let active: Value = app
         .get("/v1/announcements?active=true", Some(&sakura_user))
@@ -129,6 +138,15 @@ async fn notices_reach_their_audience_and_the_threads_that_asked() {
         .await
         .unwrap();
     assert_eq!(active["items"].as_array().unwrap().len(), 0);
+    // The list carries the updates too, not only the single read.
+    let all: Value = app
+        .get("/v1/announcements", Some(&sakura_user))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all["items"][0]["updates"][0]["body"], "復旧しました。");
+    assert_eq!(all["items"][0]["updates"][0]["status"], "resolved");
     let one: Value = app
         .get(&format!("/v1/announcements/{id}"), Some(&sakura_user))
         .await
@@ -149,11 +167,22 @@ async fn notices_reach_their_audience_and_the_threads_that_asked() {
         1
     );
 
-    // A notice to everyone reaches both.
+    // A notice to everyone reaches both; each clinic sees only its own
+    // linked thread, never the other clinic's thread number.
+    let aoba_thread = app
+        .create_thread(
+            &aoba_user,
+            &json!({"title": "メンテナンス時間の確認", "body": "何時からですか"}),
+        )
+        .await["number"]
+        .as_i64()
+        .unwrap();
     let r = app
-        .post("/v1/announcements", Some(&agent), &json!({"title": "定期メンテナンスのお知らせ", "body": "12月5日に実施します。", "severity": "info", "status": "monitoring"}))
+        .post("/v1/announcements", Some(&agent), &json!({"title": "定期メンテナンスのお知らせ", "body": "12月5日に実施します。", "severity": "info", "status": "monitoring", "thread_numbers": [n, aoba_thread]}))
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
+    let staff_view: Value = r.json().await.unwrap();
+    assert_eq!(staff_view["thread_numbers"], json!([n, aoba_thread]));
     let theirs: Value = app
         .get("/v1/announcements", Some(&aoba_user))
         .await
@@ -161,6 +190,14 @@ async fn notices_reach_their_audience_and_the_threads_that_asked() {
         .await
         .unwrap();
     assert_eq!(theirs["items"].as_array().unwrap().len(), 1);
+    assert_eq!(theirs["items"][0]["thread_numbers"], json!([aoba_thread]));
+    let mine: Value = app
+        .get("/v1/announcements", Some(&sakura_user))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["items"][0]["thread_numbers"], json!([n]));
 }
 
 #[tokio::test]

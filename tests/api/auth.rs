@@ -14,7 +14,14 @@ async fn admin_logs_in_and_sees_itself() {
     assert_eq!(v["token_type"], "Bearer");
     assert!(v["expires_in"].as_i64().unwrap() > 0);
     let token = v["access_token"].as_str().unwrap();
-    let me: Value = app.get("/v1/me", Some(token)).await.json().await.unwrap();
+    let r = app.get("/v1/me", Some(token)).await;
+    let tag = r.headers()["etag"].to_str().unwrap().to_owned();
+    let me: Value = r.json().await.unwrap();
+    assert_eq!(
+        tag,
+        format!("\"{}\"", me["version"]),
+        "ETag is the account's version"
+    );
     assert_eq!(me["email"], ADMIN_EMAIL);
     assert_eq!(me["role"], "admin");
     assert!(me.get("password_hash").is_none() && me.get("password").is_none());

@@ -50,3 +50,50 @@ async fn the_committed_openapi_document_is_the_served_one() {
     assert_eq!(docs.status(), StatusCode::OK);
     assert!(docs.text().await.unwrap().contains("swagger"));
 }
+
+/// What the server requires, the document says: `If-Match` on every PATCH that
+/// answers 428 without it, `Idempotency-Key` on every POST, dates as `date`.
+#[tokio::test]
+async fn the_document_says_which_headers_are_required() {
+    let app = TestApp::spawn().await;
+    let doc: Value = app.get("/openapi.json", None).await.json().await.unwrap();
+    let mut patches = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            let header = |name: &str| params.iter().find(|p| p["name"] == name).cloned();
+            if method == "patch" {
+                patches += 1;
+                let m =
+                    header("If-Match").unwrap_or_else(|| panic!("PATCH {path} has no If-Match"));
+                assert_eq!(m["required"], true, "PATCH {path}");
+            }
+            let signed_in = op["security"].as_array().is_some_and(|s| !s.is_empty());
+            if method == "post" && signed_in {
+                let k = header("Idempotency-Key")
+                    .unwrap_or_else(|| panic!("POST {path} has no Idempotency-Key"));
+                assert_eq!(k["required"], false, "POST {path}");
+                assert!(k["description"].as_str().unwrap().contains("replays"));
+            }
+        }
+    }
+    assert!(patches >= 4);
+    assert!(!doc.to_string().contains("naive-date"));
+    // Swagger UI shows the same document.
+    let docs = app.get("/docs", None).await.text().await.unwrap();
+    assert!(docs.contains("Idempotency-Key") && !docs.contains("naive-date"));
+    // A PATCH without If-Match is refused as the document says.
+    let admin = app.admin().await;
+    let org = app.create_org(&admin, "みなと内科").await;
+    let r = app
+        .req(
+            reqwest::Method::PATCH,
+            &format!("/v1/organizations/{}", org["id"].as_str().unwrap()),
+            Some(&admin),
+        )
+        .json(&serde_json::json!({"name": "みなと内科医院"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PRECONDITION_REQUIRED);
+}

@@ -27,6 +27,8 @@ pub struct AnnouncementsApi;
 const LIST: &str = "announcements";
 
 fn dto(p: &Principal, a: Announcement, updates: Vec<Update>) -> AnnouncementDto {
+    let organization_ids = svc::visible_audience(p, &a);
+    let thread_numbers = svc::visible_threads(p, &a);
     AnnouncementDto {
         id: a.id,
         active: NoticeStatus::parse(&a.status)
@@ -37,8 +39,8 @@ fn dto(p: &Principal, a: Announcement, updates: Vec<Update>) -> AnnouncementDto 
         severity: a.severity,
         status: a.status,
         all_organizations: a.all_organizations,
-        // Who else was told is not a customer's business.
-        organization_ids: p.role().is_staff().then_some(a.organization_ids),
+        organization_ids,
+        thread_numbers,
         updates: updates
             .into_iter()
             .map(|u| NoticeUpdateDto {
@@ -133,12 +135,14 @@ impl AnnouncementsApi {
             cursor::limit(limit.0),
         )
         .await?;
-        let next_cursor = cursor::next(&state.jwt.cursor_key, LIST, &page, |a| a.id.to_string());
+        let next_cursor = cursor::next(&state.jwt.cursor_key, LIST, &page, |(a, _)| {
+            a.id.to_string()
+        });
         Ok(Json(AnnouncementList {
             items: page
                 .items
                 .into_iter()
-                .map(|a| dto(&auth.0, a, Vec::new()))
+                .map(|(a, updates)| dto(&auth.0, a, updates))
                 .collect(),
             next_cursor,
         }))

@@ -4,6 +4,7 @@ use poem_openapi::{payload::Json, ApiResponse, OpenApi};
 use super::ApiTags;
 use crate::{
     auth::BearerAuth,
+    etag::etag,
     problem::ApiError,
     service,
     state::AppState,
@@ -17,6 +18,13 @@ enum LogoutResponse {
     /// The session is ended; its token no longer works.
     #[oai(status = 204)]
     Done,
+}
+
+#[derive(ApiResponse)]
+enum MeResponse {
+    /// The caller's account; `ETag` is its version, for `If-Match` on changes.
+    #[oai(status = 200)]
+    Ok(Json<UserDto>, #[oai(header = "ETag")] String),
 }
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Auth")]
@@ -65,7 +73,9 @@ impl AuthApi {
     ///
     /// Any signed-in user: their own account.
     #[oai(path = "/me", method = "get", operation_id = "me")]
-    async fn me(&self, auth: BearerAuth) -> Result<Json<UserDto>, ApiError> {
-        Ok(Json(service::auth::me(&auth.0).into()))
+    async fn me(&self, auth: BearerAuth) -> Result<MeResponse, ApiError> {
+        let user = service::auth::me(&auth.0);
+        let tag = etag(user.version);
+        Ok(MeResponse::Ok(Json(user.into()), tag))
     }
 }

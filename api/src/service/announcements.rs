@@ -9,6 +9,7 @@ use madoguchi_domain::{
     Role, ValidationError,
 };
 use madoguchi_persistence::{
+    announcements::LinkedThread,
     announcements::{self, Announcement, Update},
     audit::Outcome,
     begin, board,
@@ -35,6 +36,22 @@ pub struct NewNotice<'a> {
 
 fn addressed_to(a: &Announcement, org: Option<Uuid>) -> bool {
     a.all_organizations || org.is_some_and(|o| a.organization_ids.contains(&o))
+}
+
+/// The linked threads the caller may know of: staff all of them, a customer
+/// only its own organization's (another clinic's thread numbers are not its
+/// business).
+pub fn visible_threads(p: &Principal, a: &Announcement) -> Vec<i64> {
+    a.threads
+        .iter()
+        .filter(|t| p.role().is_staff() || Some(t.organization_id) == p.user.organization_id)
+        .map(|t| t.number)
+        .collect()
+}
+
+/// Who else was told: staff only.
+pub fn visible_audience(p: &Principal, a: &Announcement) -> Option<Vec<Uuid>> {
+    p.role().is_staff().then(|| a.organization_ids.clone())
 }
 
 fn event(
@@ -142,6 +159,13 @@ pub async fn publish(
         all_organizations: all,
         organization_ids: orgs,
         thread_ids: threads.iter().map(|t| t.id).collect(),
+        threads: threads
+            .iter()
+            .map(|t| LinkedThread {
+                number: t.number,
+                organization_id: t.organization_id,
+            })
+            .collect(),
         created_by: Some(p.user.id),
         version: 1,
         created_at: at,
@@ -149,7 +173,12 @@ pub async fn publish(
     };
     let tx = begin(&state.db).await?;
     announcements::insert(&tx, &a).await?;
-    let text = format!("【障害情報】{}\n{}", a.title, a.body);
+    let text = format!(
+        "【障害情報】{}（{}）\n{}",
+        a.title,
+        n.status.label_ja(),
+        a.body
+    );
     for t in &threads {
         post_in(state, &tx, p, t.number, &text, Visibility::Public).await?;
     }
@@ -209,7 +238,7 @@ pub async fn add_update(
         announcements::update(&tx, &mut a, v).await?;
     }
     let label = status
-        .map(|s| format!("（{}）", s.as_str()))
+        .map(|s| format!("（{}）", s.label_ja()))
         .unwrap_or_default();
     let text = format!("【障害情報の更新】{}{}\n{}", a.title, label, u.body);
     for tid in &a.thread_ids {
@@ -277,14 +306,23 @@ pub async fn list(
     active_only: bool,
     before: Option<Uuid>,
     limit: u64,
-) -> Result<Page<Announcement>, ApiError> {
+) -> Result<Page<(Announcement, Vec<Update>)>, ApiError> {
     authorize(state, p, ANYONE, "announcement.list", None).await?;
     let audience = if p.role().is_staff() {
         None
     } else {
         Some(p.user.organization_id.unwrap_or(Uuid::nil()))
     };
-    Ok(announcements::list(&state.read, audience, active_only, before, limit).await?)
+    let page = announcements::list(&state.read, audience, active_only, before, limit).await?;
+    let mut items = Vec::with_capacity(page.items.len());
+    for a in page.items {
+        let updates = announcements::updates(&state.read, a.id).await?;
+        items.push((a, updates));
+    }
+    Ok(Page {
+        items,
+        has_more: page.has_more,
+    })
 }
 
 pub struct NoticeChanges<'a> {

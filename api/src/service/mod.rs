@@ -100,7 +100,7 @@ pub async fn authorize(
         entry(state.now(), Some(p), action, object, Outcome::Denied, None),
     )
     .await?;
-    Err(ApiError::forbidden())
+    Err(ApiError::forbidden_for(allowed))
 }
 
 /// Answer "not found" for an object the caller may not know exists, and audit the
