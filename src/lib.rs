@@ -139,6 +139,40 @@ async fn purge_idempotency_keys(state: AppState) {
     }
 }
 
+/// `madoguchi healthcheck`: ask `/readyz` of the server configured to listen on
+/// `listen` (an unspecified address such as 0.0.0.0 means this host), for a
+/// container's HEALTHCHECK without curl in the image. Plain HTTP/1.0 over std:
+/// one request, no dependency.
+pub fn healthcheck(listen: std::net::SocketAddr) -> Result<(), String> {
+    use std::io::{Read, Write};
+    let mut addr = listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    let timeout = Duration::from_secs(3);
+    let mut stream =
+        std::net::TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("{addr}: {e}"))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .and_then(|_| stream.set_write_timeout(Some(timeout)))
+        .map_err(|e| format!("{addr}: {e}"))?;
+    stream
+        .write_all(b"GET /readyz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .map_err(|e| format!("{addr}: {e}"))?;
+    let mut head = [0u8; 64];
+    let n = stream.read(&mut head).map_err(|e| format!("{addr}: {e}"))?;
+    let line = String::from_utf8_lossy(&head[..n]);
+    let status = line.lines().next().unwrap_or("").to_owned();
+    if status.split_whitespace().nth(1) == Some("200") {
+        Ok(())
+    } else {
+        Err(format!("{addr}/readyz answered {status:?}"))
+    }
+}
+
 /// How often background work runs.
 #[derive(Debug, Clone, Copy)]
 pub struct Timing {

@@ -30,6 +30,8 @@ Commands:
                              Give an admin account a new password (MADOGUCHI_ADMIN_PASSWORD,
                              or a generated one printed once), reactivate it and revoke its
                              sessions; audited. EMAIL defaults to MADOGUCHI_ADMIN_EMAIL
+  healthcheck                Exit 0 when the server on MADOGUCHI_LISTEN answers /readyz with 200
+                             (for a container HEALTHCHECK)
   seed [--threads N] [--posts-per-thread M]
                              Write benchmark threads straight to the database
   seed-audit N               Append N chained audit entries, for verify/export benchmarks
@@ -65,6 +67,13 @@ async fn main() {
             match madoguchi::seed::seed_audit(&state.db, n).await {
                 Ok(secs) => eprintln!("appended {n} chained audit entries in {secs:.1} s"),
                 Err(e) => fail(format!("seed-audit failed: {e}")),
+            }
+            return;
+        }
+        Some("healthcheck") => {
+            let config = Config::from_env().unwrap_or_else(|e| fail(e));
+            if let Err(e) = madoguchi::healthcheck(config.listen) {
+                fail(format!("not ready: {e}"));
             }
             return;
         }

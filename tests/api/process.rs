@@ -190,6 +190,18 @@ async fn the_first_admin_password_is_printed_only_by_a_start_that_serves() {
     let client = reqwest::Client::new();
     assert_eq!(login(&client, &addr, &first).await, StatusCode::OK);
 
+    // The container HEALTHCHECK: ready on the configured address, not elsewhere.
+    let mut check = command(&url);
+    check.arg("healthcheck").env("MADOGUCHI_LISTEN", &addr);
+    assert_eq!(start(check).exit_code().await, Some(0));
+    let mut check = command(&url);
+    check
+        .arg("healthcheck")
+        .env("MADOGUCHI_LISTEN", format!("127.0.0.1:{port}"));
+    let mut check = start(check);
+    assert_eq!(check.exit_code().await, Some(1));
+    assert!(check.output().contains("not ready"), "{}", check.output());
+
     // Lost anyway? The operator sets a new one from the command line.
     let mut reset = command(&url);
     reset.arg("reset-admin-password");
@@ -251,6 +263,7 @@ async fn help_lists_every_command() {
     let text = String::from_utf8(out.stdout).unwrap();
     for cmd in [
         "serve",
+        "healthcheck",
         "openapi",
         "reset-admin-password",
         "seed",
