@@ -97,3 +97,37 @@ async fn the_document_says_which_headers_are_required() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::PRECONDITION_REQUIRED);
 }
+
+/// The README's `cargo test` is CI's, and it reaches every crate of the workspace.
+#[test]
+fn the_readme_test_command_is_ci_and_covers_the_workspace() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let read = |f: &str| std::fs::read_to_string(format!("{root}/{f}")).unwrap();
+    let manifest = read("Cargo.toml");
+    let list = |key: &str| -> Vec<String> {
+        let line = manifest
+            .lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_else(|| panic!("{key} missing from Cargo.toml"));
+        line.split('"')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect()
+    };
+    let members = list("members");
+    let defaults = list("default-members");
+    assert!(defaults.contains(&".".to_owned()), "{defaults:?}");
+    for m in &members {
+        assert!(defaults.contains(m), "{m} is not run by a plain cargo test");
+    }
+    let readme = read("README.md");
+    assert!(readme.contains("\ncargo test            #"), "README's command");
+    let ci = read(".ci/run");
+    let ci_tests: Vec<&str> = ci
+        .lines()
+        .filter(|l| l.contains("cargo test"))
+        .collect();
+    assert_eq!(ci_tests.len(), 2, "{ci_tests:?}");
+    assert!(ci_tests.iter().all(|l| l.trim_end().ends_with("cargo test")));
+}
