@@ -122,12 +122,14 @@ fn the_readme_test_command_is_ci_and_covers_the_workspace() {
         assert!(defaults.contains(m), "{m} is not run by a plain cargo test");
     }
     let readme = read("README.md");
-    assert!(readme.contains("\ncargo test            #"), "README's command");
+    assert!(
+        readme.contains("\ncargo test            #"),
+        "README's command"
+    );
     let ci = read(".ci/run");
-    let ci_tests: Vec<&str> = ci
-        .lines()
-        .filter(|l| l.contains("cargo test"))
-        .collect();
+    let ci_tests: Vec<&str> = ci.lines().filter(|l| l.contains("cargo test")).collect();
     assert_eq!(ci_tests.len(), 2, "{ci_tests:?}");
-    assert!(ci_tests.iter().all(|l| l.trim_end().ends_with("cargo test")));
+    assert!(ci_tests
+        .iter()
+        .all(|l| l.trim_end().ends_with("cargo test")));
 }
