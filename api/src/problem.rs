@@ -134,6 +134,16 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, code, "Bad request").detail(detail)
     }
 
+    /// 422 for a `from`/`to` pair the API cannot answer: reversed, or too long.
+    pub fn invalid_range(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-range",
+            "Invalid range",
+        )
+        .detail(detail)
+    }
+
     pub fn invalid_parameter(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
@@ -261,6 +271,12 @@ impl ApiError {
             allowed: (!self.allowed.is_empty()).then(|| self.allowed.clone()),
             retry_after: self.retry_after,
         }
+    }
+}
+
+impl From<madoguchi_domain::time::ReversedRange> for ApiError {
+    fn from(e: madoguchi_domain::time::ReversedRange) -> Self {
+        ApiError::invalid_range(e.to_string())
     }
 }
 

@@ -19,6 +19,12 @@ pub enum Role {
 
 impl Role {
     pub const ALL: [Role; 3] = [Role::Customer, Role::Agent, Role::Admin];
+    /// Who may call an operation, named once: every signed-in person.
+    pub const ANYONE: &'static [Role] = &[Role::Customer, Role::Agent, Role::Admin];
+    /// The vendor's people: agents and admins.
+    pub const STAFF: &'static [Role] = &[Role::Agent, Role::Admin];
+    /// Admins only.
+    pub const ADMINS: &'static [Role] = &[Role::Admin];
 
     pub fn as_str(self) -> &'static str {
         match self {

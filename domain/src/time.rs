@@ -37,3 +37,47 @@ mod tests {
         assert_eq!(to_wire(t).timestamp_subsec_nanos(), 0);
     }
 }
+
+/// A range whose end does not come before its start: report periods, calendar
+/// days, audit filters. Every list and report that takes `from` and `to` builds
+/// one, so a reversed range is answered the same way everywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span<T> {
+    pub from: T,
+    pub to: T,
+}
+
+/// `to` came before `from`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("`to` is before `from`")]
+pub struct ReversedRange;
+
+impl<T: PartialOrd + Copy> Span<T> {
+    pub fn new(from: T, to: T) -> Result<Self, ReversedRange> {
+        if to < from {
+            Err(ReversedRange)
+        } else {
+            Ok(Span { from, to })
+        }
+    }
+}
+
+#[cfg(test)]
+mod span_tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn a_range_may_be_one_point_but_not_reversed() {
+        let d = |day| NaiveDate::from_ymd_opt(2026, 12, day).unwrap();
+        assert_eq!(
+            Span::new(d(1), d(1)),
+            Ok(Span {
+                from: d(1),
+                to: d(1)
+            })
+        );
+        assert!(Span::new(d(1), d(31)).is_ok());
+        assert_eq!(Span::new(d(2), d(1)), Err(ReversedRange));
+    }
+}

@@ -242,8 +242,8 @@ async fn bad_input_is_refused_with_a_problem_and_writes_nothing() {
             M::GET,
             "/v1/audit-events?from=2026-11-25T10:00:00%2B09:00&to=2026-11-25T09:00:00%2B09:00",
             Body::None,
-            400,
-            "invalid-parameter",
+            422,
+            "invalid-range",
         ),
         case(
             "invalid email",

@@ -285,17 +285,8 @@ impl TestApp {
     }
 
     pub async fn count(&self, table: &str) -> i64 {
-        let backend = self.db.get_database_backend();
-        let row = self
-            .db
-            .query_one(Statement::from_string(
-                backend,
-                format!("SELECT COUNT(*) AS n FROM {table}"),
-            ))
+        self.scalar(&format!("SELECT COUNT(*) AS n FROM {table}"))
             .await
-            .expect("count")
-            .expect("row");
-        row.try_get::<i64>("", "n").expect("n")
     }
 
     /// Run SQL written with `$1` placeholders on either backend.
@@ -353,7 +344,7 @@ impl TestApp {
             .headers()
             .get("etag")
             .and_then(|v| v.to_str().ok())
-            .unwrap_or("\"0\"")
+            .unwrap_or_else(|| panic!("GET /v1/threads/{number} answered no ETag"))
             .to_owned();
         self.req(Method::PATCH, &format!("/v1/threads/{number}"), Some(token))
             .header("If-Match", etag)
@@ -363,7 +354,10 @@ impl TestApp {
             .expect("request")
     }
 
-    /// Row counts of every table a request could write to.
+    /// What a request could have changed: the row count of every table, the
+    /// sum of the versions of every versioned one (an update bumps it), and the
+    /// counters (thread numbers, the audit chain's head). Equal snapshots mean
+    /// nothing was written.
     pub async fn snapshot(&self) -> Vec<(String, i64)> {
         let mut out = Vec::new();
         for t in [
@@ -371,18 +365,67 @@ impl TestApp {
             "users",
             "sessions",
             "audit_events",
+            "audit_chain_head",
             "idempotency_keys",
             "login_throttle",
             "calendar_overrides",
             "settings",
+            "counters",
+            "sla_policies",
             "threads",
+            "thread_tags",
             "posts",
+            "sla_clocks",
+            "sla_clock_events",
             "outbox",
             "search_docs",
+            "calls",
+            "announcements",
+            "announcement_organizations",
+            "announcement_threads",
+            "announcement_updates",
         ] {
             out.push((t.to_owned(), self.count(t).await));
         }
+        for t in [
+            "organizations",
+            "users",
+            "sla_policies",
+            "threads",
+            "calls",
+            "announcements",
+        ] {
+            out.push((
+                format!("{t}.version"),
+                self.scalar(&format!(
+                    "SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) AS n FROM {t}"
+                ))
+                .await,
+            ));
+        }
+        out.push((
+            "counters.value".into(),
+            self.scalar("SELECT CAST(COALESCE(SUM(value), 0) AS BIGINT) AS n FROM counters")
+                .await,
+        ));
+        out.push((
+            "audit_chain_head.last_id".into(),
+            self.scalar("SELECT COALESCE(MAX(last_id), 0) AS n FROM audit_chain_head")
+                .await,
+        ));
         out
+    }
+
+    /// One integer read with `SELECT … AS n`.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let backend = self.db.get_database_backend();
+        let row = self
+            .db
+            .query_one(Statement::from_string(backend, sql.to_owned()))
+            .await
+            .expect(sql)
+            .expect("row");
+        row.try_get::<i64>("", "n").expect("n")
     }
 }
 

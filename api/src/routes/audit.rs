@@ -33,9 +33,7 @@ fn audit_filter(
     let from = from.map(|t| t.with_timezone(&Utc));
     let to = to.map(|t| t.with_timezone(&Utc));
     if let (Some(f), Some(t)) = (from, to) {
-        if t < f {
-            return Err(ApiError::invalid_parameter("`to` is before `from`"));
-        }
+        madoguchi_domain::time::Span::new(f, t)?;
     }
     Ok(AuditFilter {
         actor_id,

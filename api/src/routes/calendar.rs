@@ -189,7 +189,7 @@ impl CalendarApi {
 
     /// Business time between two instants
     ///
-    /// Public. Open seconds inside [`from`, `to`]; `to` before `from` is refused.
+    /// Public. Open seconds inside [`from`, `to`]; 0 when `to` is not after `from`.
     #[oai(
         path = "/calendar/elapsed",
         method = "get",

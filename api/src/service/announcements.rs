@@ -22,9 +22,6 @@ use uuid::Uuid;
 use super::{authorize, board::post_in, entry, hidden, record, Object};
 use crate::{auth::Principal, problem::ApiError, state::AppState};
 
-const ANYONE: &[Role] = &[Role::Customer, Role::Agent, Role::Admin];
-const STAFF: &[Role] = &[Role::Agent, Role::Admin];
-
 pub struct NewNotice<'a> {
     pub title: &'a str,
     pub body: &'a str,
@@ -88,7 +85,7 @@ pub async fn publish(
     authorize(
         state,
         p,
-        STAFF,
+        Role::STAFF,
         "announcement.create",
         Some(Object::kind("announcement")),
     )
@@ -215,7 +212,7 @@ pub async fn add_update(
     authorize(
         state,
         p,
-        STAFF,
+        Role::STAFF,
         "announcement.update",
         Some(Object::new("announcement", &key)),
     )
@@ -282,7 +279,7 @@ pub async fn get(
     id: Uuid,
 ) -> Result<(Announcement, Vec<Update>), ApiError> {
     let key = id.to_string();
-    authorize(state, p, ANYONE, "announcement.read", None).await?;
+    authorize(state, p, Role::ANYONE, "announcement.read", None).await?;
     let a = match announcements::get(&state.read, id).await {
         Ok(a) if p.role().is_staff() || addressed_to(&a, p.user.organization_id) => a,
         Ok(_) | Err(StoreError::NotFound) => {
@@ -307,7 +304,7 @@ pub async fn list(
     before: Option<Uuid>,
     limit: u64,
 ) -> Result<Page<(Announcement, Vec<Update>)>, ApiError> {
-    authorize(state, p, ANYONE, "announcement.list", None).await?;
+    authorize(state, p, Role::ANYONE, "announcement.list", None).await?;
     let audience = if p.role().is_staff() {
         None
     } else {
@@ -342,7 +339,7 @@ pub async fn edit(
     authorize(
         state,
         p,
-        STAFF,
+        Role::STAFF,
         "announcement.update",
         Some(Object::new("announcement", &key)),
     )

@@ -19,7 +19,7 @@ pub async fn list(
     authorize(
         state,
         p,
-        &[Role::Admin],
+        Role::ADMINS,
         "audit.read",
         Some(Object::kind("audit_event")),
     )
@@ -47,7 +47,7 @@ pub async fn verify(state: &AppState, p: &Principal) -> Result<audit::Verificati
     authorize(
         state,
         p,
-        &[Role::Admin],
+        Role::ADMINS,
         "audit.verify",
         Some(Object::kind("audit_event")),
     )
@@ -77,7 +77,7 @@ pub async fn start_export(
     authorize(
         state,
         p,
-        &[Role::Admin],
+        Role::ADMINS,
         "audit.export",
         Some(Object::kind("audit_event")),
     )

@@ -27,10 +27,6 @@ use crate::{
     auth::Principal, clock::Clock, context::RequestCtx, problem::ApiError, state::AppState,
 };
 
-const ANYONE: &[Role] = &[Role::Customer, Role::Agent, Role::Admin];
-const STAFF: &[Role] = &[Role::Agent, Role::Admin];
-const ADMIN: &[Role] = &[Role::Admin];
-
 /// The longest a document's token stream is indexed (PostgreSQL caps positions).
 const MAX_TOKENS: usize = 16_000;
 
@@ -144,7 +140,7 @@ pub async fn create_thread(
     authorize(
         state,
         p,
-        ANYONE,
+        Role::ANYONE,
         "thread.create",
         Some(Object::kind("thread")),
     )
@@ -459,7 +455,7 @@ pub async fn get_thread(
     p: &Principal,
     number: i64,
 ) -> Result<ThreadView, ApiError> {
-    authorize(state, p, ANYONE, "thread.read", None).await?;
+    authorize(state, p, Role::ANYONE, "thread.read", None).await?;
     let t = visible_thread(state, p, number, "thread.read").await?;
     let sla = board::load_sla(&state.read, t.id).await?;
     let key = number.to_string();
@@ -483,7 +479,7 @@ pub async fn clock_log(
     p: &Principal,
     number: i64,
 ) -> Result<Vec<ClockEvent>, ApiError> {
-    authorize(state, p, ANYONE, "thread.read", None).await?;
+    authorize(state, p, Role::ANYONE, "thread.read", None).await?;
     let t = visible_thread(state, p, number, "thread.read").await?;
     let key = number.to_string();
     record(
@@ -531,7 +527,7 @@ pub async fn list_threads(
     authorize(
         state,
         p,
-        ANYONE,
+        Role::ANYONE,
         "thread.list",
         Some(Object::kind("thread")),
     )
@@ -564,7 +560,14 @@ pub async fn queue(
     after: Option<QueueKey>,
     limit: u64,
 ) -> Result<Page<ThreadView>, ApiError> {
-    authorize(state, p, STAFF, "queue.read", Some(Object::kind("thread"))).await?;
+    authorize(
+        state,
+        p,
+        Role::STAFF,
+        "queue.read",
+        Some(Object::kind("thread")),
+    )
+    .await?;
     if filter.statuses.is_empty() {
         filter.statuses = vec![ThreadStatus::New, ThreadStatus::Open];
     }
@@ -612,7 +615,7 @@ pub async fn update_thread(
     authorize(
         state,
         p,
-        STAFF,
+        Role::STAFF,
         "thread.update",
         Some(Object::new("thread", &key)),
     )
@@ -755,7 +758,7 @@ pub async fn add_post(
     authorize(
         state,
         p,
-        ANYONE,
+        Role::ANYONE,
         "post.create",
         Some(Object::new("thread", &key)),
     )
@@ -886,7 +889,7 @@ pub async fn list_posts(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Page<PostRecord>, ApiError> {
-    authorize(state, p, ANYONE, "post.list", None).await?;
+    authorize(state, p, Role::ANYONE, "post.list", None).await?;
     let t = visible_thread(state, p, number, "post.list").await?;
     let page = board::list_posts(&state.read, t.id, p.role().is_staff(), after, limit).await?;
     let key = number.to_string();
@@ -920,7 +923,14 @@ pub async fn search_threads(
     before: Option<i64>,
     limit: u64,
 ) -> Result<(Vec<Hit>, Option<i64>), ApiError> {
-    authorize(state, p, ANYONE, "search", Some(Object::kind("thread"))).await?;
+    authorize(
+        state,
+        p,
+        Role::ANYONE,
+        "search",
+        Some(Object::kind("thread")),
+    )
+    .await?;
     if q.chars().count() > 200 {
         return Err(ValidationError::new("q", "at most 200 characters").into());
     }
@@ -1026,7 +1036,7 @@ pub async fn get_policies(
     authorize(
         state,
         p,
-        ADMIN,
+        Role::ADMINS,
         "sla_policy.read",
         Some(Object::kind("sla_policy")),
     )
@@ -1058,7 +1068,7 @@ pub async fn put_policy(
     authorize(
         state,
         p,
-        ADMIN,
+        Role::ADMINS,
         "sla_policy.update",
         Some(Object::new("sla_policy", key)),
     )

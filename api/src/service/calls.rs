@@ -23,8 +23,6 @@ use super::{
 };
 use crate::{auth::Principal, problem::ApiError, state::AppState};
 
-const STAFF: &[Role] = &[Role::Agent, Role::Admin];
-
 /// A call as shown: the stored record, its thread's number and derived figures.
 pub struct CallView {
     pub call: CallRecord,
@@ -66,7 +64,14 @@ pub async fn log_call(
     p: &Principal,
     new: NewCall<'_>,
 ) -> Result<CallView, ApiError> {
-    authorize(state, p, STAFF, "call.create", Some(Object::kind("call"))).await?;
+    authorize(
+        state,
+        p,
+        Role::STAFF,
+        "call.create",
+        Some(Object::kind("call")),
+    )
+    .await?;
     let at = state.now();
     let mut errors = Vec::new();
     let name = DisplayName::parse(new.caller_name)
@@ -203,7 +208,7 @@ pub async fn get_call(state: &AppState, p: &Principal, id: Uuid) -> Result<CallV
     authorize(
         state,
         p,
-        STAFF,
+        Role::STAFF,
         "call.read",
         Some(Object::new("call", &key)),
     )
@@ -231,7 +236,14 @@ pub async fn list_calls(
     before: Option<Uuid>,
     limit: u64,
 ) -> Result<Page<CallView>, ApiError> {
-    authorize(state, p, STAFF, "call.list", Some(Object::kind("call"))).await?;
+    authorize(
+        state,
+        p,
+        Role::STAFF,
+        "call.list",
+        Some(Object::kind("call")),
+    )
+    .await?;
     if let (Some(a), Some(b)) = (f.from, f.to) {
         if b < a {
             return Err(ApiError::invalid_parameter("`to` is before `from`"));
@@ -279,7 +291,7 @@ pub async fn update_call(
     authorize(
         state,
         p,
-        STAFF,
+        Role::STAFF,
         "call.update",
         Some(Object::new("call", &key)),
     )
@@ -346,20 +358,17 @@ pub async fn report(
     organization_id: Option<Uuid>,
 ) -> Result<madoguchi_domain::calls::CallReport, ApiError> {
     use madoguchi_domain::calls::{CallReport, CallSample};
-    authorize(state, p, STAFF, "call.report", Some(Object::kind("call"))).await?;
-    let invalid = |d: &str| {
-        ApiError::new(
-            poem::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-range",
-            "Invalid range",
-        )
-        .detail(d.to_owned())
-    };
-    if to < from {
-        return Err(invalid("`to` is before `from`"));
-    }
+    authorize(
+        state,
+        p,
+        Role::STAFF,
+        "call.report",
+        Some(Object::kind("call")),
+    )
+    .await?;
+    madoguchi_domain::time::Span::new(from, to)?;
     if (to - from).num_days() >= 366 {
-        return Err(invalid("at most 366 days at a time"));
+        return Err(ApiError::invalid_range("at most 366 days at a time"));
     }
     let cal = state.calendar.get();
     let start = cal.instant(from, 0)?;

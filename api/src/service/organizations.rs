@@ -11,9 +11,6 @@ use uuid::Uuid;
 use super::{authorize, entry, hidden, record, Object};
 use crate::{auth::Principal, etag::expected_version, problem::ApiError, state::AppState};
 
-const STAFF: &[Role] = &[Role::Agent, Role::Admin];
-const ADMIN: &[Role] = &[Role::Admin];
-
 pub async fn create(
     state: &AppState,
     p: &Principal,
@@ -23,7 +20,7 @@ pub async fn create(
     authorize(
         state,
         p,
-        ADMIN,
+        Role::ADMINS,
         "organization.create",
         Some(Object::kind("organization")),
     )
@@ -80,7 +77,7 @@ pub async fn list(
     authorize(
         state,
         p,
-        STAFF,
+        Role::STAFF,
         "organization.list",
         Some(Object::kind("organization")),
     )
@@ -100,7 +97,7 @@ pub async fn update(
     authorize(
         state,
         p,
-        ADMIN,
+        Role::ADMINS,
         "organization.update",
         Some(Object::new("organization", &sid)),
     )

@@ -16,8 +16,6 @@ use crate::{
     state::AppState,
 };
 
-const ADMIN: &[Role] = &[Role::Admin];
-
 pub struct CreateUser<'a> {
     pub email: &'a str,
     pub display_name: &'a str,
@@ -42,7 +40,14 @@ pub async fn create(
     p: &Principal,
     new: CreateUser<'_>,
 ) -> Result<User, ApiError> {
-    authorize(state, p, ADMIN, "user.create", Some(Object::kind("user"))).await?;
+    authorize(
+        state,
+        p,
+        Role::ADMINS,
+        "user.create",
+        Some(Object::kind("user")),
+    )
+    .await?;
     let mut errors = Vec::new();
     let email = collect(&mut errors, Email::parse(new.email));
     let name = collect(&mut errors, DisplayName::parse(new.display_name));
@@ -109,7 +114,7 @@ pub async fn get(state: &AppState, p: &Principal, id: Uuid) -> Result<User, ApiE
     authorize(
         state,
         p,
-        ADMIN,
+        Role::ADMINS,
         "user.read",
         Some(Object::new("user", &sid)),
     )
@@ -139,7 +144,14 @@ pub async fn list(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Page<User>, ApiError> {
-    authorize(state, p, ADMIN, "user.list", Some(Object::kind("user"))).await?;
+    authorize(
+        state,
+        p,
+        Role::ADMINS,
+        "user.list",
+        Some(Object::kind("user")),
+    )
+    .await?;
     let tx = begin(&state.db).await?;
     let page = users::list(&tx, &filter, after, limit).await?;
     let ids: Vec<String> = page.items.iter().map(|u| u.id.to_string()).collect();
@@ -181,7 +193,7 @@ pub async fn update(
     authorize(
         state,
         p,
-        ADMIN,
+        Role::ADMINS,
         "user.update",
         Some(Object::new("user", &sid)),
     )
