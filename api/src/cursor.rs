@@ -6,7 +6,7 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::problem::ApiError;
+use crate::problem::{ApiError, ProblemType};
 
 /// Lists take `?limit=` (default 50, at most 200).
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -30,8 +30,8 @@ pub fn encode(key: &[u8], list: &str, position: &str) -> String {
 
 pub fn decode(key: &[u8], list: &str, cursor: &str) -> Result<String, ApiError> {
     let bad = || {
-        ApiError::bad_request(
-            "invalid-cursor",
+        ApiError::with_detail(
+            ProblemType::InvalidCursor,
             "the cursor is not one this list issued; start again without it",
         )
     };
@@ -62,7 +62,7 @@ pub fn decode_uuid(
     cursor
         .map(|c| {
             uuid::Uuid::parse_str(&decode(key, list, c)?)
-                .map_err(|_| ApiError::bad_request("invalid-cursor", "malformed cursor"))
+                .map_err(|_| ApiError::with_detail(ProblemType::InvalidCursor, "malformed cursor"))
         })
         .transpose()
 }
@@ -73,7 +73,7 @@ pub fn decode_i64(key: &[u8], list: &str, cursor: Option<&str>) -> Result<Option
         .map(|c| {
             decode(key, list, c)?
                 .parse::<i64>()
-                .map_err(|_| ApiError::bad_request("invalid-cursor", "malformed cursor"))
+                .map_err(|_| ApiError::with_detail(ProblemType::InvalidCursor, "malformed cursor"))
         })
         .transpose()
 }

@@ -2,7 +2,7 @@
 //! quoted. A PATCH without `If-Match` is refused (428) so a client cannot
 //! overwrite a change it never saw.
 
-use crate::problem::ApiError;
+use crate::problem::{ApiError, ProblemType};
 
 pub fn etag(version: i32) -> String {
     format!("\"{version}\"")
@@ -19,8 +19,8 @@ pub fn expected_version(if_match: Option<&str>, current: i32) -> Result<i32, Api
         .and_then(|r| r.strip_suffix('"'))
         .and_then(|v| v.parse::<i32>().ok())
         .ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid-if-match",
+            ApiError::with_detail(
+                ProblemType::InvalidIfMatch,
                 "If-Match must be an ETag from a previous response, e.g. \"3\"",
             )
         })

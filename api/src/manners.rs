@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::{
     auth::token_subject,
     context::RequestCtx,
-    problem::{from_poem_error, ApiError},
+    problem::{from_poem_error, ApiError, ProblemType},
     schema_check,
     state::AppState,
 };
@@ -206,8 +206,7 @@ impl<E: Endpoint> MannersEndpoint<E> {
             .map(str::trim)
             .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
             .ok_or_else(|| {
-                ApiError::bad_request(
-                    "invalid-idempotency-key",
+                ApiError::with_detail(ProblemType::InvalidIdempotencyKey,
                     "Idempotency-Key must be 1 to 255 printable ASCII characters (a UUID is a good choice)",
                 )
             })?
@@ -239,16 +238,11 @@ impl<E: Endpoint> MannersEndpoint<E> {
         match begin {
             Begin::Started => Ok(Claim::Owned(scope, key)),
             Begin::Replay(saved) => Ok(Claim::Answer(replay(saved))),
-            Begin::Mismatch => Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency-key-reused",
-                "Idempotency-Key reused with another request",
-            )
-            .detail(
+            Begin::Mismatch => Err(ApiError::new(ProblemType::IdempotencyKeyReused).detail(
                 "this Idempotency-Key was already used with a different request; use a new key",
             )),
-            Begin::InProgress => Err(ApiError::conflict(
-                "idempotency-in-progress",
+            Begin::InProgress => Err(ApiError::with_detail(
+                ProblemType::IdempotencyInProgress,
                 "the first request with this Idempotency-Key is still running; retry shortly",
             )),
         }

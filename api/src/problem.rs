@@ -26,6 +26,73 @@ use crate::context::RequestCtx;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+macro_rules! problem_types {
+    ($($variant:ident = ($code:literal, $status:ident, $title:literal, $when:literal)),+ $(,)?) => {
+        /// Every problem `type` the API sends: one closed list, each with its
+        /// status and title. Nothing builds a problem from a free-form code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ProblemType {
+            $(#[doc = $when] $variant),+
+        }
+
+        impl ProblemType {
+            pub const ALL: &'static [ProblemType] = &[$(ProblemType::$variant),+];
+
+            /// The stable code, the last segment of `type` (`/problems/<code>`).
+            pub fn code(self) -> &'static str {
+                match self { $(ProblemType::$variant => $code),+ }
+            }
+
+            pub fn status(self) -> StatusCode {
+                match self { $(ProblemType::$variant => StatusCode::$status),+ }
+            }
+
+            pub fn title(self) -> &'static str {
+                match self { $(ProblemType::$variant => $title),+ }
+            }
+
+            /// When a client meets it, for the README's list.
+            pub fn when(self) -> &'static str {
+                match self { $(ProblemType::$variant => $when),+ }
+            }
+        }
+    };
+}
+
+problem_types! {
+    ValidationFailed = ("validation-failed", UNPROCESSABLE_ENTITY, "The request is well-formed but some values are not acceptable", "a member of the body is missing, of the wrong type, or not acceptable; `errors` names each"),
+    InvalidParameter = ("invalid-parameter", BAD_REQUEST, "Invalid parameter", "a path or query parameter cannot be read; `errors` names it"),
+    InvalidRange = ("invalid-range", UNPROCESSABLE_ENTITY, "Invalid range", "`to` is before `from`, or the range is longer than allowed"),
+    OutOfRange = ("out-of-range", UNPROCESSABLE_ENTITY, "Outside the calendar", "an instant or year outside what the business calendar covers (1955-2099)"),
+    MalformedBody = ("malformed-body", BAD_REQUEST, "Malformed request body", "the body is not JSON (or not UTF-8)"),
+    BadRequest = ("bad-request", BAD_REQUEST, "Bad request", "the request could not be understood"),
+    InvalidCursor = ("invalid-cursor", BAD_REQUEST, "Bad request", "a `cursor` that this list did not hand out"),
+    InvalidIfMatch = ("invalid-if-match", BAD_REQUEST, "Bad request", "an `If-Match` that is not an ETag"),
+    InvalidIdempotencyKey = ("invalid-idempotency-key", BAD_REQUEST, "Bad request", "an `Idempotency-Key` that is not 1-255 printable ASCII characters"),
+    Unauthorized = ("unauthorized", UNAUTHORIZED, "Authentication required", "no valid bearer token (missing, expired, revoked, forged)"),
+    InvalidCredentials = ("invalid-credentials", UNAUTHORIZED, "Login failed", "the email or the password is wrong (never says which)"),
+    Forbidden = ("forbidden", FORBIDDEN, "Not allowed", "the caller's role may not do this; `allowed` names the roles that may"),
+    ContractInactive = ("contract-inactive", FORBIDDEN, "Contract not active", "the organization's contract is not active: it reads its history but cannot post"),
+    NotFound = ("not-found", NOT_FOUND, "Not found", "no such object, or not the caller's to know of; also an unknown route"),
+    MethodNotAllowed = ("method-not-allowed", METHOD_NOT_ALLOWED, "Method not allowed", "the route exists but not with this method"),
+    IllegalTransition = ("illegal-transition", CONFLICT, "Conflict", "the status cannot change that way; `allowed` lists where it can go"),
+    ThreadClosed = ("thread-closed", CONFLICT, "Conflict", "the thread is closed; open a follow-up with `follow_up_of`"),
+    EmailTaken = ("email-taken", CONFLICT, "Conflict", "another account has this email"),
+    LastAdmin = ("last-admin", CONFLICT, "Conflict", "the change would leave no active admin"),
+    ClosureExists = ("closure-exists", CONFLICT, "Conflict", "the date already has a closure or special hours"),
+    AlreadyExists = ("already-exists", CONFLICT, "Conflict", "an object with these values already exists"),
+    IdempotencyInProgress = ("idempotency-in-progress", CONFLICT, "Conflict", "the first request with this `Idempotency-Key` is still running; retry shortly"),
+    IdempotencyKeyReused = ("idempotency-key-reused", UNPROCESSABLE_ENTITY, "Idempotency-Key reused", "the `Idempotency-Key` was used with another request body"),
+    PreconditionFailed = ("precondition-failed", PRECONDITION_FAILED, "The object changed since you read it", "`If-Match` is not the current version: read it again"),
+    PreconditionRequired = ("precondition-required", PRECONDITION_REQUIRED, "If-Match required", "a change without `If-Match`"),
+    PayloadTooLarge = ("payload-too-large", PAYLOAD_TOO_LARGE, "Request body too large", "the body is larger than `MADOGUCHI_MAX_BODY_BYTES`"),
+    UnsupportedMediaType = ("unsupported-media-type", UNSUPPORTED_MEDIA_TYPE, "Unsupported media type", "the body is not `application/json`"),
+    TooManyRequests = ("too-many-requests", TOO_MANY_REQUESTS, "Too many attempts", "throttled; `retry_after` (and `Retry-After`) says when to try again"),
+    ClientError = ("client-error", BAD_REQUEST, "Request refused", "another refusal by the HTTP layer, with the status it chose"),
+    InternalError = ("internal-error", INTERNAL_SERVER_ERROR, "Internal error", "a fault on the server's side; quote `instance` to support"),
+    Unavailable = ("unavailable", SERVICE_UNAVAILABLE, "Service unavailable", "the database cannot be reached; retry later (`/readyz` says the same)"),
+}
+
 /// One field that failed validation.
 #[derive(Debug, Clone, Object, serde::Serialize)]
 pub struct FieldProblem {
@@ -91,6 +158,9 @@ impl std::ops::DerefMut for ApiError {
 
 #[derive(Debug, Clone)]
 pub struct ApiErrorBody {
+    pub kind: ProblemType,
+    /// The kind's status, except for [`ProblemType::ClientError`], which keeps
+    /// the one the HTTP layer chose.
     pub status: StatusCode,
     pub code: &'static str,
     pub title: &'static str,
@@ -113,11 +183,12 @@ impl std::fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, title: &'static str) -> Self {
+    pub fn new(kind: ProblemType) -> Self {
         ApiError(Box::new(ApiErrorBody {
-            status,
-            code,
-            title,
+            kind,
+            status: kind.status(),
+            code: kind.code(),
+            title: kind.title(),
             detail: None,
             errors: Vec::new(),
             allowed: Vec::new(),
@@ -130,27 +201,18 @@ impl ApiError {
         self
     }
 
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, "Bad request").detail(detail)
+    /// A problem of `kind` with what went wrong this time.
+    pub fn with_detail(kind: ProblemType, detail: impl Into<String>) -> Self {
+        Self::new(kind).detail(detail)
     }
 
     /// 422 for a `from`/`to` pair the API cannot answer: reversed, or too long.
     pub fn invalid_range(detail: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-range",
-            "Invalid range",
-        )
-        .detail(detail)
+        Self::new(ProblemType::InvalidRange).detail(detail)
     }
 
     pub fn invalid_parameter(detail: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            "invalid-parameter",
-            "Invalid parameter",
-        )
-        .detail(detail)
+        Self::new(ProblemType::InvalidParameter).detail(detail)
     }
 
     pub fn validation(errors: Vec<ValidationError>) -> Self {
@@ -159,12 +221,7 @@ impl ApiError {
             .map(|e| e.to_string())
             .collect::<Vec<_>>()
             .join("; ");
-        let mut e = Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation-failed",
-            "The request is well-formed but some values are not acceptable",
-        )
-        .detail(detail);
+        let mut e = Self::new(ProblemType::ValidationFailed).detail(detail);
         e.errors = errors
             .into_iter()
             .map(|v| FieldProblem {
@@ -176,32 +233,21 @@ impl ApiError {
     }
 
     pub fn unauthorized() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "Authentication required",
-        )
-        .detail("a valid bearer token is required")
+        Self::new(ProblemType::Unauthorized).detail("a valid bearer token is required")
     }
 
     pub fn invalid_credentials() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid-credentials",
-            "Login failed",
-        )
-        .detail("the email or password is not correct")
+        Self::new(ProblemType::InvalidCredentials).detail("the email or password is not correct")
     }
 
     pub fn forbidden() -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed")
-            .detail("your role may not do this")
+        Self::new(ProblemType::Forbidden).detail("your role may not do this")
     }
 
     /// 403 naming who may: the roles in `allowed`.
     pub fn forbidden_for(allowed: &[madoguchi_domain::Role]) -> Self {
         let names: Vec<String> = allowed.iter().map(|r| r.as_str().to_owned()).collect();
-        let mut e = Self::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed").detail(format!(
+        let mut e = Self::new(ProblemType::Forbidden).detail(format!(
             "your role may not do this; allowed for: {}",
             names.join(", ")
         ));
@@ -210,38 +256,22 @@ impl ApiError {
     }
 
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found").detail("no such resource")
-    }
-
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, "Conflict").detail(detail)
+        Self::new(ProblemType::NotFound).detail("no such resource")
     }
 
     pub fn precondition_failed() -> Self {
-        Self::new(
-            StatusCode::PRECONDITION_FAILED,
-            "precondition-failed",
-            "The object changed since you read it",
-        )
-        .detail("the If-Match version is not the current one; read the object again")
+        Self::new(ProblemType::PreconditionFailed)
+            .detail("the If-Match version is not the current one; read the object again")
     }
 
     pub fn precondition_required() -> Self {
-        Self::new(
-            StatusCode::PRECONDITION_REQUIRED,
-            "precondition-required",
-            "If-Match required",
-        )
-        .detail("send the ETag you read in If-Match, so a concurrent change is not overwritten")
+        Self::new(ProblemType::PreconditionRequired)
+            .detail("send the ETag you read in If-Match, so a concurrent change is not overwritten")
     }
 
     pub fn too_many_requests(retry_after: u64) -> Self {
-        let mut e = Self::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too-many-requests",
-            "Too many attempts",
-        )
-        .detail(format!("try again in {retry_after} seconds"));
+        let mut e = Self::new(ProblemType::TooManyRequests)
+            .detail(format!("try again in {retry_after} seconds"));
         e.retry_after = Some(retry_after);
         e
     }
@@ -250,12 +280,8 @@ impl ApiError {
     /// client sees only that id.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(request_id = %RequestCtx::current().request_id, error = %cause, "internal error");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal-error",
-            "Internal error",
-        )
-        .detail("something went wrong on our side; quote the instance when you contact support")
+        Self::new(ProblemType::InternalError)
+            .detail("something went wrong on our side; quote the instance when you contact support")
     }
 
     pub fn to_problem(&self) -> Problem {
@@ -290,8 +316,8 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ApiError::not_found(),
-            StoreError::Conflict => ApiError::conflict(
-                "already-exists",
+            StoreError::Conflict => ApiError::with_detail(
+                ProblemType::AlreadyExists,
                 "an object with these values already exists",
             ),
             StoreError::Stale => ApiError::precondition_failed(),
@@ -338,7 +364,7 @@ impl ApiResponse for ApiError {
                 description: "A problem (RFC 9457): bad input (400, 413, 415, 422), \
                               authentication (401), role (403), not found or not yours (404), \
                               conflict (409), stale version (412), missing If-Match (428), \
-                              throttled (429, with Retry-After).",
+                              throttled (429, with Retry-After), database unavailable (503). The `type`s are listed in the README.",
                 status: None,
                 status_range: None,
                 content: vec![MetaMediaType {
@@ -364,11 +390,10 @@ pub fn from_poem_error(err: &poem::Error) -> ApiError {
         if let Some(v) = schema_violation(&e.reason) {
             return ApiError::validation(vec![v]);
         }
-        return ApiError::bad_request(
-            "malformed-body",
+        return ApiError::with_detail(
+            ProblemType::MalformedBody,
             format!("the request body could not be read: {}", e.reason),
-        )
-        .with_title("Malformed request body");
+        );
     }
     if let Some(e) = err.downcast_ref::<ParseParamError>() {
         return ApiError::invalid_parameter(format!("parameter `{}`: {}", e.name, e.reason));
@@ -377,15 +402,13 @@ pub fn from_poem_error(err: &poem::Error) -> ApiError {
         return ApiError::invalid_parameter(format!("path parameter `{}`: {}", e.name, e.reason));
     }
     if err.downcast_ref::<ParseMultipartError>().is_some() {
-        return ApiError::bad_request("malformed-body", "the multipart body could not be read");
+        return ApiError::with_detail(
+            ProblemType::MalformedBody,
+            "the multipart body could not be read",
+        );
     }
     if let Some(e) = err.downcast_ref::<ContentTypeError>() {
-        return ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "Unsupported media type",
-        )
-        .detail(match e {
+        return ApiError::new(ProblemType::UnsupportedMediaType).detail(match e {
             ContentTypeError::NotSupported { content_type } => {
                 format!("`{content_type}` is not accepted here; send application/json")
             }
@@ -398,16 +421,11 @@ pub fn from_poem_error(err: &poem::Error) -> ApiError {
         return ApiError::unauthorized();
     }
     if err.downcast_ref::<NotFoundError>().is_some() {
-        return ApiError::new(StatusCode::NOT_FOUND, "not-found", "Not found")
-            .detail("no such route");
+        return ApiError::new(ProblemType::NotFound).detail("no such route");
     }
     if err.downcast_ref::<MethodNotAllowedError>().is_some() {
-        return ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method-not-allowed",
-            "Method not allowed",
-        )
-        .detail("this route does not accept that method");
+        return ApiError::new(ProblemType::MethodNotAllowed)
+            .detail("this route does not accept that method");
     }
     if let Some(ReadBodyError::PayloadTooLarge) = err.downcast_ref::<ReadBodyError>() {
         return payload_too_large();
@@ -415,14 +433,21 @@ pub fn from_poem_error(err: &poem::Error) -> ApiError {
     let status = err.status();
     match status.as_u16() {
         413 => payload_too_large(),
-        400 => ApiError::bad_request("bad-request", "the request could not be understood"),
+        400 => ApiError::with_detail(
+            ProblemType::BadRequest,
+            "the request could not be understood",
+        ),
         401 => ApiError::unauthorized(),
         403 => ApiError::forbidden(),
         404 => ApiError::not_found(),
-        405 => ApiError::new(status, "method-not-allowed", "Method not allowed"),
-        415 => ApiError::new(status, "unsupported-media-type", "Unsupported media type"),
+        405 => ApiError::new(ProblemType::MethodNotAllowed),
+        415 => ApiError::new(ProblemType::UnsupportedMediaType),
         s if s >= 500 => ApiError::internal(err),
-        _ => ApiError::new(status, "client-error", "Request refused").detail(err.to_string()),
+        _ => {
+            let mut e = ApiError::new(ProblemType::ClientError).detail(err.to_string());
+            e.status = status;
+            e
+        }
     }
 }
 
@@ -448,20 +473,46 @@ fn schema_violation(reason: &str) -> Option<ValidationError> {
 }
 
 fn payload_too_large() -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload-too-large",
-        "Request body too large",
-    )
-    .detail("the request body exceeds the configured limit")
-}
-
-impl ApiError {
-    fn with_title(mut self, title: &'static str) -> Self {
-        self.title = title;
-        self
-    }
+    ApiError::new(ProblemType::PayloadTooLarge)
+        .detail("the request body exceeds the configured limit")
 }
 
 /// Shorthand for handler results.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_problem_type_is_listed_in_the_readme_once_with_its_status() {
+        let readme = include_str!("../../README.md");
+        let mut seen = std::collections::HashSet::new();
+        for kind in ProblemType::ALL {
+            assert!(seen.insert(kind.code()), "{} twice", kind.code());
+            let row = format!(
+                "| `/problems/{}` | {} |",
+                kind.code(),
+                kind.status().as_u16()
+            );
+            assert!(readme.contains(&row), "README lacks {row}");
+        }
+        let listed = readme.matches("| `/problems/").count();
+        assert_eq!(
+            listed,
+            ProblemType::ALL.len(),
+            "README lists a problem the API does not send"
+        );
+    }
+
+    #[test]
+    fn every_problem_body_is_its_kind() {
+        for kind in ProblemType::ALL {
+            let p = ApiError::new(*kind).to_problem();
+            assert_eq!(p.type_, format!("/problems/{}", kind.code()));
+            assert_eq!(p.code, kind.code());
+            assert_eq!(p.status, kind.status().as_u16());
+            assert!(kind.status().is_client_error() || kind.status().is_server_error());
+        }
+    }
+}

@@ -15,7 +15,7 @@ use super::ApiTags;
 use crate::{
     auth::BearerAuth,
     cursor,
-    problem::ApiError,
+    problem::{ApiError, ProblemType},
     service::calendar as svc,
     state::AppState,
     types::{
@@ -233,7 +233,7 @@ impl CalendarApi {
                     &cursor::decode(&state.jwt.cursor_key, LIST, c)?,
                     "%Y-%m-%d",
                 )
-                .map_err(|_| ApiError::bad_request("invalid-cursor", "malformed cursor"))
+                .map_err(|_| ApiError::with_detail(ProblemType::InvalidCursor, "malformed cursor"))
             })
             .transpose()?;
         let page = svc::list_closures(&state, &auth.0, after, cursor::limit(limit.0)).await?;

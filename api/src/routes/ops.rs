@@ -1,20 +1,14 @@
 use poem::{handler, web::Data, Response};
-use poem_openapi::{payload::Json, ApiResponse, OpenApi};
+use poem_openapi::{payload::Json, OpenApi};
 
 use super::ApiTags;
-use crate::{state::AppState, types::Health};
+use crate::{
+    problem::{ApiError, ProblemType},
+    state::AppState,
+    types::Health,
+};
 
 pub struct OpsApi;
-
-#[derive(ApiResponse)]
-enum Ready {
-    /// The database answers.
-    #[oai(status = 200)]
-    Ready(Json<Health>),
-    /// The database does not answer; take this instance out of rotation.
-    #[oai(status = 503)]
-    NotReady(Json<Health>),
-}
 
 #[OpenApi(tag = "ApiTags::Operations")]
 impl OpsApi {
@@ -30,18 +24,21 @@ impl OpsApi {
 
     /// Readiness
     ///
-    /// Public. The database is reachable.
+    /// Public. The database is reachable; otherwise 503 with a problem body
+    /// (`/problems/unavailable`).
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
-    async fn readyz(&self, state: Data<&AppState>) -> Ready {
+    async fn readyz(&self, state: Data<&AppState>) -> Result<Json<Health>, ApiError> {
         match madoguchi_persistence::db::ping(&state.db).await {
-            Ok(()) => Ready::Ready(Json(Health {
+            Ok(()) => Ok(Json(Health {
                 status: "ok".into(),
             })),
             Err(e) => {
                 tracing::warn!(error = %e, "readiness check failed");
-                Ready::NotReady(Json(Health {
-                    status: "database unavailable".into(),
-                }))
+                // A problem like every other error: take this instance out of rotation.
+                Err(ApiError::with_detail(
+                    ProblemType::Unavailable,
+                    "the database does not answer",
+                ))
             }
         }
     }

@@ -11,7 +11,7 @@ use super::{
 use crate::{
     auth::BearerAuth,
     cursor,
-    problem::ApiError,
+    problem::{ApiError, ProblemType},
     service::board as svc,
     state::AppState,
     types::{PriorityDto, SearchItem, SearchResults, StatusDto, ThreadList},
@@ -65,8 +65,9 @@ impl QueueApi {
     ) -> Result<Json<ThreadList>, ApiError> {
         let after = match cursor.0.as_deref() {
             Some(c) => Some(
-                decode_key(&cursor::decode(&state.jwt.cursor_key, QUEUE, c)?)
-                    .ok_or_else(|| ApiError::bad_request("invalid-cursor", "malformed cursor"))?,
+                decode_key(&cursor::decode(&state.jwt.cursor_key, QUEUE, c)?).ok_or_else(|| {
+                    ApiError::with_detail(ProblemType::InvalidCursor, "malformed cursor")
+                })?,
             ),
             None => None,
         };

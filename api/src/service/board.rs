@@ -18,13 +18,16 @@ use madoguchi_persistence::{
     board::{NewEvent, PostRecord, QueueKey, SearchScope, ThreadFilter, ThreadRecord},
     commit, organizations, users, Conn, Page, StoreError,
 };
-use poem::http::StatusCode;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{authorize, entry, hidden, record, record_all, Object};
 use crate::{
-    auth::Principal, clock::Clock, context::RequestCtx, problem::ApiError, state::AppState,
+    auth::Principal,
+    clock::Clock,
+    context::RequestCtx,
+    problem::{ApiError, ProblemType},
+    state::AppState,
 };
 
 /// The longest a document's token stream is indexed (PostgreSQL caps positions).
@@ -446,7 +449,7 @@ pub(crate) async fn answered_call_on(
 }
 
 fn contract_inactive() -> ApiError {
-    ApiError::new(StatusCode::FORBIDDEN, "contract-inactive", "Contract not active")
+    ApiError::new(ProblemType::ContractInactive)
         .detail("your organization's contract is not active: its history stays readable, but new threads and posts are not accepted")
 }
 
@@ -585,12 +588,7 @@ pub struct ThreadChanges<'a> {
 }
 
 fn illegal(e: madoguchi_domain::board::IllegalTransition) -> ApiError {
-    let mut err = ApiError::new(
-        StatusCode::CONFLICT,
-        "illegal-transition",
-        "Status change not allowed",
-    )
-    .detail(format!(
+    let mut err = ApiError::new(ProblemType::IllegalTransition).detail(format!(
         "{}; allowed from {}: {}",
         e,
         e.from,
@@ -802,8 +800,8 @@ pub(crate) async fn post_in(
     board::lock(tx, number).await?;
     let mut t = board::get_by_number(tx, number).await?;
     if t.status == ThreadStatus::Closed {
-        return Err(ApiError::conflict(
-            "thread-closed",
+        return Err(ApiError::with_detail(
+            ProblemType::ThreadClosed,
             "this thread is closed; open a follow-up thread with follow_up_of",
         ));
     }

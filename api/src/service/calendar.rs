@@ -12,23 +12,21 @@ use madoguchi_domain::{
 use madoguchi_persistence::{
     audit::Outcome, begin, calendar, calendar::StoredOverride, commit, Page, StoreError,
 };
-use poem::http::StatusCode;
 use serde_json::json;
 
 use super::{authorize, entry, record, Object};
-use crate::{auth::Principal, problem::ApiError, state::AppState};
+use crate::{
+    auth::Principal,
+    problem::{ApiError, ProblemType},
+    state::AppState,
+};
 
 /// The longest range `days` answers at once.
 pub const MAX_DAYS: i64 = 366;
 
 impl From<CalendarError> for ApiError {
     fn from(e: CalendarError) -> Self {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "out-of-range",
-            "Outside the calendar",
-        )
-        .detail(e.to_string())
+        ApiError::new(ProblemType::OutOfRange).detail(e.to_string())
     }
 }
 
@@ -169,8 +167,8 @@ pub async fn add_closure(
     let stored = calendar::insert(&tx, date, &rule, Some(p.user.id), state.now())
         .await
         .map_err(|e| match e {
-            StoreError::Conflict => ApiError::conflict(
-                "closure-exists",
+            StoreError::Conflict => ApiError::with_detail(
+                ProblemType::ClosureExists,
                 "this date already has an override; delete it first",
             ),
             e => e.into(),

@@ -21,7 +21,11 @@ use super::{
     board::{answered_call_on, open_thread_in, Opening},
     entry, record, Object,
 };
-use crate::{auth::Principal, problem::ApiError, state::AppState};
+use crate::{
+    auth::Principal,
+    problem::{ApiError, ProblemType},
+    state::AppState,
+};
 
 /// A call as shown: the stored record, its thread's number and derived figures.
 pub struct CallView {
@@ -159,8 +163,8 @@ pub async fn log_call(
             Err(e) => return Err(e.into()),
         };
         if t.status == ThreadStatus::Closed {
-            return Err(ApiError::conflict(
-                "thread-closed",
+            return Err(ApiError::with_detail(
+                ProblemType::ThreadClosed,
                 "this thread is closed; open a follow-up thread instead",
             ));
         }

@@ -12,7 +12,7 @@ use super::{authorize, entry, record, Object};
 use crate::{
     auth::{hash_password, Principal},
     etag::expected_version,
-    problem::ApiError,
+    problem::{ApiError, ProblemType},
     state::AppState,
 };
 
@@ -86,9 +86,10 @@ pub async fn create(
     )
     .await
     .map_err(|e| match e {
-        StoreError::Conflict => {
-            ApiError::conflict("email-taken", "a user with this email already exists")
-        }
+        StoreError::Conflict => ApiError::with_detail(
+            ProblemType::EmailTaken,
+            "a user with this email already exists",
+        ),
         e => e.into(),
     })?;
     let id = user.id.to_string();
@@ -247,8 +248,8 @@ pub async fn update(
         )
         .await?;
         if admins.items.len() < 2 {
-            return Err(ApiError::conflict(
-                "last-admin",
+            return Err(ApiError::with_detail(
+                ProblemType::LastAdmin,
                 "this is the last active admin; make another admin first",
             ));
         }
