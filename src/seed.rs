@@ -138,13 +138,10 @@ pub async fn seed(db: &Db, threads: u64, posts: u64) -> Result<SeedReport, Strin
             Priority::Urgent,
         ][rng.below(5) as usize];
         let title = format!("{}{}", rng.pick(SUBJECTS), rng.pick(PROBLEMS));
-        let (mut sla, events) = ThreadSla::open(policies.get(priority), created, &cal, 750)
+        let (mut sla, mut events) = ThreadSla::open(policies.get(priority), created, &cal, 750)
             .map_err(|e| e.to_string())?;
         // As if the sweeper had kept up: past warnings and breaches are recorded.
-        for c in sla.clocks_mut() {
-            c.warned = c.warn_at.is_some_and(|w| w <= now);
-            c.breached = c.due_at.is_some_and(|d| d <= now);
-        }
+        events.extend(sla.fire_due(now, &cal));
         let (due, breached) = sla.urgency(now);
         let tx = begin(db).await.map_err(e)?;
         let number = board::next_number(&tx).await.map_err(e)?;

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use madoguchi_domain::board::{
-    Channel, Clock, ClockEvent, ClockKind, ClockPhase, Priority, SlaPolicy, SlaPolicySet,
-    ThreadSla, ThreadStatus, Visibility,
+    Channel, Clock, ClockEvent, ClockEventKind, ClockKind, ClockPhase, Priority, SlaPolicy,
+    SlaPolicySet, ThreadSla, ThreadStatus, Visibility,
 };
 use sea_orm::{
     sea_query::OnConflict, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend,
@@ -828,7 +828,7 @@ pub async fn append_clock_events_many<'a>(
                 thread_id: Set(thread_id),
                 kind: Set(e.kind.as_str().to_owned()),
                 cycle: Set(e.cycle as i32),
-                event: Set(e.event.to_owned()),
+                event: Set(e.event.as_str().to_owned()),
                 at: Set(e.at),
                 cause: Set(e.cause.chars().take(200).collect()),
                 used_seconds: Set(e.used_seconds as i64),
@@ -853,17 +853,7 @@ pub async fn clock_events(
             Ok(ClockEvent {
                 kind: ClockKind::parse(&m.kind).ok_or_else(|| corrupt("kind"))?,
                 cycle: m.cycle.max(0) as u32,
-                event: match m.event.as_str() {
-                    "start" => "start",
-                    "pause" => "pause",
-                    "resume" => "resume",
-                    "met" => "met",
-                    "warning" => "warning",
-                    "breach" => "breach",
-                    "retarget" => "retarget",
-                    "reproject" => "reproject",
-                    _ => return Err(corrupt("event")),
-                },
+                event: ClockEventKind::parse(&m.event).ok_or_else(|| corrupt("event"))?,
                 at: m.at,
                 cause: m.cause,
                 used_seconds: m.used_seconds.max(0) as u64,

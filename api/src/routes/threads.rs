@@ -308,7 +308,7 @@ impl ThreadsApi {
                 .map(|e| ClockEventDto {
                     clock: e.kind.as_str().to_owned(),
                     cycle: e.cycle,
-                    event: e.event.to_owned(),
+                    event: e.event.as_str().to_owned(),
                     at: to_wire(e.at),
                     cause: e.cause,
                     used_seconds: e.used_seconds,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use madoguchi_domain::{
     board::{
-        search, sla::Author, Category, Channel, ClockEvent, ClockPhase, PostBody, Priority,
+        search, sla::Author, Category, Channel, ClockEvent, ClockEventKind, PostBody, Priority,
         SlaPolicy, SlaPolicySet, Tags, ThreadSla, ThreadStatus, ThreadTitle, Visibility,
     },
     calendar::BusinessCalendar,
@@ -1101,65 +1101,39 @@ pub async fn sweep(state: &AppState, at: DateTime<Utc>) -> Result<usize, StoreEr
         for id in ids {
             let t = board::get_by_id(&tx, id).await?;
             let mut sla = board::load_sla(&tx, id).await?;
-            let mut events = Vec::new();
-            for c in sla.clocks_mut() {
-                if c.phase != ClockPhase::Running {
-                    continue;
-                }
-                for (kind, due) in [
-                    ("warning", c.warn_at.filter(|_| !c.warned)),
-                    ("breach", c.due_at.filter(|_| !c.breached)),
-                ] {
-                    let Some(due) = due.filter(|d| *d <= at) else {
-                        continue;
-                    };
-                    if kind == "warning" {
-                        c.warned = true;
-                    } else {
-                        c.breached = true;
-                        c.warned = true;
-                    }
-                    let used = c.used_at(due, &cal).unwrap_or(c.used_seconds);
-                    events.push(ClockEvent {
-                        kind: c.kind,
-                        cycle: c.cycle,
-                        event: kind,
-                        at: due,
-                        cause: "sweeper".into(),
-                        used_seconds: used,
-                    });
-                    let event_type = if kind == "warning" {
-                        "sla.warning"
-                    } else {
-                        "sla.breached"
-                    };
-                    let inserted = board::outbox_append(
-                        &tx,
-                        NewEvent {
-                            event_type,
-                            dedupe_key: Some(format!(
-                                "{event_type}:{}:{}:{}",
-                                t.id,
-                                c.kind.as_str(),
-                                c.cycle
-                            )),
-                            thread_id: Some(t.id),
-                            organization_id: Some(t.organization_id),
-                            internal: false,
-                            payload: json!({
-                                "thread_number": t.number,
-                                "organization_id": t.organization_id,
-                                "clock": c.kind.as_str(),
-                                "cycle": c.cycle,
-                                "due_at": c.due_at.map(|d| d.to_rfc3339()),
-                                "occurred_at": due.to_rfc3339(),
-                            }),
-                            occurred_at: due,
-                        },
-                    )
-                    .await?;
-                    recorded += usize::from(inserted);
-                }
+            let events = sla.fire_due(at, &cal);
+            for e in &events {
+                let event_type = match e.event {
+                    ClockEventKind::Warning => "sla.warning",
+                    _ => "sla.breached",
+                };
+                let clock = sla.clocks().find(|c| c.kind == e.kind);
+                let inserted = board::outbox_append(
+                    &tx,
+                    NewEvent {
+                        event_type,
+                        dedupe_key: Some(format!(
+                            "{event_type}:{}:{}:{}",
+                            t.id,
+                            e.kind.as_str(),
+                            e.cycle
+                        )),
+                        thread_id: Some(t.id),
+                        organization_id: Some(t.organization_id),
+                        internal: false,
+                        payload: json!({
+                            "thread_number": t.number,
+                            "organization_id": t.organization_id,
+                            "clock": e.kind.as_str(),
+                            "cycle": e.cycle,
+                            "due_at": clock.and_then(|c| c.due_at).map(|d| d.to_rfc3339()),
+                            "occurred_at": e.at.to_rfc3339(),
+                        }),
+                        occurred_at: e.at,
+                    },
+                )
+                .await?;
+                recorded += usize::from(inserted);
             }
             board::save_sla(&tx, id, &sla).await?;
             board::append_clock_events(&tx, id, &events).await?;

@@ -105,6 +105,51 @@ impl ClockKind {
     }
 }
 
+/// What happened to a clock, as its log records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClockEventKind {
+    Start,
+    Pause,
+    Resume,
+    Met,
+    Warning,
+    Breach,
+    /// The target changed (a priority change): re-counted from the start.
+    Retarget,
+    /// The calendar changed: the remaining time projected again.
+    Reproject,
+}
+
+impl ClockEventKind {
+    pub const ALL: [ClockEventKind; 8] = [
+        ClockEventKind::Start,
+        ClockEventKind::Pause,
+        ClockEventKind::Resume,
+        ClockEventKind::Met,
+        ClockEventKind::Warning,
+        ClockEventKind::Breach,
+        ClockEventKind::Retarget,
+        ClockEventKind::Reproject,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClockEventKind::Start => "start",
+            ClockEventKind::Pause => "pause",
+            ClockEventKind::Resume => "resume",
+            ClockEventKind::Met => "met",
+            ClockEventKind::Warning => "warning",
+            ClockEventKind::Breach => "breach",
+            ClockEventKind::Retarget => "retarget",
+            ClockEventKind::Reproject => "reproject",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClockPhase {
     Running,
@@ -133,8 +178,7 @@ impl ClockPhase {
 pub struct ClockEvent {
     pub kind: ClockKind,
     pub cycle: u32,
-    /// `start`, `pause`, `resume`, `met`, `warning`, `breach`, `retarget`, `reproject`.
-    pub event: &'static str,
+    pub event: ClockEventKind,
     pub at: DateTime<Utc>,
     /// What caused it: `thread.created`, `post:<id>`, `status:pending`, `priority:high` …
     pub cause: String,
@@ -170,7 +214,7 @@ pub struct ClockView {
     pub met_at: Option<DateTime<Utc>>,
 }
 
-fn ev(c: &Clock, event: &'static str, at: DateTime<Utc>, cause: &str) -> ClockEvent {
+fn ev(c: &Clock, event: ClockEventKind, at: DateTime<Utc>, cause: &str) -> ClockEvent {
     ClockEvent {
         kind: c.kind,
         cycle: c.cycle,
@@ -206,6 +250,46 @@ impl Clock {
         };
         c.project(cal, warn_permille)?;
         Ok(c)
+    }
+
+    /// The warning and the breach whose instants have come by `at` and are not
+    /// yet recorded, marked recorded and returned as log events at their own
+    /// instants (a late sweep still logs when it happened). A breach implies the
+    /// warning. Only a running clock raises either: the one rule the sweeper, and
+    /// anything that stands in for it, applies.
+    pub fn fire_due(&mut self, at: DateTime<Utc>, cal: &BusinessCalendar) -> Vec<ClockEvent> {
+        let mut out = Vec::new();
+        if self.phase != ClockPhase::Running {
+            return out;
+        }
+        let pending = [
+            (
+                ClockEventKind::Warning,
+                self.warn_at.filter(|_| !self.warned),
+            ),
+            (
+                ClockEventKind::Breach,
+                self.due_at.filter(|_| !self.breached),
+            ),
+        ];
+        for (event, due) in pending {
+            let Some(due) = due.filter(|d| *d <= at) else {
+                continue;
+            };
+            self.warned = true;
+            if event == ClockEventKind::Breach {
+                self.breached = true;
+            }
+            out.push(ClockEvent {
+                kind: self.kind,
+                cycle: self.cycle,
+                event,
+                at: due,
+                cause: "sweeper".into(),
+                used_seconds: self.used_at(due, cal).unwrap_or(self.used_seconds),
+            });
+        }
+        out
     }
 
     /// Business seconds used by `now`.
@@ -260,7 +344,7 @@ impl Clock {
         self.phase = ClockPhase::Paused;
         self.due_at = None;
         self.warn_at = None;
-        Ok(Some(ev(self, "pause", at, cause)))
+        Ok(Some(ev(self, ClockEventKind::Pause, at, cause)))
     }
 
     /// Count again, keeping the time already used (also after a `met` on reopen).
@@ -278,7 +362,7 @@ impl Clock {
         self.running_since = Some(at);
         self.met_at = None;
         self.project(cal, warn_permille)?;
-        Ok(Some(ev(self, "resume", at, cause)))
+        Ok(Some(ev(self, ClockEventKind::Resume, at, cause)))
     }
 
     /// The clock's goal is reached.
@@ -300,7 +384,7 @@ impl Clock {
         }
         self.due_at = None;
         self.warn_at = None;
-        Ok(Some(ev(self, "met", at, cause)))
+        Ok(Some(ev(self, ClockEventKind::Met, at, cause)))
     }
 
     /// A new target (priority change), counted from the clock's start.
@@ -330,7 +414,7 @@ impl Clock {
             }
             self.project(cal, warn_permille)?;
         }
-        Ok(Some(ev(self, "retarget", at, cause)))
+        Ok(Some(ev(self, ClockEventKind::Retarget, at, cause)))
     }
 
     /// The calendar changed at `now`: keep what was used under the old calendar,
@@ -348,7 +432,12 @@ impl Clock {
         self.used_seconds = self.used_at(now, old)?;
         self.running_since = Some(now);
         self.project(new, warn_permille)?;
-        Ok(Some(ev(self, "reproject", now, "calendar.changed")))
+        Ok(Some(ev(
+            self,
+            ClockEventKind::Reproject,
+            now,
+            "calendar.changed",
+        )))
     }
 
     pub fn view(&self, now: DateTime<Utc>, cal: &BusinessCalendar) -> ClockView {
@@ -425,8 +514,8 @@ impl ThreadSla {
             warn_permille,
         )?;
         let events = vec![
-            ev(&fr, "start", at, "thread.created"),
-            ev(&res, "start", at, "thread.created"),
+            ev(&fr, ClockEventKind::Start, at, "thread.created"),
+            ev(&res, ClockEventKind::Start, at, "thread.created"),
         ];
         Ok((
             ThreadSla {
@@ -442,6 +531,13 @@ impl ThreadSla {
         std::iter::once(&self.first_response)
             .chain(self.next_reply.as_ref())
             .chain(std::iter::once(&self.resolution))
+    }
+
+    /// Every clock's due warnings and breaches (see [`Clock::fire_due`]).
+    pub fn fire_due(&mut self, at: DateTime<Utc>, cal: &BusinessCalendar) -> Vec<ClockEvent> {
+        self.clocks_mut()
+            .flat_map(|c| c.fire_due(at, cal))
+            .collect()
     }
 
     pub fn clocks_mut(&mut self) -> impl Iterator<Item = &mut Clock> {
@@ -518,7 +614,7 @@ impl ThreadSla {
                         cal,
                         warn_permille,
                     )?;
-                    events.push(ev(&c, "start", at, cause));
+                    events.push(ev(&c, ClockEventKind::Start, at, cause));
                     self.next_reply = Some(c);
                 }
             }

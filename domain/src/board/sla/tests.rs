@@ -279,3 +279,73 @@ fn a_calendar_change_keeps_time_used_and_moves_the_rest() {
     assert_eq!(sla.resolution.used_seconds, 180 * 60);
     assert_eq!(sla.resolution.due_at, Some(jst(12, 3, 17, 30)));
 }
+
+#[test]
+fn due_warnings_and_breaches_fire_once_at_their_own_instants() {
+    let policy = SlaPolicySet::default().get(Priority::Normal);
+    // Monday 2026-12-07 09:00: first response 240 min, warning at 75 % = 180 min.
+    let (mut sla, _) = ThreadSla::open(policy, jst(12, 7, 9, 0), cal(), W).unwrap();
+    assert_eq!(sla.first_response.warn_at, Some(jst(12, 7, 12, 0)));
+    assert_eq!(sla.first_response.due_at, Some(jst(12, 7, 13, 0)));
+    assert!(sla.fire_due(jst(12, 7, 11, 59), cal()).is_empty());
+
+    // A sweep at 12:30 logs the warning as of 12:00, with the 180 minutes used then.
+    let fired = sla.fire_due(jst(12, 7, 12, 30), cal());
+    assert_eq!(fired.len(), 1);
+    assert_eq!(fired[0].kind, ClockKind::FirstResponse);
+    assert_eq!(fired[0].event, ClockEventKind::Warning);
+    assert_eq!(fired[0].at, jst(12, 7, 12, 0));
+    assert_eq!(fired[0].used_seconds, 180 * 60);
+    assert!(sla.fire_due(jst(12, 7, 12, 45), cal()).is_empty(), "once");
+
+    // A late sweep the next morning still logs the breach at 13:00, and the
+    // resolution warning (1530 × 75 % = 1147.5 min: Mon 510, Tue 510, Wed 127.5
+    // → Wed 11:07:30) only once its instant has come.
+    let fired = sla.fire_due(jst(12, 8, 9, 30), cal());
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(fired[0].event, ClockEventKind::Breach);
+    assert_eq!(fired[0].at, jst(12, 7, 13, 0));
+    assert_eq!(fired[0].used_seconds, 240 * 60);
+    assert!(sla.first_response.breached && sla.first_response.warned);
+    let wed = FixedOffset::east_opt(9 * 3600)
+        .unwrap()
+        .with_ymd_and_hms(2026, 12, 9, 11, 7, 30)
+        .unwrap()
+        .with_timezone(&Utc);
+    assert_eq!(sla.resolution.warn_at, Some(wed));
+    let fired = sla.fire_due(jst(12, 9, 12, 0), cal());
+    assert_eq!(fired.len(), 1);
+    assert_eq!(
+        (fired[0].kind, fired[0].event, fired[0].at),
+        (ClockKind::Resolution, ClockEventKind::Warning, wed)
+    );
+}
+
+#[test]
+fn a_paused_clock_raises_nothing() {
+    let policy = SlaPolicySet::default().get(Priority::Normal);
+    let (mut sla, _) = ThreadSla::open(policy, jst(12, 7, 9, 0), cal(), W).unwrap();
+    sla.on_status(
+        ThreadStatus::Open,
+        ThreadStatus::Pending,
+        jst(12, 7, 9, 30),
+        cal(),
+        W,
+    )
+    .unwrap();
+    // Resolution paused while pending; only the first response can still fire.
+    let fired = sla.fire_due(jst(12, 31, 12, 0), cal());
+    assert!(
+        fired.iter().all(|e| e.kind == ClockKind::FirstResponse),
+        "{fired:?}"
+    );
+    assert!(!sla.resolution.warned && !sla.resolution.breached);
+}
+
+#[test]
+fn event_kinds_round_trip_through_their_names() {
+    for k in ClockEventKind::ALL {
+        assert_eq!(ClockEventKind::parse(k.as_str()), Some(k));
+    }
+    assert_eq!(ClockEventKind::parse("Warning"), None);
+}
