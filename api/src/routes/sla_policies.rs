@@ -66,11 +66,11 @@ impl SlaPoliciesApi {
         body: Json<PutSlaPolicy>,
     ) -> Result<Json<SlaPolicyDto>, ApiError> {
         let b = body.0;
-        let policy = SlaPolicy {
-            first_response_minutes: b.first_response_minutes,
-            next_reply_minutes: b.next_reply_minutes.unwrap_or(b.first_response_minutes),
-            resolution_minutes: b.resolution_minutes,
-        };
+        let policy = SlaPolicy::stated(
+            b.first_response_minutes,
+            b.next_reply_minutes,
+            b.resolution_minutes,
+        );
         let (p, version, at) = svc::put_policy(&state, &auth.0, priority.0.into(), policy).await?;
         Ok(Json(SlaPolicyDto {
             priority: priority.0,

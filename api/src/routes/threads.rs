@@ -37,7 +37,7 @@ fn clock(v: ClockView) -> ClockDto {
     ClockDto {
         target_minutes: v.target_minutes,
         due_at: v.due_at.map(to_wire),
-        state: v.state.to_owned(),
+        state: v.state.as_str().to_owned(),
         used_seconds: v.used_seconds,
         remaining_seconds: v.remaining_seconds,
         met_at: v.met_at.map(to_wire),
@@ -53,17 +53,9 @@ pub(crate) fn sla_dto(sla: &ThreadSla, at: DateTime<Utc>, cal: &BusinessCalendar
 }
 
 pub(crate) fn thread_dto(v: ThreadView, cal: &BusinessCalendar, at: DateTime<Utc>) -> ThreadDto {
+    let breached = v.breached(at, cal);
     let t = v.thread;
     let sla = sla_dto(&v.sla, at, cal);
-    let breached = [
-        Some(&sla.first_response),
-        sla.next_reply.as_ref(),
-        Some(&sla.resolution),
-    ]
-    .into_iter()
-    .flatten()
-    .any(|c| c.state == "breached")
-        || t.breached;
     ThreadDto {
         number: t.number,
         organization_id: t.organization_id,

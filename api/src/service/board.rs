@@ -41,6 +41,13 @@ pub struct ThreadView {
     pub post_count: i32,
 }
 
+impl ThreadView {
+    /// Breached: recorded by the sweeper, or any clock already past due at `at`.
+    pub fn breached(&self, at: DateTime<Utc>, cal: &BusinessCalendar) -> bool {
+        self.thread.breached || self.sla.any_breached(at, cal)
+    }
+}
+
 fn view(p: &Principal, thread: ThreadRecord, sla: ThreadSla) -> ThreadView {
     let post_count = if p.role().is_staff() {
         thread.post_count

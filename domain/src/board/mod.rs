@@ -7,8 +7,8 @@ pub mod status;
 pub mod values;
 
 pub use sla::{
-    Clock, ClockEvent, ClockEventKind, ClockKind, ClockPhase, ClockView, SlaPolicy, SlaPolicySet,
-    ThreadSla,
+    Clock, ClockEvent, ClockEventKind, ClockKind, ClockPhase, ClockState, ClockView, SlaPolicy,
+    SlaPolicySet, ThreadSla,
 };
 pub use status::{IllegalTransition, ThreadStatus};
 pub use values::{Category, Channel, PostBody, Priority, Tags, ThreadTitle, Visibility};

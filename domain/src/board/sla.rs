@@ -19,6 +19,16 @@ pub struct SlaPolicy {
 }
 
 impl SlaPolicy {
+    /// A policy as an admin states it: without a next-reply target, it is the
+    /// first-response one.
+    pub fn stated(first_response: u32, next_reply: Option<u32>, resolution: u32) -> Self {
+        SlaPolicy {
+            first_response_minutes: first_response,
+            next_reply_minutes: next_reply.unwrap_or(first_response),
+            resolution_minutes: resolution,
+        }
+    }
+
     /// Next reply defaults to the first-response target.
     pub const fn new(first_response: u32, resolution: u32) -> Self {
         SlaPolicy {
@@ -202,13 +212,33 @@ pub struct Clock {
     pub breached: bool,
 }
 
+/// A clock's state as a reader sees it at an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockState {
+    Running,
+    Paused,
+    Met,
+    /// Past its due time and not met (recorded by the sweeper, or already due).
+    Breached,
+}
+
+impl ClockState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClockState::Running => "running",
+            ClockState::Paused => "paused",
+            ClockState::Met => "met",
+            ClockState::Breached => "breached",
+        }
+    }
+}
+
 /// What a reader sees of a clock at an instant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClockView {
     pub target_minutes: u32,
     pub due_at: Option<DateTime<Utc>>,
-    /// `running`, `paused`, `met` or `breached`.
-    pub state: &'static str,
+    pub state: ClockState,
     pub used_seconds: u64,
     pub remaining_seconds: u64,
     pub met_at: Option<DateTime<Utc>>,
@@ -444,16 +474,16 @@ impl Clock {
         let used = self.used_at(now, cal).unwrap_or(self.used_seconds);
         let over = used >= self.target_seconds && self.target_seconds > 0;
         let state = match self.phase {
-            ClockPhase::Met => "met",
+            ClockPhase::Met => ClockState::Met,
             _ if self.breached
                 || (over
                     && self.phase == ClockPhase::Running
                     && self.due_at.is_some_and(|d| d <= now)) =>
             {
-                "breached"
+                ClockState::Breached
             }
-            ClockPhase::Paused => "paused",
-            ClockPhase::Running => "running",
+            ClockPhase::Paused => ClockState::Paused,
+            ClockPhase::Running => ClockState::Running,
         };
         ClockView {
             target_minutes: u32::try_from(self.target_seconds / 60).unwrap_or(u32::MAX),
@@ -531,6 +561,13 @@ impl ThreadSla {
         std::iter::once(&self.first_response)
             .chain(self.next_reply.as_ref())
             .chain(std::iter::once(&self.resolution))
+    }
+
+    /// Whether any clock reads breached at `now`: what the queue and the thread
+    /// call `breached`.
+    pub fn any_breached(&self, now: DateTime<Utc>, cal: &BusinessCalendar) -> bool {
+        self.clocks()
+            .any(|c| c.view(now, cal).state == ClockState::Breached)
     }
 
     /// Every clock's due warnings and breaches (see [`Clock::fire_due`]).

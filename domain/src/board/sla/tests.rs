@@ -131,7 +131,10 @@ fn friday_evening_thread_through_golden_week() {
     assert_eq!(sla.resolution.phase, ClockPhase::Met);
     assert_eq!(sla.resolution.used_seconds, 2065 * 60);
     assert!(sla.resolution.breached);
-    assert_eq!(sla.resolution.view(jst(5, 7, 12, 0), cal()).state, "met");
+    assert_eq!(
+        sla.resolution.view(jst(5, 7, 12, 0), cal()).state,
+        ClockState::Met
+    );
 }
 
 #[test]
@@ -253,7 +256,7 @@ fn a_priority_change_retargets_from_the_start() {
     // At 09:40 (already past) it becomes urgent → breached by the view.
     assert_eq!(
         sla.first_response.view(jst(11, 30, 9, 40), cal()).state,
-        "breached"
+        ClockState::Breached
     );
 }
 
@@ -348,4 +351,14 @@ fn event_kinds_round_trip_through_their_names() {
         assert_eq!(ClockEventKind::parse(k.as_str()), Some(k));
     }
     assert_eq!(ClockEventKind::parse("Warning"), None);
+}
+
+#[test]
+fn a_stated_policy_without_next_reply_takes_the_first_response_target() {
+    let p = SlaPolicy::stated(60, None, 510);
+    assert_eq!(p.next_reply_minutes, 60);
+    assert_eq!(
+        SlaPolicy::stated(60, Some(120), 510).next_reply_minutes,
+        120
+    );
 }
