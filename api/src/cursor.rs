@@ -53,44 +53,98 @@ pub fn decode(key: &[u8], list: &str, cursor: &str) -> Result<String, ApiError> 
     Ok(position.to_owned())
 }
 
-/// Decode an optional cursor whose position is a UUID (lists ordered by id).
-pub fn decode_uuid(
+/// A list's sort key, as a cursor carries it. One codec per key type, for
+/// every list that sorts by it.
+pub trait Position: Sized {
+    fn to_position(&self) -> String;
+    fn from_position(s: &str) -> Option<Self>;
+}
+
+impl Position for uuid::Uuid {
+    fn to_position(&self) -> String {
+        self.to_string()
+    }
+    fn from_position(s: &str) -> Option<Self> {
+        uuid::Uuid::parse_str(s).ok()
+    }
+}
+
+impl Position for i64 {
+    fn to_position(&self) -> String {
+        self.to_string()
+    }
+    fn from_position(s: &str) -> Option<Self> {
+        s.parse().ok()
+    }
+}
+
+impl Position for chrono::NaiveDate {
+    fn to_position(&self) -> String {
+        self.format("%Y-%m-%d").to_string()
+    }
+    fn from_position(s: &str) -> Option<Self> {
+        chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+    }
+}
+
+/// The queue's key: (rank, due, number), the due time to the nanosecond, since
+/// a rounded key would repeat rows.
+impl Position for (i32, chrono::DateTime<chrono::Utc>, i64) {
+    fn to_position(&self) -> String {
+        format!(
+            "{}|{}.{}|{}",
+            self.0,
+            self.1.timestamp(),
+            self.1.timestamp_subsec_nanos(),
+            self.2
+        )
+    }
+    fn from_position(s: &str) -> Option<Self> {
+        let mut it = s.split('|');
+        let rank = it.next()?.parse().ok()?;
+        let (secs, nanos) = it.next()?.split_once('.')?;
+        let due = chrono::DateTime::from_timestamp(secs.parse().ok()?, nanos.parse().ok()?)?;
+        let number = it.next()?.parse().ok()?;
+        if it.next().is_some() {
+            return None;
+        }
+        Some((rank, due, number))
+    }
+}
+
+/// Read an optional cursor of `list` back into its position.
+pub fn decode_as<T: Position>(
     key: &[u8],
     list: &str,
     cursor: Option<&str>,
-) -> Result<Option<uuid::Uuid>, ApiError> {
+) -> Result<Option<T>, ApiError> {
     cursor
         .map(|c| {
-            uuid::Uuid::parse_str(&decode(key, list, c)?)
-                .map_err(|_| ApiError::with_detail(ProblemType::InvalidCursor, "malformed cursor"))
+            T::from_position(&decode(key, list, c)?).ok_or_else(|| {
+                ApiError::with_detail(ProblemType::InvalidCursor, "malformed cursor")
+            })
         })
         .transpose()
 }
 
-/// Decode an optional cursor whose position is a number (lists ordered by a sequence).
-pub fn decode_i64(key: &[u8], list: &str, cursor: Option<&str>) -> Result<Option<i64>, ApiError> {
-    cursor
-        .map(|c| {
-            decode(key, list, c)?
-                .parse::<i64>()
-                .map_err(|_| ApiError::with_detail(ProblemType::InvalidCursor, "malformed cursor"))
-        })
-        .transpose()
+/// The cursor that continues `list` after `position`.
+pub fn encode_as<T: Position>(key: &[u8], list: &str, position: &T) -> String {
+    encode(key, list, &position.to_position())
 }
 
 /// The cursor of the page after `page`, if there is one.
-pub fn next<T>(
+pub fn next<T, P: Position>(
     key: &[u8],
     list: &str,
     page: &madoguchi_persistence::Page<T>,
-    position: impl Fn(&T) -> String,
+    position: impl Fn(&T) -> P,
 ) -> Option<String> {
     if !page.has_more {
         return None;
     }
     page.items
         .last()
-        .map(|last| encode(key, list, &position(last)))
+        .map(|last| encode_as(key, list, &position(last)))
 }
 
 /// The page size asked for, or the default.
@@ -113,5 +167,29 @@ mod tests {
         assert!(decode(&key, "users", "!!!").is_err());
         let forged = URL_SAFE_NO_PAD.encode(b"0193-abd.AAAAAAAAAAAAAAAAAAAAAA");
         assert!(decode(&key, "users", &forged).is_err());
+    }
+
+    #[test]
+    fn every_position_round_trips_and_junk_is_refused() {
+        let key = b"k";
+        let id = uuid::Uuid::now_v7();
+        let c = encode_as(key, "users", &id);
+        assert_eq!(
+            decode_as::<uuid::Uuid>(key, "users", Some(&c)).unwrap(),
+            Some(id)
+        );
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 29).unwrap();
+        let c = encode_as(key, "closures", &day);
+        assert_eq!(decode_as(key, "closures", Some(&c)).unwrap(), Some(day));
+        let due = chrono::DateTime::from_timestamp(1_796_000_000, 123_456_789).unwrap();
+        let q = (2, due, 42i64);
+        let c = encode_as(key, "queue", &q);
+        assert_eq!(decode_as(key, "queue", Some(&c)).unwrap(), Some(q));
+        // A signed cursor of another key type is malformed here, not a 500.
+        let c = encode_as(key, "queue", &7i64);
+        assert!(
+            decode_as::<(i32, chrono::DateTime<chrono::Utc>, i64)>(key, "queue", Some(&c)).is_err()
+        );
+        assert_eq!(decode_as::<i64>(key, "queue", None).unwrap(), None);
     }
 }

@@ -126,7 +126,7 @@ impl AnnouncementsApi {
         cursor: Query<Option<String>>,
         active: Query<Option<bool>>,
     ) -> Result<Json<AnnouncementList>, ApiError> {
-        let before = cursor::decode_uuid(&state.jwt.cursor_key, LIST, cursor.0.as_deref())?;
+        let before = cursor::decode_as::<Uuid>(&state.jwt.cursor_key, LIST, cursor.0.as_deref())?;
         let page = svc::list(
             &state,
             &auth.0,
@@ -135,9 +135,7 @@ impl AnnouncementsApi {
             cursor::limit(limit.0),
         )
         .await?;
-        let next_cursor = cursor::next(&state.jwt.cursor_key, LIST, &page, |(a, _)| {
-            a.id.to_string()
-        });
+        let next_cursor = cursor::next(&state.jwt.cursor_key, LIST, &page, |(a, _)| a.id);
         Ok(Json(AnnouncementList {
             items: page
                 .items

@@ -15,7 +15,7 @@ use super::ApiTags;
 use crate::{
     auth::BearerAuth,
     cursor,
-    problem::{ApiError, ProblemType},
+    problem::ApiError,
     service::calendar as svc,
     state::AppState,
     types::{
@@ -225,19 +225,10 @@ impl CalendarApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))] limit: Query<Option<u32>>,
         cursor: Query<Option<String>>,
     ) -> Result<Json<ClosureList>, ApiError> {
-        let after = cursor
-            .0
-            .as_deref()
-            .map(|c| {
-                NaiveDate::parse_from_str(
-                    &cursor::decode(&state.jwt.cursor_key, LIST, c)?,
-                    "%Y-%m-%d",
-                )
-                .map_err(|_| ApiError::with_detail(ProblemType::InvalidCursor, "malformed cursor"))
-            })
-            .transpose()?;
+        let after =
+            cursor::decode_as::<NaiveDate>(&state.jwt.cursor_key, LIST, cursor.0.as_deref())?;
         let page = svc::list_closures(&state, &auth.0, after, cursor::limit(limit.0)).await?;
-        let next_cursor = cursor::next(&state.jwt.cursor_key, LIST, &page, |o| o.date.to_string());
+        let next_cursor = cursor::next(&state.jwt.cursor_key, LIST, &page, |o| o.date);
         Ok(Json(ClosureList {
             items: page.items.into_iter().map(closure_dto).collect(),
             next_cursor,

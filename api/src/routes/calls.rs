@@ -169,7 +169,7 @@ impl CallsApi {
         from: Query<Option<DateTime<FixedOffset>>>,
         to: Query<Option<DateTime<FixedOffset>>>,
     ) -> Result<Json<CallList>, ApiError> {
-        let before = cursor::decode_uuid(&state.jwt.cursor_key, LIST, cursor.0.as_deref())?;
+        let before = cursor::decode_as::<Uuid>(&state.jwt.cursor_key, LIST, cursor.0.as_deref())?;
         let filter = CallFilter {
             organization_id: organization_id.0,
             agent_id: agent_id.0,
@@ -179,9 +179,7 @@ impl CallsApi {
             to: to.0.map(|t| t.with_timezone(&Utc)),
         };
         let page = svc::list_calls(&state, &auth.0, filter, before, cursor::limit(limit.0)).await?;
-        let next_cursor = cursor::next(&state.jwt.cursor_key, LIST, &page, |v| {
-            v.call.id.to_string()
-        });
+        let next_cursor = cursor::next(&state.jwt.cursor_key, LIST, &page, |v| v.call.id);
         Ok(Json(CallList {
             items: page.items.into_iter().map(dto).collect(),
             next_cursor,

@@ -1,4 +1,3 @@
-use chrono::{DateTime, Utc};
 use madoguchi_persistence::board::queue_key;
 use poem::web::Data;
 use poem_openapi::{param::Query, payload::Json, OpenApi};
@@ -11,7 +10,7 @@ use super::{
 use crate::{
     auth::BearerAuth,
     cursor,
-    problem::{ApiError, ProblemType},
+    problem::ApiError,
     service::board as svc,
     state::AppState,
     types::{PriorityDto, SearchItem, SearchResults, StatusDto, ThreadList},
@@ -21,26 +20,6 @@ pub struct QueueApi;
 
 const QUEUE: &str = "queue";
 const SEARCH: &str = "search";
-
-/// The full sort key, to the nanosecond: a rounded key would repeat rows.
-fn encode_key(k: (i32, DateTime<Utc>, i64)) -> String {
-    format!(
-        "{}|{}.{}|{}",
-        k.0,
-        k.1.timestamp(),
-        k.1.timestamp_subsec_nanos(),
-        k.2
-    )
-}
-
-fn decode_key(s: &str) -> Option<(i32, DateTime<Utc>, i64)> {
-    let mut it = s.split('|');
-    let rank = it.next()?.parse().ok()?;
-    let (secs, nanos) = it.next()?.split_once('.')?;
-    let due = DateTime::from_timestamp(secs.parse().ok()?, nanos.parse().ok()?)?;
-    let number = it.next()?.parse().ok()?;
-    Some((rank, due, number))
-}
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Board")]
 impl QueueApi {
@@ -63,14 +42,7 @@ impl QueueApi {
         assignee_id: Query<Option<Uuid>>,
         #[oai(validator(max_length = 30))] tag: Query<Option<String>>,
     ) -> Result<Json<ThreadList>, ApiError> {
-        let after = match cursor.0.as_deref() {
-            Some(c) => Some(
-                decode_key(&cursor::decode(&state.jwt.cursor_key, QUEUE, c)?).ok_or_else(|| {
-                    ApiError::with_detail(ProblemType::InvalidCursor, "malformed cursor")
-                })?,
-            ),
-            None => None,
-        };
+        let after = cursor::decode_as(&state.jwt.cursor_key, QUEUE, cursor.0.as_deref())?;
         let filter = thread_filter(
             status.0,
             priority.0,
@@ -80,7 +52,7 @@ impl QueueApi {
         );
         let page = svc::queue(&state, &auth.0, filter, after, cursor::limit(limit.0)).await?;
         let next_cursor = cursor::next(&state.jwt.cursor_key, QUEUE, &page, |v| {
-            encode_key(queue_key(&v.thread))
+            queue_key(&v.thread)
         });
         let cal = state.calendar.get();
         Ok(Json(ThreadList {
@@ -110,7 +82,7 @@ impl QueueApi {
         cursor: Query<Option<String>>,
     ) -> Result<Json<SearchResults>, ApiError> {
         let list = format!("{SEARCH}:{}", q.0);
-        let before = cursor::decode_i64(&state.jwt.cursor_key, &list, cursor.0.as_deref())?;
+        let before = cursor::decode_as::<i64>(&state.jwt.cursor_key, &list, cursor.0.as_deref())?;
         let limit = u64::from(limit.0.unwrap_or(20).clamp(1, 100));
         let (hits, next) = svc::search_threads(&state, &auth.0, &q.0, before, limit).await?;
         Ok(Json(SearchResults {
@@ -125,7 +97,7 @@ impl QueueApi {
                     post_id: h.post_id,
                 })
                 .collect(),
-            next_cursor: next.map(|d| cursor::encode(&state.jwt.cursor_key, &list, &d.to_string())),
+            next_cursor: next.map(|d| cursor::encode_as(&state.jwt.cursor_key, &list, &d)),
         }))
     }
 }

@@ -195,7 +195,7 @@ impl ThreadsApi {
         assignee_id: Query<Option<Uuid>>,
         #[oai(validator(max_length = 30))] tag: Query<Option<String>>,
     ) -> Result<Json<ThreadList>, ApiError> {
-        let before = cursor::decode_i64(&state.jwt.cursor_key, LIST, cursor.0.as_deref())?;
+        let before = cursor::decode_as::<i64>(&state.jwt.cursor_key, LIST, cursor.0.as_deref())?;
         let filter = thread_filter(
             status.0,
             priority.0,
@@ -205,9 +205,7 @@ impl ThreadsApi {
         );
         let page =
             svc::list_threads(&state, &auth.0, filter, before, cursor::limit(limit.0)).await?;
-        let next_cursor = cursor::next(&state.jwt.cursor_key, LIST, &page, |v| {
-            v.thread.number.to_string()
-        });
+        let next_cursor = cursor::next(&state.jwt.cursor_key, LIST, &page, |v| v.thread.number);
         let cal = state.calendar.get();
         Ok(Json(ThreadList {
             items: page
@@ -327,10 +325,10 @@ impl ThreadsApi {
         cursor: Query<Option<String>>,
     ) -> Result<Json<PostList>, ApiError> {
         let list = format!("{POSTS}:{}", number.0);
-        let after = cursor::decode_uuid(&state.jwt.cursor_key, &list, cursor.0.as_deref())?;
+        let after = cursor::decode_as::<Uuid>(&state.jwt.cursor_key, &list, cursor.0.as_deref())?;
         let page =
             svc::list_posts(&state, &auth.0, number.0, after, cursor::limit(limit.0)).await?;
-        let next_cursor = cursor::next(&state.jwt.cursor_key, &list, &page, |p| p.id.to_string());
+        let next_cursor = cursor::next(&state.jwt.cursor_key, &list, &page, |p| p.id);
         Ok(Json(PostList {
             items: page
                 .items
