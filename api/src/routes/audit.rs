@@ -1,5 +1,5 @@
 use chrono::{DateTime, FixedOffset, Utc};
-use futures_util::stream;
+use futures_util::StreamExt;
 use madoguchi_persistence::audit::AuditFilter;
 use poem::{web::Data, Body};
 use poem_openapi::{
@@ -52,9 +52,6 @@ enum Export {
     #[oai(status = 200, content_type = "application/jsonl")]
     Ok(Binary<Body>),
 }
-
-/// Entries fetched per database round trip while exporting.
-const EXPORT_PAGE: u64 = 500;
 
 const LIST: &str = "audit-events";
 
@@ -168,41 +165,23 @@ impl AuditApi {
             from.0,
             to.0,
         )?;
-        service::audit_trail::start_export(&state, &auth.0, &filter).await?;
-        let db = state.read.clone();
-        // (position, finished): each step reads one page and yields it as lines.
-        let pages = stream::unfold((0i64, false), move |(after, done)| {
-            let db = db.clone();
-            let filter = filter.clone();
-            async move {
-                if done {
-                    return None;
-                }
-                match madoguchi_persistence::audit::page_ascending(&db, &filter, after, EXPORT_PAGE)
-                    .await
-                {
-                    Ok(rows) if rows.is_empty() => None,
-                    Ok(rows) => {
-                        let last = rows.last().map(|r| r.id).unwrap_or(after);
-                        let full = rows.len() as u64 == EXPORT_PAGE;
-                        let mut buf = Vec::with_capacity(rows.len() * 300);
-                        for r in rows {
-                            let dto: AuditEventDto = r.into();
-                            if let Some(v) = poem_openapi::types::ToJSON::to_json(&dto) {
-                                buf.extend_from_slice(v.to_string().as_bytes());
-                                buf.push(b'\n');
-                            }
-                        }
-                        Some((Ok::<_, std::io::Error>(buf), (last, !full)))
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "audit export failed mid-stream");
-                        Some((
-                            Err(std::io::Error::other("audit export failed")),
-                            (after, true),
-                        ))
+        let pages = service::audit_trail::export(&state, &auth.0, filter).await?;
+        // Each page becomes its JSON lines; the wire shape is this front end's.
+        let pages = pages.map(|page| match page {
+            Ok(rows) => {
+                let mut buf = Vec::with_capacity(rows.len() * 300);
+                for r in rows {
+                    let dto: AuditEventDto = r.into();
+                    if let Some(v) = poem_openapi::types::ToJSON::to_json(&dto) {
+                        buf.extend_from_slice(v.to_string().as_bytes());
+                        buf.push(b'\n');
                     }
                 }
+                Ok(buf)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "audit export failed mid-stream");
+                Err(std::io::Error::other("audit export failed"))
             }
         });
         Ok(Export::Ok(Binary(Body::from_bytes_stream(pages))))

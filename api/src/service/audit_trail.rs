@@ -1,7 +1,7 @@
 use madoguchi_domain::Role;
 use madoguchi_persistence::{
     audit::{self, AuditEvent, AuditFilter, Outcome},
-    begin, commit, Page,
+    begin, commit, Page, StoreError,
 };
 use serde_json::json;
 
@@ -69,7 +69,7 @@ pub async fn verify(state: &AppState, p: &Principal) -> Result<audit::Verificati
 }
 
 /// Authorize and record an export before its first byte is sent.
-pub async fn start_export(
+async fn start_export(
     state: &AppState,
     p: &Principal,
     filter: &AuditFilter,
@@ -92,4 +92,45 @@ pub async fn start_export(
             }}))),
     )
     .await
+}
+
+/// Entries fetched per database round trip while exporting.
+const EXPORT_PAGE: u64 = 500;
+
+/// The export of the entries `filter` selects, oldest first: authorized and
+/// audited before anything is read, then read page by page as the stream is
+/// polled, so memory stays constant whatever the trail's size. A storage error
+/// mid-way ends the stream with that error.
+pub async fn export(
+    state: &AppState,
+    p: &Principal,
+    filter: AuditFilter,
+) -> Result<
+    impl futures_util::Stream<Item = Result<Vec<AuditEvent>, StoreError>> + Send + 'static,
+    ApiError,
+> {
+    start_export(state, p, &filter).await?;
+    let db = state.read.clone();
+    // (position, finished): each step reads one page.
+    Ok(futures_util::stream::unfold(
+        (0i64, false),
+        move |(after, done)| {
+            let db = db.clone();
+            let filter = filter.clone();
+            async move {
+                if done {
+                    return None;
+                }
+                match audit::page_ascending(&db, &filter, after, EXPORT_PAGE).await {
+                    Ok(rows) if rows.is_empty() => None,
+                    Ok(rows) => {
+                        let last = rows.last().map(|r| r.id).unwrap_or(after);
+                        let full = rows.len() as u64 == EXPORT_PAGE;
+                        Some((Ok(rows), (last, !full)))
+                    }
+                    Err(e) => Some((Err(e), (after, true))),
+                }
+            }
+        },
+    ))
 }
