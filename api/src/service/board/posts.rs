@@ -1,0 +1,164 @@
+//! Posts: replies and internal notes, and reading them.
+
+use super::*;
+
+pub async fn add_post(
+    state: &AppState,
+    p: &Principal,
+    number: i64,
+    body: &str,
+    visibility: Option<Visibility>,
+) -> Result<(PostRecord, i64), ApiError> {
+    let key = number.to_string();
+    authorize(
+        state,
+        p,
+        Role::ANYONE,
+        "post.create",
+        Some(Object::new("thread", &key)),
+    )
+    .await?;
+    let body = PostBody::parse(body)?;
+    let visibility = visibility.unwrap_or(Visibility::Public);
+    let staff = p.role().is_staff();
+    if !staff && visibility == Visibility::Internal {
+        return Err(
+            ValidationError::new("visibility", "customers post public replies only").into(),
+        );
+    }
+    let t = visible_thread(state, p, number, "post.create").await?;
+    if !staff {
+        let org = organizations::get(&state.read, t.organization_id).await?;
+        if !org.contract_status.may_post() {
+            return Err(contract_inactive());
+        }
+    }
+    let tx = begin(&state.db).await?;
+    let post = post_in(state, &tx, p, number, body.as_str(), visibility).await?;
+    commit(tx).await?;
+    Ok((post, number))
+}
+
+/// Add a post inside the caller's transaction: clocks, status, counts, search,
+/// outbox and audit. Used by replies and by announcements posted to threads.
+pub(crate) async fn post_in(
+    state: &AppState,
+    tx: &madoguchi_persistence::Tx,
+    p: &Principal,
+    number: i64,
+    body: &str,
+    visibility: Visibility,
+) -> Result<PostRecord, ApiError> {
+    let staff = p.role().is_staff();
+    let key = number.to_string();
+    let cal = state.calendar.get();
+    let warn = state.config.warn_permille;
+    let at = state.now();
+    board::lock(tx, number).await?;
+    let mut t = board::get_by_number(tx, number).await?;
+    if t.status == ThreadStatus::Closed {
+        return Err(ApiError::with_detail(
+            ProblemType::ThreadClosed,
+            "this thread is closed; open a follow-up thread with follow_up_of",
+        ));
+    }
+    let mut sla = board::load_sla(tx, t.id).await?;
+    let post = PostRecord {
+        id: Uuid::now_v7(),
+        thread_id: t.id,
+        author_id: Some(p.user.id),
+        author_name: p.user.display_name.clone(),
+        author_role: author_role(p).to_owned(),
+        visibility,
+        body: body.to_owned(),
+        created_at: at,
+    };
+    let cause = format!("post:{}", post.id);
+    let author = if staff {
+        Author::Staff
+    } else {
+        Author::Customer
+    };
+    let policy = t.policy.get(t.priority);
+    let effect = sla
+        .on_post(
+            t.status,
+            author,
+            visibility,
+            t.last_public_by_staff,
+            policy,
+            at,
+            &cal,
+            warn,
+            &cause,
+        )
+        .map_err(cal_err)?;
+    let status_before = t.status;
+    t.status = effect.status;
+    t.post_count += 1;
+    if visibility == Visibility::Public {
+        t.public_post_count += 1;
+        t.last_public_post_at = Some(at);
+        t.last_public_by_staff = staff;
+    }
+    t.updated_at = at;
+    apply_urgency(&mut t, &sla, at);
+    let version = t.version;
+    board::insert_post(tx, &post).await?;
+    board::update_thread(tx, &mut t, version).await?;
+    board::index_document(
+        tx,
+        t.id,
+        Some(post.id),
+        t.organization_id,
+        visibility == Visibility::Internal,
+        &search::document_tokens(&post.body, MAX_TOKENS),
+    )
+    .await?;
+    board::save_sla(tx, t.id, &sla).await?;
+    board::append_clock_events(tx, t.id, &effect.events).await?;
+    let internal = visibility == Visibility::Internal;
+    board::outbox_append(tx, thread_event("post.created", &t, internal, at, json!({"post_id": post.id, "visibility": visibility.as_str(), "author_role": post.author_role}))).await?;
+    if status_before != t.status {
+        board::outbox_append(tx, thread_event("thread.status_changed", &t, false, at, json!({"changes": {"status": {"from": status_before.as_str(), "to": t.status.as_str()}}, "cause": "reply"}))).await?;
+    }
+    record(
+        tx,
+        entry(
+            state.now(),
+            Some(p),
+            "post.create",
+            Some(Object::new("thread", &key)),
+            Outcome::Success,
+            Some(json!({"post_id": post.id, "visibility": visibility.as_str()})),
+        ),
+    )
+    .await?;
+    Ok(post)
+}
+
+pub async fn list_posts(
+    state: &AppState,
+    p: &Principal,
+    number: i64,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Page<PostRecord>, ApiError> {
+    authorize(state, p, Role::ANYONE, "post.list", None).await?;
+    let t = visible_thread(state, p, number, "post.list").await?;
+    let page = board::list_posts(&state.read, t.id, p.role().is_staff(), after, limit).await?;
+    let key = number.to_string();
+    record(
+        &state.db,
+        entry(
+            state.now(),
+            Some(p),
+            "post.list",
+            Some(Object::new("thread", &key)),
+            Outcome::Success,
+            Some(json!({"returned": page.items.len()})),
+        ),
+    )
+    .await?;
+    Ok(page)
+}

@@ -1,0 +1,106 @@
+//! Background work on the clocks: the warning/breach sweep and re-projection
+//! after a calendar change.
+
+use super::*;
+
+/// Record warnings and breaches that are due, each exactly once per clock cycle.
+/// Returns how many events were recorded.
+pub async fn sweep(state: &AppState, at: DateTime<Utc>) -> Result<usize, StoreError> {
+    let cal = state.calendar.get();
+    let mut recorded = 0;
+    loop {
+        let tx = begin(&state.db).await?;
+        let ids = board::claim_due_threads(&tx, at, 50).await?;
+        if ids.is_empty() {
+            commit(tx).await?;
+            return Ok(recorded);
+        }
+        for id in ids {
+            let t = board::get_by_id(&tx, id).await?;
+            let mut sla = board::load_sla(&tx, id).await?;
+            let events = sla.fire_due(at, &cal);
+            for e in &events {
+                let event_type = match e.event {
+                    ClockEventKind::Warning => "sla.warning",
+                    _ => "sla.breached",
+                };
+                let clock = sla.clocks().find(|c| c.kind == e.kind);
+                let inserted = board::outbox_append(
+                    &tx,
+                    NewEvent {
+                        event_type,
+                        dedupe_key: Some(format!(
+                            "{event_type}:{}:{}:{}",
+                            t.id,
+                            e.kind.as_str(),
+                            e.cycle
+                        )),
+                        thread_id: Some(t.id),
+                        organization_id: Some(t.organization_id),
+                        internal: false,
+                        payload: json!({
+                            "thread_number": t.number,
+                            "organization_id": t.organization_id,
+                            "clock": e.kind.as_str(),
+                            "cycle": e.cycle,
+                            "due_at": clock.and_then(|c| c.due_at).map(|d| d.to_rfc3339()),
+                            "occurred_at": e.at.to_rfc3339(),
+                        }),
+                        occurred_at: e.at,
+                    },
+                )
+                .await?;
+                recorded += usize::from(inserted);
+            }
+            board::save_sla(&tx, id, &sla).await?;
+            board::append_clock_events(&tx, id, &events).await?;
+            let (due, breached) = sla.urgency(at);
+            board::set_urgency(&tx, id, due, breached).await?;
+        }
+        commit(tx).await?;
+        // A backlog is worked off in batches with a pause between them, so requests
+        // waiting for a connection (SQLite has one) are served in between.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// After a calendar change: every running clock keeps the business time it used
+/// under the old calendar and is projected under the new one.
+pub async fn reproject_all(
+    state: &AppState,
+    old: &BusinessCalendar,
+    new: &BusinessCalendar,
+    at: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let warn = state.config.warn_permille;
+    let mut after = None;
+    let mut n = 0;
+    loop {
+        let ids = board::threads_with_running_clocks(&state.db, after, 200).await?;
+        let Some(last) = ids.last().copied() else {
+            return Ok(n);
+        };
+        after = Some(last);
+        let tx = begin(&state.db).await?;
+        for id in ids {
+            let t = board::get_by_id(&tx, id).await?;
+            board::lock(&tx, t.number).await?;
+            let mut sla = board::load_sla(&tx, id).await?;
+            let mut events = Vec::new();
+            for c in sla.clocks_mut() {
+                match c.reproject(at, old, new, warn) {
+                    Ok(e) => events.extend(e),
+                    Err(e) => {
+                        tracing::warn!(thread = t.number, error = %e, "clock could not be re-projected")
+                    }
+                }
+            }
+            board::save_sla(&tx, id, &sla).await?;
+            board::append_clock_events(&tx, id, &events).await?;
+            let (due, breached) = sla.urgency(at);
+            board::set_urgency(&tx, id, due, breached).await?;
+            n += 1;
+        }
+        commit(tx).await?;
+    }
+}

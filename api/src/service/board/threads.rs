@@ -1,0 +1,421 @@
+//! Threads: open, read, list, the queue, change.
+
+use super::*;
+
+pub struct NewThread<'a> {
+    pub title: &'a str,
+    pub body: &'a str,
+    pub category: Option<&'a str>,
+    pub priority: Option<Priority>,
+    pub tags: Option<Vec<String>>,
+    pub organization_id: Option<Uuid>,
+    pub follow_up_of: Option<i64>,
+}
+
+pub async fn create_thread(
+    state: &AppState,
+    p: &Principal,
+    new: NewThread<'_>,
+) -> Result<ThreadView, ApiError> {
+    authorize(
+        state,
+        p,
+        Role::ANYONE,
+        "thread.create",
+        Some(Object::kind("thread")),
+    )
+    .await?;
+    let mut errors = Vec::new();
+    let title = collect(&mut errors, ThreadTitle::parse(new.title));
+    let body = collect(&mut errors, PostBody::parse(new.body));
+    let category = new
+        .category
+        .map(|c| collect(&mut errors, Category::parse(c)))
+        .unwrap_or(None);
+    let tags = collect(&mut errors, Tags::parse(new.tags.as_deref().unwrap_or(&[])));
+    let org_id = match (p.role(), new.organization_id) {
+        (Role::Customer, None) => p.user.organization_id,
+        (Role::Customer, Some(o)) if Some(o) == p.user.organization_id => Some(o),
+        (Role::Customer, Some(_)) => {
+            errors.push(ValidationError::new(
+                "organization_id",
+                "customers open threads in their own organization only",
+            ));
+            None
+        }
+        (_, None) => {
+            errors.push(ValidationError::new(
+                "organization_id",
+                "staff must name the organization the thread belongs to",
+            ));
+            None
+        }
+        (_, Some(o)) => Some(o),
+    };
+    let (Some(title), Some(body), Some(tags), Some(org_id)) = (title, body, tags, org_id) else {
+        return Err(ApiError::validation(errors));
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let org = match organizations::get(&state.read, org_id).await {
+        Ok(o) => o,
+        Err(StoreError::NotFound) => {
+            return Err(ValidationError::new("organization_id", "no such organization").into())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if p.role() == Role::Customer && !org.contract_status.may_post() {
+        return Err(contract_inactive());
+    }
+    if let Some(prev) = new.follow_up_of {
+        match board::get_by_number(&state.read, prev).await {
+            Ok(t) if t.organization_id == org_id && t.status == ThreadStatus::Closed => {}
+            Ok(t) if t.organization_id == org_id => {
+                return Err(ValidationError::new(
+                    "follow_up_of",
+                    "only a closed thread takes a follow-up; reply on it instead",
+                )
+                .into())
+            }
+            Ok(_) | Err(StoreError::NotFound) => {
+                return Err(ValidationError::new("follow_up_of", "no such thread").into())
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let opening = Opening {
+        organization_id: org_id,
+        title: title.as_str().to_owned(),
+        body: body.as_str().to_owned(),
+        category: category.map(|c| c.as_str().to_owned()),
+        priority: new.priority.unwrap_or(Priority::Normal),
+        tags: tags.as_slice().to_vec(),
+        channel: Channel::Board,
+        follow_up_of: new.follow_up_of,
+        started_at: None,
+        answered_call: false,
+    };
+    let (thread, sla) = state.opener.open(OpenRequest::new(p, opening)).await?;
+    Ok(view(p, thread, sla))
+}
+
+/// An answered call logged on an existing thread meets its first response at the
+/// call's start, like an agent's public reply.
+pub(crate) async fn answered_call_on(
+    state: &AppState,
+    tx: &madoguchi_persistence::Tx,
+    number: i64,
+    started_at: DateTime<Utc>,
+    call_id: Uuid,
+) -> Result<ThreadRecord, ApiError> {
+    board::lock(tx, number).await?;
+    let t = board::get_by_number(tx, number).await?;
+    let cal = state.calendar.get();
+    let mut sla = board::load_sla(tx, t.id).await?;
+    let events = sla
+        .on_answered_call(started_at, &cal, &format!("call:{call_id}"))
+        .map_err(cal_err)?;
+    board::save_sla(tx, t.id, &sla).await?;
+    board::append_clock_events(tx, t.id, &events).await?;
+    let (due, breached) = sla.urgency(state.now());
+    board::set_urgency(tx, t.id, due, breached).await?;
+    Ok(t)
+}
+
+pub(super) fn contract_inactive() -> ApiError {
+    ApiError::new(ProblemType::ContractInactive)
+        .detail("your organization's contract is not active: its history stays readable, but new threads and posts are not accepted")
+}
+
+pub async fn get_thread(
+    state: &AppState,
+    p: &Principal,
+    number: i64,
+) -> Result<ThreadView, ApiError> {
+    authorize(state, p, Role::ANYONE, "thread.read", None).await?;
+    let t = visible_thread(state, p, number, "thread.read").await?;
+    let sla = board::load_sla(&state.read, t.id).await?;
+    let key = number.to_string();
+    record(
+        &state.db,
+        entry(
+            state.now(),
+            Some(p),
+            "thread.read",
+            Some(Object::new("thread", &key)),
+            Outcome::Success,
+            None,
+        ),
+    )
+    .await?;
+    Ok(view(p, t, sla))
+}
+
+pub async fn clock_log(
+    state: &AppState,
+    p: &Principal,
+    number: i64,
+) -> Result<Vec<ClockEvent>, ApiError> {
+    authorize(state, p, Role::ANYONE, "thread.read", None).await?;
+    let t = visible_thread(state, p, number, "thread.read").await?;
+    let key = number.to_string();
+    record(
+        &state.db,
+        entry(
+            state.now(),
+            Some(p),
+            "thread.sla_log.read",
+            Some(Object::new("thread", &key)),
+            Outcome::Success,
+            None,
+        ),
+    )
+    .await?;
+    Ok(board::clock_events(&state.read, t.id).await?)
+}
+
+pub(super) async fn with_clocks(
+    conn: &impl Conn,
+    p: &Principal,
+    page: Page<ThreadRecord>,
+) -> Result<Page<ThreadView>, ApiError> {
+    let ids: Vec<Uuid> = page.items.iter().map(|t| t.id).collect();
+    let mut clocks = board::load_sla_many(conn, &ids).await?;
+    let mut items = Vec::with_capacity(page.items.len());
+    for t in page.items {
+        let sla = clocks
+            .remove(&t.id)
+            .ok_or_else(|| ApiError::internal("thread without clocks"))?;
+        items.push(view(p, t, sla));
+    }
+    Ok(Page {
+        items,
+        has_more: page.has_more,
+    })
+}
+
+pub async fn list_threads(
+    state: &AppState,
+    p: &Principal,
+    mut filter: ThreadFilter,
+    before: Option<i64>,
+    limit: u64,
+) -> Result<Page<ThreadView>, ApiError> {
+    authorize(
+        state,
+        p,
+        Role::ANYONE,
+        "thread.list",
+        Some(Object::kind("thread")),
+    )
+    .await?;
+    if p.role() == Role::Customer {
+        filter.organization_id = p.user.organization_id;
+        filter.assignee_id = None;
+    }
+    let page = board::list_threads(&state.read, &filter, before, limit).await?;
+    let numbers: Vec<i64> = page.items.iter().map(|t| t.number).collect();
+    record(
+        &state.db,
+        entry(
+            state.now(),
+            Some(p),
+            "thread.list",
+            Some(Object::kind("thread")),
+            Outcome::Success,
+            Some(json!({"returned": numbers})),
+        ),
+    )
+    .await?;
+    with_clocks(&state.read, p, page).await
+}
+
+pub async fn queue(
+    state: &AppState,
+    p: &Principal,
+    mut filter: ThreadFilter,
+    after: Option<QueueKey>,
+    limit: u64,
+) -> Result<Page<ThreadView>, ApiError> {
+    authorize(
+        state,
+        p,
+        Role::STAFF,
+        "queue.read",
+        Some(Object::kind("thread")),
+    )
+    .await?;
+    if filter.statuses.is_empty() {
+        filter.statuses = vec![ThreadStatus::New, ThreadStatus::Open];
+    }
+    let page = board::queue(&state.read, &filter, after, limit).await?;
+    with_clocks(&state.read, p, page).await
+}
+
+pub struct ThreadChanges<'a> {
+    pub title: Option<&'a str>,
+    pub category: Option<&'a str>,
+    pub priority: Option<Priority>,
+    pub status: Option<ThreadStatus>,
+    pub assignee_id: Option<Option<Uuid>>,
+    pub tags: Option<Vec<String>>,
+}
+
+pub(super) fn illegal(e: madoguchi_domain::board::IllegalTransition) -> ApiError {
+    let mut err = ApiError::new(ProblemType::IllegalTransition).detail(format!(
+        "{}; allowed from {}: {}",
+        e,
+        e.from,
+        if e.allowed.is_empty() {
+            "none (closed is final; open a follow-up thread)".to_owned()
+        } else {
+            e.allowed.join(", ")
+        }
+    ));
+    err.allowed = e.allowed.iter().map(|s| s.to_string()).collect();
+    err
+}
+
+pub async fn update_thread(
+    state: &AppState,
+    p: &Principal,
+    number: i64,
+    if_match: Option<&str>,
+    ch: ThreadChanges<'_>,
+) -> Result<ThreadView, ApiError> {
+    let key = number.to_string();
+    authorize(
+        state,
+        p,
+        Role::STAFF,
+        "thread.update",
+        Some(Object::new("thread", &key)),
+    )
+    .await?;
+    let mut errors = Vec::new();
+    let title = ch
+        .title
+        .map(|t| collect(&mut errors, ThreadTitle::parse(t)))
+        .unwrap_or(None);
+    let category = ch
+        .category
+        .map(|c| collect(&mut errors, Category::parse(c)))
+        .unwrap_or(None);
+    let tags = ch
+        .tags
+        .as_deref()
+        .map(|t| collect(&mut errors, Tags::parse(t)))
+        .unwrap_or(None);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    if ch.title.is_none()
+        && ch.category.is_none()
+        && ch.priority.is_none()
+        && ch.status.is_none()
+        && ch.assignee_id.is_none()
+        && ch.tags.is_none()
+    {
+        return Err(ValidationError::new("body", "name at least one field to change").into());
+    }
+    if let Some(Some(a)) = ch.assignee_id {
+        match users::get(&state.db, a).await {
+            Ok(u) if u.role.is_staff() && u.active => {}
+            Ok(_) | Err(StoreError::NotFound) => {
+                return Err(
+                    ValidationError::new("assignee_id", "must be an active agent or admin").into(),
+                )
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let cal = state.calendar.get();
+    let warn = state.config.warn_permille;
+    let at = state.now();
+    let tx = begin(&state.db).await?;
+    board::lock(&tx, number).await?;
+    let mut t = board::get_by_number(&tx, number).await?;
+    let version = crate::etag::expected_version(if_match, t.version)?;
+    if version != t.version {
+        return Err(ApiError::precondition_failed());
+    }
+    let before = (t.status, t.priority, t.assignee_id);
+    let mut sla = board::load_sla(&tx, t.id).await?;
+    let mut events = Vec::new();
+    if let Some(to) = ch.status.filter(|s| *s != t.status) {
+        let from = t.status;
+        t.status = from.transition(to).map_err(illegal)?;
+        events.extend(sla.on_status(from, to, at, &cal, warn).map_err(cal_err)?);
+    }
+    if let Some(pr) = ch.priority.filter(|pr| *pr != t.priority) {
+        t.priority = pr;
+        events.extend(
+            sla.on_priority(t.policy.get(pr), pr, at, &cal, warn)
+                .map_err(cal_err)?,
+        );
+    }
+    if let Some(a) = ch.assignee_id {
+        t.assignee_id = a;
+    }
+    if let Some(title) = &title {
+        t.title = title.as_str().to_owned();
+    }
+    if let Some(c) = category {
+        t.category = Some(c.as_str().to_owned());
+    }
+    let tags_changed = tags
+        .as_ref()
+        .is_some_and(|n| n.as_slice() != t.tags.as_slice());
+    if let Some(tags) = tags {
+        t.tags = tags.as_slice().to_vec();
+    }
+    t.updated_at = at;
+    apply_urgency(&mut t, &sla, at);
+    board::update_thread(&tx, &mut t, version).await?;
+    if tags_changed {
+        board::set_tags(&tx, t.id, &t.tags).await?;
+    }
+    if title.is_some() {
+        board::index_document(
+            &tx,
+            t.id,
+            None,
+            t.organization_id,
+            false,
+            &search::document_tokens(&t.title, MAX_TOKENS),
+        )
+        .await?;
+    }
+    board::save_sla(&tx, t.id, &sla).await?;
+    board::append_clock_events(&tx, t.id, &events).await?;
+    let changes = json!({
+        "status": {"from": before.0.as_str(), "to": t.status.as_str()},
+        "priority": {"from": before.1.as_str(), "to": t.priority.as_str()},
+        "assignee_id": {"from": before.2, "to": t.assignee_id},
+    });
+    let event_type = if before.0 != t.status {
+        "thread.status_changed"
+    } else {
+        "thread.updated"
+    };
+    board::outbox_append(
+        &tx,
+        thread_event(event_type, &t, false, at, json!({"changes": changes})),
+    )
+    .await?;
+    record(
+        &tx,
+        entry(
+            state.now(),
+            Some(p),
+            "thread.update",
+            Some(Object::new("thread", &key)),
+            Outcome::Success,
+            Some(changes),
+        ),
+    )
+    .await?;
+    commit(tx).await?;
+    Ok(view(p, t, sla))
+}
