@@ -192,8 +192,11 @@ pub async fn add_closure(
         ),
     )
     .await?;
+    // The tables before this change: the background poll may rebuild them as
+    // soon as it commits, and the clocks must still be re-projected from these.
+    let before = state.calendar.get();
     commit(tx).await?;
-    refresh(state).await;
+    refresh(state, before).await;
     Ok(stored)
 }
 
@@ -231,30 +234,36 @@ pub async fn remove_closure(
         ),
     )
     .await?;
+    // The tables before this change: the background poll may rebuild them as
+    // soon as it commits, and the clocks must still be re-projected from these.
+    let before = state.calendar.get();
     commit(tx).await?;
-    refresh(state).await;
+    refresh(state, before).await;
     Ok(())
 }
 
 /// Rebuild this instance's tables now (the others follow at their next poll), and
-/// re-project every running SLA clock: the time it used stays, the rest is
-/// projected under the new calendar.
-pub async fn refresh(state: &AppState) {
-    let old = state.calendar.get();
-    match state.calendar.refresh(&state.db).await {
-        Ok(true) => {
-            let new = state.calendar.get();
-            match super::board::reproject_all(state, &old, &new, state.now()).await {
-                Ok(n) => tracing::info!(
-                    threads = n,
-                    "SLA clocks re-projected after a calendar change"
-                ),
-                Err(e) => tracing::error!(error = %e, "SLA clocks could not be re-projected"),
-            }
-        }
-        Ok(false) => {}
-        Err(e) => {
-            tracing::warn!(error = %e, "calendar refresh failed; keeping the previous tables")
-        }
+/// re-project every running SLA clock from `before` (the tables read before the
+/// change committed): the time it used stays, the rest is projected under the
+/// new calendar. Whether this call or the background poll rebuilt the tables,
+/// the clocks are re-projected once here.
+async fn refresh(
+    state: &AppState,
+    before: std::sync::Arc<madoguchi_domain::calendar::BusinessCalendar>,
+) {
+    if let Err(e) = state.calendar.refresh(&state.db).await {
+        tracing::warn!(error = %e, "calendar refresh failed; keeping the previous tables");
+        return;
+    }
+    let new = state.calendar.get();
+    if std::sync::Arc::ptr_eq(&before, &new) {
+        return;
+    }
+    match super::board::reproject_all(state, &before, &new, state.now()).await {
+        Ok(n) => tracing::info!(
+            threads = n,
+            "SLA clocks re-projected after a calendar change"
+        ),
+        Err(e) => tracing::error!(error = %e, "SLA clocks could not be re-projected"),
     }
 }
