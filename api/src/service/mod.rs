@@ -67,6 +67,29 @@ pub async fn record<'a>(to: impl Into<audit::Sink<'a>>, e: NewAuditEvent) -> Res
         .map_err(ApiError::from)
 }
 
+/// Record that `p` successfully did `action` on `object` (a read, most often),
+/// outside any transaction: the one shape every audited read takes.
+pub async fn record_success(
+    state: &AppState,
+    p: &Principal,
+    action: &str,
+    object: Object<'_>,
+    detail: Option<serde_json::Value>,
+) -> Result<(), ApiError> {
+    record(
+        &state.db,
+        entry(
+            state.now(),
+            Some(p),
+            action,
+            Some(object),
+            Outcome::Success,
+            detail,
+        ),
+    )
+    .await
+}
+
 /// Append several entries, chained in order, in the transaction of the writes
 /// they record.
 pub async fn record_all(

@@ -35,7 +35,7 @@ use madoguchi_persistence::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{authorize, entry, hidden, record, record_all, Object};
+use super::{authorize, entry, hidden, record, record_all, record_success, Object};
 use crate::{
     auth::Principal,
     clock::Clock,

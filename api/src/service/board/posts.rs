@@ -148,16 +148,12 @@ pub async fn list_posts(
     let t = visible_thread(state, p, number, "post.list").await?;
     let page = board::list_posts(&state.read, t.id, p.role().is_staff(), after, limit).await?;
     let key = number.to_string();
-    record(
-        &state.db,
-        entry(
-            state.now(),
-            Some(p),
-            "post.list",
-            Some(Object::new("thread", &key)),
-            Outcome::Success,
-            Some(json!({"returned": page.items.len()})),
-        ),
+    record_success(
+        state,
+        p,
+        "post.list",
+        Object::new("thread", &key),
+        Some(json!({"returned": page.items.len()})),
     )
     .await?;
     Ok(page)

@@ -137,18 +137,7 @@ pub async fn get_thread(
     let t = visible_thread(state, p, number, "thread.read").await?;
     let sla = board::load_sla(&state.read, t.id).await?;
     let key = number.to_string();
-    record(
-        &state.db,
-        entry(
-            state.now(),
-            Some(p),
-            "thread.read",
-            Some(Object::new("thread", &key)),
-            Outcome::Success,
-            None,
-        ),
-    )
-    .await?;
+    record_success(state, p, "thread.read", Object::new("thread", &key), None).await?;
     Ok(view(p, t, sla))
 }
 
@@ -160,16 +149,12 @@ pub async fn clock_log(
     authorize(state, p, Role::ANYONE, "thread.read", None).await?;
     let t = visible_thread(state, p, number, "thread.read").await?;
     let key = number.to_string();
-    record(
-        &state.db,
-        entry(
-            state.now(),
-            Some(p),
-            "thread.sla_log.read",
-            Some(Object::new("thread", &key)),
-            Outcome::Success,
-            None,
-        ),
+    record_success(
+        state,
+        p,
+        "thread.sla_log.read",
+        Object::new("thread", &key),
+        None,
     )
     .await?;
     Ok(board::clock_events(&state.read, t.id).await?)
