@@ -7,9 +7,9 @@ pub mod seed;
 use std::time::Duration;
 
 use madoguchi_api::{
-    auth::JwtKeys,
     clock::Clock,
     service::bootstrap::{self, AdminBootstrap},
+    tokens::JwtKeys,
     ApiConfig, AppState,
 };
 use madoguchi_domain::calendar::CalendarRules;

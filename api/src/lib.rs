@@ -14,12 +14,15 @@ pub mod etag;
 pub mod manners;
 pub mod metrics;
 pub mod openapi_doc;
+pub mod passwords;
+pub mod principal;
 pub mod problem;
 pub mod routes;
 pub mod schema_check;
 pub mod service;
 pub mod state;
 pub mod text;
+pub mod tokens;
 pub mod types;
 
 pub use state::{ApiConfig, AppState};

@@ -5,8 +5,8 @@ use madoguchi_persistence::{Db, Pools};
 use madoguchi_domain::calendar::CalendarRules;
 
 use crate::{
-    auth::JwtKeys, calendar_handle::CalendarHandle, clock::Clock, metrics::Metrics,
-    service::opener::ThreadOpener,
+    calendar_handle::CalendarHandle, clock::Clock, metrics::Metrics, service::opener::ThreadOpener,
+    tokens::JwtKeys,
 };
 
 /// Settings the HTTP layer needs, read once by the binary.

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use madoguchi_domain::calendar::{DateOverride, Interval};
 use sea_orm::{
     sea_query::OnConflict, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    QueryFilter, QueryOrder, Set,
 };
 use uuid::Uuid;
 
@@ -82,12 +82,7 @@ pub async fn list(
     if let Some(a) = after {
         q = q.filter(calendar_override::Column::Date.gt(key(a)));
     }
-    let rows = q.limit(limit + 1).all(db).await?;
-    let rows = rows
-        .into_iter()
-        .map(from_model)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::from_overfetch(rows, limit))
+    Page::fetch(db, q, limit, from_model).await
 }
 
 pub async fn insert(
@@ -120,11 +115,7 @@ pub async fn insert(
 }
 
 pub async fn get(db: &impl ConnectionTrait, date: NaiveDate) -> Result<StoredOverride, StoreError> {
-    calendar_override::Entity::find_by_id(key(date))
-        .one(db)
-        .await?
-        .ok_or(StoreError::NotFound)
-        .and_then(from_model)
+    crate::page::by_id::<calendar_override::Entity, _>(db, key(date), from_model).await
 }
 
 pub async fn delete(db: &impl ConnectionTrait, date: NaiveDate) -> Result<(), StoreError> {

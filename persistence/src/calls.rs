@@ -2,9 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use madoguchi_domain::calls::Direction;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
 use crate::{entities::call, error::StoreError, page::Page};
@@ -78,11 +76,7 @@ pub async fn insert(db: &impl ConnectionTrait, c: &CallRecord) -> Result<(), Sto
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<CallRecord, StoreError> {
-    call::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(StoreError::NotFound)
-        .and_then(from_model)
+    crate::page::by_id::<call::Entity, _>(db, id, from_model).await
 }
 
 /// Save a changed call if it is still at `expected_version`.
@@ -146,10 +140,5 @@ pub async fn list(
     if let Some(v) = f.to {
         q = q.filter(C::StartedAt.lt(v));
     }
-    let rows = q.limit(limit + 1).all(db).await?;
-    let rows = rows
-        .into_iter()
-        .map(from_model)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::from_overfetch(rows, limit))
+    Page::fetch(db, q, limit, from_model).await
 }

@@ -1,8 +1,7 @@
 use chrono::{DateTime, Utc};
 use madoguchi_domain::{ContractStatus, OrganizationName};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use uuid::Uuid;
 
@@ -51,11 +50,7 @@ pub async fn insert(
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<Organization, StoreError> {
-    organization::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(StoreError::NotFound)
-        .and_then(from_model)
+    crate::page::by_id::<organization::Entity, _>(db, id, from_model).await
 }
 
 /// Organizations in creation order (ids are UUIDv7), after `after`.
@@ -72,12 +67,7 @@ pub async fn list(
     if let Some(s) = contract_status {
         q = q.filter(organization::Column::ContractStatus.eq(s.as_str()));
     }
-    let rows = q.limit(limit + 1).all(db).await?;
-    let rows = rows
-        .into_iter()
-        .map(from_model)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::from_overfetch(rows, limit))
+    Page::fetch(db, q, limit, from_model).await
 }
 
 #[derive(Debug, Default, Clone)]

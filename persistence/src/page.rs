@@ -1,3 +1,7 @@
+use sea_orm::{ConnectionTrait, EntityTrait, PrimaryKeyTrait, QuerySelect, Select};
+
+use crate::error::StoreError;
+
 /// One page of a keyset-paginated list: the rows, and whether more follow.
 #[derive(Debug, Clone)]
 pub struct Page<T> {
@@ -15,4 +19,45 @@ impl<T> Page<T> {
             has_more,
         }
     }
+}
+
+impl<T> Page<T> {
+    /// Run `query` (already filtered and ordered by the caller) for one page of
+    /// `limit` rows, converting each with `from`: one extra row is read to learn
+    /// whether more follow.
+    pub(crate) async fn fetch<E>(
+        db: &impl ConnectionTrait,
+        query: Select<E>,
+        limit: u64,
+        from: impl Fn(E::Model) -> Result<T, StoreError>,
+    ) -> Result<Self, StoreError>
+    where
+        E: EntityTrait,
+    {
+        let rows = query
+            .limit(limit + 1)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(from)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(rows, limit))
+    }
+}
+
+/// The row of entity `E` with primary key `id`, converted with `from`, or
+/// [`StoreError::NotFound`].
+pub(crate) async fn by_id<E, T>(
+    db: &impl ConnectionTrait,
+    id: impl Into<<E::PrimaryKey as PrimaryKeyTrait>::ValueType>,
+    from: impl FnOnce(E::Model) -> Result<T, StoreError>,
+) -> Result<T, StoreError>
+where
+    E: EntityTrait,
+{
+    E::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound)
+        .and_then(from)
 }

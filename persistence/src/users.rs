@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use madoguchi_domain::{DisplayName, Email, Role};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QueryOrder, Set,
 };
 use uuid::Uuid;
 
@@ -82,11 +82,7 @@ pub async fn insert(
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<User, StoreError> {
-    user::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(StoreError::NotFound)
-        .and_then(from_model)
+    crate::page::by_id::<user::Entity, _>(db, id, from_model).await
 }
 
 /// The active user whose id the sub-select yields, if any.
@@ -154,12 +150,7 @@ pub async fn list(
     if let Some(a) = filter.active {
         q = q.filter(user::Column::Active.eq(a));
     }
-    let rows = q.limit(limit + 1).all(db).await?;
-    let rows = rows
-        .into_iter()
-        .map(from_model)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::from_overfetch(rows, limit))
+    Page::fetch(db, q, limit, from_model).await
 }
 
 #[derive(Debug, Default, Clone)]

@@ -10,9 +10,10 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use crate::{
-    auth::{BearerAuth, Principal},
+    auth::BearerAuth,
     cursor,
     etag::etag,
+    principal::Principal,
     problem::ApiError,
     service::announcements as svc,
     state::AppState,

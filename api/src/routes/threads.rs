@@ -9,7 +9,6 @@ use poem::web::Data;
 use poem_openapi::{
     param::{Header, Path, Query},
     payload::Json,
-    types::MaybeUndefined,
     ApiResponse, OpenApi,
 };
 use uuid::Uuid;
@@ -251,11 +250,6 @@ impl ThreadsApi {
         body: Json<UpdateThread>,
     ) -> Result<One, ApiError> {
         let b = body.0;
-        let assignee_id = match b.assignee_id {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(v) => Some(Some(v)),
-        };
         let v = svc::update_thread(
             &state,
             &auth.0,
@@ -266,7 +260,8 @@ impl ThreadsApi {
                 category: b.category.as_deref(),
                 priority: b.priority.map(Into::into),
                 status: b.status.map(Into::into),
-                assignee_id,
+                // Absent: leave it; null: clear it.
+                assignee_id: b.assignee_id.into(),
                 tags: b
                     .tags
                     .map(|t| t.into_iter().map(|x| x.into_string()).collect()),

@@ -3,7 +3,6 @@ use poem::web::Data;
 use poem_openapi::{
     param::{Header, Path, Query},
     payload::Json,
-    types::MaybeUndefined,
     ApiResponse, OpenApi,
 };
 use uuid::Uuid;
@@ -134,11 +133,6 @@ impl UsersApi {
         body: Json<UpdateUser>,
     ) -> Result<One, ApiError> {
         let b = body.0;
-        let organization_id = match b.organization_id {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(v) => Some(Some(v)),
-        };
         let u = svc::update(
             &state,
             &auth.0,
@@ -147,7 +141,8 @@ impl UsersApi {
             svc::UpdateUser {
                 display_name: b.display_name.as_deref(),
                 role: b.role.map(Into::into),
-                organization_id,
+                // Absent: leave it; null: clear it.
+                organization_id: b.organization_id.into(),
                 active: b.active,
                 password: b.password.as_deref(),
             },

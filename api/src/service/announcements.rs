@@ -20,7 +20,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{authorize, board::post_in, entry, hidden, record, Object};
-use crate::{auth::Principal, problem::ApiError, state::AppState};
+use crate::{principal::Principal, problem::ApiError, state::AppState};
 
 pub struct NewNotice<'a> {
     pub title: &'a str,

@@ -6,7 +6,7 @@ use madoguchi_persistence::{
 use serde_json::json;
 
 use super::{authorize, entry, record, Object};
-use crate::{auth::Principal, problem::ApiError, state::AppState};
+use crate::{principal::Principal, problem::ApiError, state::AppState};
 
 /// Reading the trail is itself an access worth recording.
 pub async fn list(

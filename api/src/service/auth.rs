@@ -7,10 +7,8 @@ use serde_json::json;
 
 use super::{entry, record, Object};
 use crate::{
-    auth::{verify_password, Claims, Principal},
-    context::RequestCtx,
-    problem::ApiError,
-    state::AppState,
+    context::RequestCtx, passwords::verify_password, principal::Principal, problem::ApiError,
+    state::AppState, tokens::Claims,
 };
 
 pub struct Token {

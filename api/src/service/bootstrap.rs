@@ -8,7 +8,7 @@ use madoguchi_persistence::{
 };
 use rand::{distributions::Alphanumeric, rngs::OsRng, Rng, RngCore};
 
-use crate::{auth::hash_password, problem::ApiError, state::AppState};
+use crate::{passwords::hash_password, problem::ApiError, state::AppState};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {

@@ -16,7 +16,7 @@ use serde_json::json;
 
 use super::{authorize, entry, record, Object};
 use crate::{
-    auth::Principal,
+    principal::Principal,
     problem::{ApiError, ProblemType},
     state::AppState,
 };

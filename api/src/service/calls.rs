@@ -22,7 +22,7 @@ use super::{
     entry, record, Object,
 };
 use crate::{
-    auth::Principal,
+    principal::Principal,
     problem::{ApiError, ProblemType},
     state::AppState,
 };

@@ -9,7 +9,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{authorize, entry, hidden, record, Object};
-use crate::{auth::Principal, etag::expected_version, problem::ApiError, state::AppState};
+use crate::{etag::expected_version, principal::Principal, problem::ApiError, state::AppState};
 
 pub async fn create(
     state: &AppState,

@@ -10,8 +10,9 @@ use uuid::Uuid;
 
 use super::{authorize, entry, record, Object};
 use crate::{
-    auth::{hash_password, Principal},
     etag::expected_version,
+    passwords::hash_password,
+    principal::Principal,
     problem::{ApiError, ProblemType},
     state::AppState,
 };

@@ -2,14 +2,12 @@
 //! policies, and the background work on clocks (sweeping, re-projection).
 
 mod full_text;
-mod opening;
 mod posts;
 mod sla_policies;
 mod sweeper;
 mod threads;
 
 pub use full_text::*;
-pub(crate) use opening::*;
 pub use posts::*;
 pub use sla_policies::*;
 pub use sweeper::*;
@@ -27,7 +25,7 @@ use madoguchi_domain::{
     Role, ValidationError,
 };
 use madoguchi_persistence::{
-    audit::{NewAuditEvent, Outcome},
+    audit::Outcome,
     begin, board,
     board::{NewEvent, PostRecord, QueueKey, SearchScope, ThreadFilter, ThreadRecord},
     commit, organizations, users, Conn, Page, StoreError,
@@ -35,17 +33,17 @@ use madoguchi_persistence::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{authorize, entry, hidden, record, record_all, record_success, Object};
+use super::{authorize, entry, hidden, record, record_success, Object};
+pub(crate) use crate::service::opener::{
+    open_threads_in,
+    rows::{apply_urgency, author_role, cal_err, thread_event, MAX_TOKENS},
+    OpenRequest, Opened, Opening,
+};
 use crate::{
-    auth::Principal,
-    clock::Clock,
-    context::RequestCtx,
+    principal::Principal,
     problem::{ApiError, ProblemType},
     state::AppState,
 };
-
-/// The longest a document's token stream is indexed (PostgreSQL caps positions).
-const MAX_TOKENS: usize = 16_000;
 
 /// A thread with its clocks, as the caller may see it.
 pub struct ThreadView {
@@ -75,16 +73,8 @@ fn view(p: &Principal, thread: ThreadRecord, sla: ThreadSla) -> ThreadView {
     }
 }
 
-fn cal_err(e: madoguchi_domain::calendar::CalendarError) -> ApiError {
-    ApiError::from(e)
-}
-
 fn collect<T>(errors: &mut Vec<ValidationError>, r: Result<T, ValidationError>) -> Option<T> {
     r.map_err(|e| errors.push(e)).ok()
-}
-
-fn author_role(p: &Principal) -> &'static str {
-    p.role().as_str()
 }
 
 /// The thread if the caller may see it; otherwise the refusal is audited and
@@ -110,38 +100,23 @@ async fn visible_thread(
     }
 }
 
-fn thread_event(
-    event_type: &'static str,
-    t: &ThreadRecord,
-    internal: bool,
-    at: DateTime<Utc>,
-    extra: serde_json::Value,
-) -> NewEvent {
-    let mut payload = json!({
-        "thread_number": t.number,
-        "organization_id": t.organization_id,
-        "status": t.status.as_str(),
-        "priority": t.priority.as_str(),
-        "occurred_at": at.to_rfc3339(),
-    });
-    if let (Some(obj), Some(more)) = (payload.as_object_mut(), extra.as_object()) {
-        for (k, v) in more {
-            obj.insert(k.clone(), v.clone());
-        }
-    }
-    NewEvent {
-        event_type,
-        dedupe_key: None,
-        thread_id: Some(t.id),
-        organization_id: Some(t.organization_id),
-        internal,
-        payload,
-        occurred_at: at,
-    }
-}
-
-fn apply_urgency(t: &mut ThreadRecord, sla: &ThreadSla, now: DateTime<Utc>) {
-    let (due, breached) = sla.urgency(now);
-    t.next_due_at = due;
-    t.breached = breached;
+/// Create a thread with its first post, clocks, search entries, outbox event and
+/// audit entry, inside the caller's transaction.
+pub(crate) async fn open_thread_in(
+    state: &AppState,
+    tx: &madoguchi_persistence::Tx,
+    p: &Principal,
+    o: Opening,
+) -> Opened {
+    let cal = state.calendar.get();
+    let mut out = open_threads_in(
+        tx,
+        &cal,
+        state.config.warn_permille,
+        &state.clock,
+        vec![OpenRequest::new(p, o)],
+    )
+    .await?;
+    out.pop()
+        .unwrap_or_else(|| Err(ApiError::internal("no thread opened")))
 }

@@ -1,7 +1,26 @@
 //! The thread-opening core: what a new thread starts from, and the multi-row
 //! write of a batch of them (used by the thread writer and by logged calls).
 
-use super::*;
+use chrono::{DateTime, Utc};
+use madoguchi_domain::{
+    board::{search, Channel, Priority, ThreadSla, ThreadStatus, Visibility},
+    calendar::BusinessCalendar,
+};
+use madoguchi_persistence::{
+    audit::{NewAuditEvent, Outcome},
+    board::{self, PostRecord, ThreadRecord},
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::rows::{apply_urgency, author_role, cal_err, thread_event, MAX_TOKENS};
+use crate::{
+    clock::Clock,
+    context::RequestCtx,
+    principal::Principal,
+    problem::ApiError,
+    service::journal::{entry, record_all, Object},
+};
 
 /// What a new thread starts from.
 #[derive(Clone)]
@@ -56,27 +75,6 @@ impl OpenRequest {
 
 /// The outcome of one request to open a thread.
 pub(crate) type Opened = Result<(ThreadRecord, ThreadSla), ApiError>;
-
-/// Create a thread with its first post, clocks, search entries, outbox event and
-/// audit entry, inside the caller's transaction.
-pub(crate) async fn open_thread_in(
-    state: &AppState,
-    tx: &madoguchi_persistence::Tx,
-    p: &Principal,
-    o: Opening,
-) -> Opened {
-    let cal = state.calendar.get();
-    let mut out = open_threads_in(
-        tx,
-        &cal,
-        state.config.warn_permille,
-        &state.clock,
-        vec![OpenRequest::new(p, o)],
-    )
-    .await?;
-    out.pop()
-        .unwrap_or_else(|| Err(ApiError::internal("no thread opened")))
-}
 
 /// Create threads, each with its first post, clocks, search entries, outbox
 /// event and audit entry, inside the caller's transaction, with a few

@@ -16,7 +16,11 @@ use std::sync::Arc;
 use madoguchi_persistence::{begin, commit, Db};
 use tokio::sync::{mpsc, oneshot};
 
-use super::board::{open_threads_in, OpenRequest, Opened};
+mod opening;
+pub(crate) mod rows;
+
+pub(crate) use opening::{open_threads_in, OpenRequest, Opened, Opening};
+
 use crate::{calendar_handle::CalendarHandle, clock::Clock, metrics::Metrics, problem::ApiError};
 
 /// The most threads one transaction opens: bounds statement size (SQLite allows

@@ -1,0 +1,60 @@
+//! Rows every thread write shares: its outbox event, its queue position, the
+//! role written beside a post's author.
+
+use chrono::{DateTime, Utc};
+use madoguchi_domain::board::ThreadSla;
+use madoguchi_persistence::board::{NewEvent, ThreadRecord};
+use serde_json::json;
+
+use crate::{principal::Principal, problem::ApiError};
+
+/// The longest a document's token stream is indexed (PostgreSQL caps positions).
+pub(crate) const MAX_TOKENS: usize = 16_000;
+
+/// The error of a clock computation the calendar could not do.
+pub(crate) fn cal_err(e: madoguchi_domain::calendar::CalendarError) -> ApiError {
+    ApiError::from(e)
+}
+
+/// The role recorded with a post, so a reader sees who wrote it without a join.
+pub(crate) fn author_role(p: &Principal) -> &'static str {
+    p.role().as_str()
+}
+
+/// The outbox event of a change to thread `t`.
+pub(crate) fn thread_event(
+    event_type: &'static str,
+    t: &ThreadRecord,
+    internal: bool,
+    at: DateTime<Utc>,
+    extra: serde_json::Value,
+) -> NewEvent {
+    let mut payload = json!({
+        "thread_number": t.number,
+        "organization_id": t.organization_id,
+        "status": t.status.as_str(),
+        "priority": t.priority.as_str(),
+        "occurred_at": at.to_rfc3339(),
+    });
+    if let (Some(obj), Some(more)) = (payload.as_object_mut(), extra.as_object()) {
+        for (k, v) in more {
+            obj.insert(k.clone(), v.clone());
+        }
+    }
+    NewEvent {
+        event_type,
+        dedupe_key: None,
+        thread_id: Some(t.id),
+        organization_id: Some(t.organization_id),
+        internal,
+        payload,
+        occurred_at: at,
+    }
+}
+
+/// Store the thread's queue position from its clocks at `now`.
+pub(crate) fn apply_urgency(t: &mut ThreadRecord, sla: &ThreadSla, now: DateTime<Utc>) {
+    let (due, breached) = sla.urgency(now);
+    t.next_due_at = due;
+    t.breached = breached;
+}

@@ -1,0 +1,266 @@
+//! The SLA clocks of threads, their log, and the claims of the sweeper.
+
+use chrono::{DateTime, Utc};
+use madoguchi_domain::board::{
+    Clock, ClockEvent, ClockEventKind, ClockKind, ClockPhase, ThreadSla,
+};
+use sea_orm::{
+    sea_query::OnConflict, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use super::{corrupt, insert_all, is_pg, stmt};
+use crate::{
+    entities::{sla_clock, sla_clock_event},
+    error::StoreError,
+};
+
+/// First response, next reply, resolution, as found.
+type ClockParts = (Option<Clock>, Option<Clock>, Option<Clock>);
+
+fn clock_from(m: sla_clock::Model) -> Result<Clock, StoreError> {
+    Ok(Clock {
+        kind: ClockKind::parse(&m.kind).ok_or_else(|| corrupt("clock kind"))?,
+        cycle: u32::try_from(m.cycle).map_err(|_| corrupt("cycle"))?,
+        target_seconds: u64::try_from(m.target_seconds).map_err(|_| corrupt("target"))?,
+        used_seconds: u64::try_from(m.used_seconds).map_err(|_| corrupt("used"))?,
+        running_since: m.running_since,
+        phase: ClockPhase::parse(&m.phase).ok_or_else(|| corrupt("phase"))?,
+        met_at: m.met_at,
+        due_at: m.due_at,
+        warn_at: m.warn_at,
+        warned: m.warned,
+        breached: m.breached,
+    })
+}
+
+fn clock_active(thread_id: Uuid, c: &Clock) -> sla_clock::ActiveModel {
+    sla_clock::ActiveModel {
+        thread_id: Set(thread_id),
+        kind: Set(c.kind.as_str().to_owned()),
+        cycle: Set(c.cycle as i32),
+        target_seconds: Set(c.target_seconds as i64),
+        used_seconds: Set(c.used_seconds as i64),
+        running_since: Set(c.running_since),
+        phase: Set(c.phase.as_str().to_owned()),
+        met_at: Set(c.met_at),
+        due_at: Set(c.due_at),
+        warn_at: Set(c.warn_at),
+        warned: Set(c.warned),
+        breached: Set(c.breached),
+    }
+}
+
+pub async fn load_sla(db: &impl ConnectionTrait, thread_id: Uuid) -> Result<ThreadSla, StoreError> {
+    let mut fr = None;
+    let mut nr = None;
+    let mut res = None;
+    for m in sla_clock::Entity::find()
+        .filter(sla_clock::Column::ThreadId.eq(thread_id))
+        .all(db)
+        .await?
+    {
+        let c = clock_from(m)?;
+        match c.kind {
+            ClockKind::FirstResponse => fr = Some(c),
+            ClockKind::NextReply => nr = Some(c),
+            ClockKind::Resolution => res = Some(c),
+        }
+    }
+    Ok(ThreadSla {
+        first_response: fr.ok_or_else(|| corrupt("missing first-response clock"))?,
+        next_reply: nr,
+        resolution: res.ok_or_else(|| corrupt("missing resolution clock"))?,
+    })
+}
+
+pub async fn load_sla_many(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, ThreadSla>, StoreError> {
+    let mut parts: std::collections::HashMap<Uuid, ClockParts> = std::collections::HashMap::new();
+    if !ids.is_empty() {
+        for m in sla_clock::Entity::find()
+            .filter(sla_clock::Column::ThreadId.is_in(ids.to_vec()))
+            .all(db)
+            .await?
+        {
+            let id = m.thread_id;
+            let c = clock_from(m)?;
+            let e = parts.entry(id).or_default();
+            match c.kind {
+                ClockKind::FirstResponse => e.0 = Some(c),
+                ClockKind::NextReply => e.1 = Some(c),
+                ClockKind::Resolution => e.2 = Some(c),
+            }
+        }
+    }
+    Ok(parts
+        .into_iter()
+        .filter_map(|(id, (fr, nr, res))| {
+            Some((
+                id,
+                ThreadSla {
+                    first_response: fr?,
+                    next_reply: nr,
+                    resolution: res?,
+                },
+            ))
+        })
+        .collect())
+}
+
+/// Write every clock of the thread (upsert).
+pub async fn save_sla(
+    db: &impl ConnectionTrait,
+    thread_id: Uuid,
+    sla: &ThreadSla,
+) -> Result<(), StoreError> {
+    save_sla_many(db, std::iter::once((thread_id, sla))).await
+}
+
+/// Write every clock of several threads in one statement (upsert).
+pub async fn save_sla_many<'a>(
+    db: &impl ConnectionTrait,
+    slas: impl Iterator<Item = (Uuid, &'a ThreadSla)>,
+) -> Result<(), StoreError> {
+    let models: Vec<_> = slas
+        .flat_map(|(id, sla)| sla.clocks().map(move |c| clock_active(id, c)))
+        .collect();
+    if models.is_empty() {
+        return Ok(());
+    }
+    sla_clock::Entity::insert_many(models)
+        .on_conflict(
+            OnConflict::columns([sla_clock::Column::ThreadId, sla_clock::Column::Kind])
+                .update_columns([
+                    sla_clock::Column::Cycle,
+                    sla_clock::Column::TargetSeconds,
+                    sla_clock::Column::UsedSeconds,
+                    sla_clock::Column::RunningSince,
+                    sla_clock::Column::Phase,
+                    sla_clock::Column::MetAt,
+                    sla_clock::Column::DueAt,
+                    sla_clock::Column::WarnAt,
+                    sla_clock::Column::Warned,
+                    sla_clock::Column::Breached,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn append_clock_events(
+    db: &impl ConnectionTrait,
+    thread_id: Uuid,
+    events: &[ClockEvent],
+) -> Result<(), StoreError> {
+    append_clock_events_many(db, std::iter::once((thread_id, events))).await
+}
+
+/// Log clock events of several threads in one statement.
+pub async fn append_clock_events_many<'a>(
+    db: &impl ConnectionTrait,
+    events: impl Iterator<Item = (Uuid, &'a [ClockEvent])>,
+) -> Result<(), StoreError> {
+    let models: Vec<_> = events
+        .flat_map(|(thread_id, evs)| {
+            evs.iter().map(move |e| sla_clock_event::ActiveModel {
+                thread_id: Set(thread_id),
+                kind: Set(e.kind.as_str().to_owned()),
+                cycle: Set(e.cycle as i32),
+                event: Set(e.event.as_str().to_owned()),
+                at: Set(e.at),
+                cause: Set(e.cause.chars().take(200).collect()),
+                used_seconds: Set(e.used_seconds as i64),
+                ..Default::default()
+            })
+        })
+        .collect();
+    insert_all(db, models).await
+}
+
+pub async fn clock_events(
+    db: &impl ConnectionTrait,
+    thread_id: Uuid,
+) -> Result<Vec<ClockEvent>, StoreError> {
+    sla_clock_event::Entity::find()
+        .filter(sla_clock_event::Column::ThreadId.eq(thread_id))
+        .order_by_asc(sla_clock_event::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| {
+            Ok(ClockEvent {
+                kind: ClockKind::parse(&m.kind).ok_or_else(|| corrupt("kind"))?,
+                cycle: m.cycle.max(0) as u32,
+                event: ClockEventKind::parse(&m.event).ok_or_else(|| corrupt("event"))?,
+                at: m.at,
+                cause: m.cause,
+                used_seconds: m.used_seconds.max(0) as u64,
+            })
+        })
+        .collect()
+}
+
+/// Clocks whose warning or breach instant has come, on threads nobody else holds.
+/// On PostgreSQL the thread rows are locked (`FOR UPDATE … SKIP LOCKED`) so several
+/// sweepers share the work and never take the same thread.
+pub async fn claim_due_threads(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<Uuid>, StoreError> {
+    let lock = if is_pg(db) {
+        " FOR UPDATE OF t SKIP LOCKED"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT DISTINCT t.id AS id, t.number AS number FROM sla_clocks c JOIN threads t ON t.id = c.thread_id \
+         WHERE c.phase = 'running' AND ((c.warned = $1 AND c.warn_at <= $2) OR (c.breached = $1 AND c.due_at <= $2)) \
+         ORDER BY t.number LIMIT $3{lock}"
+    );
+    // DISTINCT and FOR UPDATE do not mix in PostgreSQL: select plain rows there.
+    let sql = if is_pg(db) {
+        sql.replace("SELECT DISTINCT", "SELECT")
+    } else {
+        sql
+    };
+    let rows = db
+        .query_all(stmt(
+            db,
+            &sql,
+            vec![false.into(), now.into(), (limit as i64).into()],
+        ))
+        .await?;
+    let mut ids = Vec::new();
+    for r in rows {
+        let id: Uuid = r.try_get("", "id")?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+/// Threads with a running clock (for re-projection after a calendar change).
+pub async fn threads_with_running_clocks(
+    db: &impl ConnectionTrait,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<Uuid>, StoreError> {
+    let mut q = sla_clock::Entity::find()
+        .select_only()
+        .column(sla_clock::Column::ThreadId)
+        .distinct()
+        .filter(sla_clock::Column::Phase.eq("running"))
+        .order_by_asc(sla_clock::Column::ThreadId);
+    if let Some(a) = after {
+        q = q.filter(sla_clock::Column::ThreadId.gt(a));
+    }
+    Ok(q.limit(limit).into_tuple::<Uuid>().all(db).await?)
+}
