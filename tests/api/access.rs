@@ -1,7 +1,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{problem, TestApp, PASSWORD};
+use crate::helpers::{problem, route, TestApp, PASSWORD};
 
 #[tokio::test]
 async fn roles_are_enforced_and_refusals_audited() {
@@ -65,7 +65,7 @@ async fn roles_are_enforced_and_refusals_audited() {
         StatusCode::OK
     );
     assert_eq!(
-        app.get(&format!("/v1/organizations/{org}"), Some(&agent))
+        app.get(&route::organization(&org), Some(&agent))
             .await
             .status(),
         StatusCode::OK
@@ -94,7 +94,7 @@ async fn a_customer_sees_only_its_own_organization() {
         .await;
 
     let own = app
-        .get(&format!("/v1/organizations/{sakura}"), Some(&sakura_user))
+        .get(&route::organization(&sakura), Some(&sakura_user))
         .await;
     assert_eq!(own.status(), StatusCode::OK);
     let own: Value = own.json().await.unwrap();
@@ -102,7 +102,7 @@ async fn a_customer_sees_only_its_own_organization() {
 
     // Another clinic, and one that does not exist at all, look the same.
     let other = problem(
-        app.get(&format!("/v1/organizations/{aoba}"), Some(&sakura_user))
+        app.get(&route::organization(&aoba), Some(&sakura_user))
             .await,
         404,
         "not-found",
@@ -171,7 +171,7 @@ async fn the_last_admin_cannot_be_removed() {
     let me: Value = app.get("/v1/me", Some(&admin)).await.json().await.unwrap();
     let id = me["id"].as_str().unwrap();
     let r = app
-        .req(Method::PATCH, &format!("/v1/users/{id}"), Some(&admin))
+        .req(Method::PATCH, &route::user(&id), Some(&admin))
         .header("If-Match", "*")
         .json(&json!({"active": false}))
         .send()
@@ -190,11 +190,7 @@ async fn customers_of_a_suspended_organization_can_still_sign_in() {
     let admin = app.admin().await;
     let (org, _) = app.clinic(&admin, "みどり歯科", "ito@midori.test").await;
     let r = app
-        .req(
-            Method::PATCH,
-            &format!("/v1/organizations/{org}"),
-            Some(&admin),
-        )
+        .req(Method::PATCH, &route::organization(&org), Some(&admin))
         .header("If-Match", "\"1\"")
         .json(&json!({"contract_status": "suspended"}))
         .send()
@@ -203,7 +199,7 @@ async fn customers_of_a_suspended_organization_can_still_sign_in() {
     assert_eq!(r.status(), StatusCode::OK);
     let t = app.login("ito@midori.test", PASSWORD).await;
     let v: Value = app
-        .get(&format!("/v1/organizations/{org}"), Some(&t))
+        .get(&route::organization(&org), Some(&t))
         .await
         .json()
         .await

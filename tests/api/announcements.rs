@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{problem, TestApp, PASSWORD};
+use crate::helpers::{problem, route, TestApp, PASSWORD};
 
 #[tokio::test]
 async fn notices_reach_their_audience_and_the_threads_that_asked() {
@@ -46,14 +46,14 @@ async fn notices_reach_their_audience_and_the_threads_that_asked() {
 
     // The clinic that asked hears it where it asked, and that is the agent's answer.
     let t: Value = app
-        .get(&format!("/v1/threads/{n}"), Some(&sakura_user))
+        .get(&route::thread(n), Some(&sakura_user))
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(t["sla"]["first_response"]["state"], "met");
     let posts: Value = app
-        .get(&format!("/v1/threads/{n}/posts"), Some(&sakura_user))
+        .get(&route::posts(n), Some(&sakura_user))
         .await
         .json()
         .await
@@ -84,8 +84,7 @@ async fn notices_reach_their_audience_and_the_threads_that_asked() {
         .unwrap();
     assert_eq!(theirs["items"].as_array().unwrap().len(), 0);
     problem(
-        app.get(&format!("/v1/announcements/{id}"), Some(&aoba_user))
-            .await,
+        app.get(&route::announcement(&id), Some(&aoba_user)).await,
         404,
         "not-found",
     )
@@ -103,7 +102,7 @@ async fn notices_reach_their_audience_and_the_threads_that_asked() {
     // Every linked thread heard the notice and its end.
     for thread in [n, n2] {
         let posts: Value = app
-            .get(&format!("/v1/threads/{thread}/posts"), Some(&sakura_user))
+            .get(&route::posts(thread), Some(&sakura_user))
             .await
             .json()
             .await
@@ -148,7 +147,7 @@ async fn notices_reach_their_audience_and_the_threads_that_asked() {
     assert_eq!(all["items"][0]["updates"][0]["body"], "復旧しました。");
     assert_eq!(all["items"][0]["updates"][0]["status"], "resolved");
     let one: Value = app
-        .get(&format!("/v1/announcements/{id}"), Some(&sakura_user))
+        .get(&route::announcement(&id), Some(&sakura_user))
         .await
         .json()
         .await

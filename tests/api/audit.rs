@@ -1,7 +1,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{problem, TestApp, ADMIN_EMAIL};
+use crate::helpers::{problem, route, TestApp, ADMIN_EMAIL};
 
 #[tokio::test]
 async fn writes_and_personal_data_reads_are_audited_with_who_what_where() {
@@ -16,7 +16,7 @@ async fn writes_and_personal_data_reads_are_audited_with_who_what_where() {
         .await;
     let user_id = user["id"].as_str().unwrap();
     let r = app
-        .req(Method::GET, &format!("/v1/users/{user_id}"), Some(&admin))
+        .req(Method::GET, &route::user(&user_id), Some(&admin))
         .header("X-Request-Id", "audit-read-1")
         .send()
         .await

@@ -3,42 +3,15 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{problem, TestApp, PASSWORD};
-
-struct Desk {
-    app: TestApp,
-    admin: String,
-    agent: String,
-    org: String,
-    customer: String,
-}
+use crate::helpers::{problem, route, Desk, TestApp};
 
 async fn desk() -> Desk {
-    desk_on(TestApp::spawn().await).await
+    Desk::new().await
 }
 
-/// A desk whose servers' clock reads `at` (and runs on from there).
+/// A desk whose servers' clock reads `at`.
 async fn desk_at(at: chrono::DateTime<chrono::Utc>) -> Desk {
-    let app = TestApp::spawn().await;
-    app.clock.set(at);
-    desk_on(app).await
-}
-
-async fn desk_on(app: TestApp) -> Desk {
-    let admin = app.admin().await;
-    let (org, customer) = app
-        .clinic(&admin, "さくら内科クリニック", "tanaka@sakura.test")
-        .await;
-    app.create_user(&admin, "agent@madoguchi.test", "agent", None)
-        .await;
-    let agent = app.login("agent@madoguchi.test", PASSWORD).await;
-    Desk {
-        app,
-        admin,
-        agent,
-        org,
-        customer,
-    }
+    Desk::at(at).await
 }
 
 /// Hold the thread-number counter's lock from outside the server, so that
@@ -53,17 +26,6 @@ async fn hold_thread_numbers(app: &TestApp) -> sea_orm::DatabaseTransaction {
     .await
     .unwrap();
     tx
-}
-
-impl Desk {
-    /// Move the servers' clock; tokens and sessions age with it, so everyone
-    /// signs in again, as they would after a night.
-    async fn advance(&mut self, by: chrono::Duration) {
-        self.app.clock.advance(by);
-        self.admin = self.app.admin().await;
-        self.agent = self.app.login("agent@madoguchi.test", PASSWORD).await;
-        self.customer = self.app.login("tanaka@sakura.test", PASSWORD).await;
-    }
 }
 
 /// An instant written in Japan time.
@@ -106,12 +68,7 @@ async fn until_writer_has(app: &TestApp, n: f64) {
     }
 }
 
-async fn body(r: reqwest::Response) -> Value {
-    let s = r.status();
-    let v: Value = r.json().await.unwrap();
-    assert!(s.is_success(), "{s}: {v}");
-    v
-}
+use crate::helpers::ok_json as body;
 
 #[tokio::test]
 async fn a_clinic_thread_from_question_to_follow_up() {
@@ -134,11 +91,7 @@ async fn a_clinic_thread_from_question_to_follow_up() {
     assert!(t["sla"]["next_reply"].is_null());
 
     // The customer sees the due time of the answer.
-    let seen = body(
-        app.get(&format!("/v1/threads/{n}"), Some(&d.customer))
-            .await,
-    )
-    .await;
+    let seen = body(app.get(&route::thread(n), Some(&d.customer)).await).await;
     assert_eq!(
         seen["sla"]["first_response"]["due_at"],
         t["sla"]["first_response"]["due_at"]
@@ -146,31 +99,22 @@ async fn a_clinic_thread_from_question_to_follow_up() {
 
     // An internal note does not answer the clinic.
     let r = app
-        .post(
-            &format!("/v1/threads/{n}/posts"),
-            Some(&d.agent),
-            &json!({"body": "社内メモ：サーバー再起動を検討", "visibility": "internal"}),
+        .reply(
+            &d.agent,
+            n,
+            "社内メモ：サーバー再起動を検討",
+            Some("internal"),
         )
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
-    let t = body(app.get(&format!("/v1/threads/{n}"), Some(&d.agent)).await).await;
+    let t = body(app.get(&route::thread(n), Some(&d.agent)).await).await;
     assert_eq!(t["sla"]["first_response"]["state"], "running");
     assert_eq!(t["status"], "new");
 
     // The agent's public reply meets first response and opens the thread.
-    let r = app
-        .post(
-            &format!("/v1/threads/{n}/posts"),
-            Some(&d.agent),
-            &json!({"body": "確認いたします。"}),
-        )
-        .await;
+    let r = app.reply(&d.agent, n, "確認いたします。", None).await;
     assert_eq!(r.status(), StatusCode::CREATED);
-    let t = body(
-        app.get(&format!("/v1/threads/{n}"), Some(&d.customer))
-            .await,
-    )
-    .await;
+    let t = body(app.get(&route::thread(n), Some(&d.customer)).await).await;
     assert_eq!(t["status"], "open");
     assert_eq!(t["sla"]["first_response"]["state"], "met");
 
@@ -184,24 +128,15 @@ async fn a_clinic_thread_from_question_to_follow_up() {
     assert!(t["sla"]["resolution"]["due_at"].is_null());
 
     // The clinic's reply reopens it and starts a next-reply cycle.
-    app.post(
-        &format!("/v1/threads/{n}/posts"),
-        Some(&d.customer),
-        &json!({"body": "再起動後も同じです。"}),
-    )
-    .await;
-    let t = body(app.get(&format!("/v1/threads/{n}"), Some(&d.agent)).await).await;
+    app.reply(&d.customer, n, "再起動後も同じです。", None)
+        .await;
+    let t = body(app.get(&route::thread(n), Some(&d.agent)).await).await;
     assert_eq!(t["status"], "open");
     assert_eq!(t["sla"]["resolution"]["state"], "running");
     assert_eq!(t["sla"]["next_reply"]["state"], "running");
     assert_eq!(t["sla"]["next_reply"]["target_minutes"], 240);
 
-    app.post(
-        &format!("/v1/threads/{n}/posts"),
-        Some(&d.agent),
-        &json!({"body": "復旧しました。"}),
-    )
-    .await;
+    app.reply(&d.agent, n, "復旧しました。", None).await;
     let t = body(
         app.patch_thread(&d.agent, n, &json!({"status": "resolved"}))
             .await,
@@ -211,14 +146,10 @@ async fn a_clinic_thread_from_question_to_follow_up() {
     assert_eq!(t["sla"]["resolution"]["state"], "met");
 
     // A customer reply on a resolved thread reopens it; then it is resolved and closed.
-    app.post(
-        &format!("/v1/threads/{n}/posts"),
-        Some(&d.customer),
-        &json!({"body": "ありがとうございました。"}),
-    )
-    .await;
+    app.reply(&d.customer, n, "ありがとうございました。", None)
+        .await;
     assert_eq!(
-        body(app.get(&format!("/v1/threads/{n}"), Some(&d.agent)).await).await["status"],
+        body(app.get(&route::thread(n), Some(&d.agent)).await).await["status"],
         "open"
     );
     body(
@@ -234,12 +165,7 @@ async fn a_clinic_thread_from_question_to_follow_up() {
 
     // Closed is final.
     problem(
-        app.post(
-            &format!("/v1/threads/{n}/posts"),
-            Some(&d.customer),
-            &json!({"body": "追加の質問です"}),
-        )
-        .await,
+        app.reply(&d.customer, n, "追加の質問です", None).await,
         409,
         "thread-closed",
     )
@@ -261,11 +187,7 @@ async fn a_clinic_thread_from_question_to_follow_up() {
     assert_eq!(f["follow_up_of"], n);
 
     // The clock log explains every figure.
-    let log = body(
-        app.get(&format!("/v1/threads/{n}/sla-events"), Some(&d.customer))
-            .await,
-    )
-    .await;
+    let log = body(app.get(&route::sla_events(n), Some(&d.customer)).await).await;
     let events: Vec<(String, String)> = log
         .as_array()
         .unwrap()
@@ -354,7 +276,7 @@ async fn status_transitions_follow_the_machine() {
         } else {
             let p = problem(r, 409, "illegal-transition").await;
             assert!(p["detail"].as_str().unwrap().contains("allowed"), "{p}");
-            let before = body(app.get(&format!("/v1/threads/{n}"), Some(&d.agent)).await).await;
+            let before = body(app.get(&route::thread(n), Some(&d.agent)).await).await;
             assert_eq!(
                 before["status"],
                 json!(path.last().copied().unwrap_or("new"))
@@ -393,24 +315,12 @@ async fn internal_notes_never_reach_a_customer() {
         )
         .await;
     let n = t["number"].as_i64().unwrap();
-    let before = body(
-        app.get(&format!("/v1/threads/{n}"), Some(&d.customer))
-            .await,
-    )
-    .await;
-    app.post(
-        &format!("/v1/threads/{n}/posts"),
-        Some(&d.agent),
-        &json!({"body": "極秘メモ 未払いあり要注意", "visibility": "internal"}),
-    )
-    .await;
+    let before = body(app.get(&route::thread(n), Some(&d.customer)).await).await;
+    app.reply(&d.agent, n, "極秘メモ 未払いあり要注意", Some("internal"))
+        .await;
 
     // Counts and "last post" fields do not move for the customer.
-    let seen = body(
-        app.get(&format!("/v1/threads/{n}"), Some(&d.customer))
-            .await,
-    )
-    .await;
+    let seen = body(app.get(&route::thread(n), Some(&d.customer)).await).await;
     assert_eq!(seen["post_count"], 1);
     assert_eq!(seen["last_public_post_at"], before["last_public_post_at"]);
     assert_eq!(
@@ -418,23 +328,15 @@ async fn internal_notes_never_reach_a_customer() {
         before["version"].as_i64().unwrap() + 1,
         "version may move; content may not"
     );
-    let staff = body(app.get(&format!("/v1/threads/{n}"), Some(&d.agent)).await).await;
+    let staff = body(app.get(&route::thread(n), Some(&d.agent)).await).await;
     assert_eq!(staff["post_count"], 2);
     let list = body(app.get("/v1/threads", Some(&d.customer)).await).await;
     assert_eq!(list["items"][0]["post_count"], 1);
     // Posts.
-    let posts = body(
-        app.get(&format!("/v1/threads/{n}/posts"), Some(&d.customer))
-            .await,
-    )
-    .await;
+    let posts = body(app.get(&route::posts(n), Some(&d.customer)).await).await;
     assert_eq!(posts["items"].as_array().unwrap().len(), 1);
     assert!(!posts.to_string().contains("極秘"));
-    let posts = body(
-        app.get(&format!("/v1/threads/{n}/posts"), Some(&d.agent))
-            .await,
-    )
-    .await;
+    let posts = body(app.get(&route::posts(n), Some(&d.agent)).await).await;
     assert_eq!(posts["items"].as_array().unwrap().len(), 2);
     // Search.
     let s = body(
@@ -451,12 +353,7 @@ async fn internal_notes_never_reach_a_customer() {
     assert_eq!(s["items"].as_array().unwrap().len(), 1);
     // Customers may not write internal notes.
     problem(
-        app.post(
-            &format!("/v1/threads/{n}/posts"),
-            Some(&d.customer),
-            &json!({"body": "x", "visibility": "internal"}),
-        )
-        .await,
+        app.reply(&d.customer, n, "x", Some("internal")).await,
         422,
         "validation-failed",
     )
@@ -472,9 +369,7 @@ async fn internal_notes_never_reach_a_customer() {
 async fn another_clinic_is_not_found_anywhere() {
     let d = desk().await;
     let app = &d.app;
-    let (_, other) = app
-        .clinic(&d.admin, "あおば整形外科", "suzuki@aoba.test")
-        .await;
+    let (_, other) = d.other_clinic().await;
     let t = app
         .create_thread(
             &d.customer,
@@ -483,36 +378,24 @@ async fn another_clinic_is_not_found_anywhere() {
         .await;
     let n = t["number"].as_i64().unwrap();
     problem(
-        app.get(&format!("/v1/threads/{n}"), Some(&other)).await,
+        app.get(&route::thread(n), Some(&other)).await,
         404,
         "not-found",
     )
     .await;
     problem(
-        app.get(&format!("/v1/threads/{n}/posts"), Some(&other))
-            .await,
+        app.get(&route::posts(n), Some(&other)).await,
         404,
         "not-found",
     )
     .await;
     problem(
-        app.get(&format!("/v1/threads/{n}/sla-events"), Some(&other))
-            .await,
+        app.get(&route::sla_events(n), Some(&other)).await,
         404,
         "not-found",
     )
     .await;
-    problem(
-        app.post(
-            &format!("/v1/threads/{n}/posts"),
-            Some(&other),
-            &json!({"body": "x"}),
-        )
-        .await,
-        404,
-        "not-found",
-    )
-    .await;
+    problem(app.reply(&other, n, "x", None).await, 404, "not-found").await;
     problem(
         app.get("/v1/threads/999999", Some(&other)).await,
         404,
@@ -566,20 +449,13 @@ async fn an_inactive_contract_reads_but_does_not_post() {
     )
     .await;
     problem(
-        app.post(
-            &format!("/v1/threads/{n}/posts"),
-            Some(&d.customer),
-            &json!({"body": "追記"}),
-        )
-        .await,
+        app.reply(&d.customer, n, "追記", None).await,
         403,
         "contract-inactive",
     )
     .await;
     assert_eq!(
-        app.get(&format!("/v1/threads/{n}"), Some(&d.customer))
-            .await
-            .status(),
+        app.get(&route::thread(n), Some(&d.customer)).await.status(),
         StatusCode::OK
     );
 }
@@ -743,9 +619,7 @@ async fn japanese_search_finds_words_in_unspaced_text() {
 async fn search_scope_holds_for_old_and_new_documents() {
     let d = desk().await;
     let app = &d.app;
-    let (_, other) = app
-        .clinic(&d.admin, "あおば整形外科", "suzuki@aoba.test")
-        .await;
+    let (_, other) = d.other_clinic().await;
     let ours = app
         .create_thread(
             &d.customer,
@@ -755,10 +629,11 @@ async fn search_scope_holds_for_old_and_new_documents() {
         .as_i64()
         .unwrap();
     let r = app
-        .post(
-            &format!("/v1/threads/{ours}/posts"),
-            Some(&d.agent),
-            &json!({"body": "社内メモ：サーバーを再起動済み", "visibility": "internal"}),
+        .reply(
+            &d.agent,
+            ours,
+            "社内メモ：サーバーを再起動済み",
+            Some("internal"),
         )
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
@@ -1007,7 +882,7 @@ async fn a_closure_reprojects_running_clocks() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
-    let after = body(app.get(&format!("/v1/threads/{n}"), Some(&d.agent)).await).await;
+    let after = body(app.get(&route::thread(n), Some(&d.agent)).await).await;
     let after_due = after["sla"]["resolution"]["due_at"]
         .as_str()
         .unwrap()
@@ -1029,11 +904,7 @@ async fn a_closure_reprojects_running_clocks() {
     )
     .await;
     assert_eq!(after_due, want["due"].as_str().unwrap());
-    let log = body(
-        app.get(&format!("/v1/threads/{n}/sla-events"), Some(&d.agent))
-            .await,
-    )
-    .await;
+    let log = body(app.get(&route::sla_events(n), Some(&d.agent)).await).await;
     assert!(log
         .as_array()
         .unwrap()
@@ -1126,11 +997,7 @@ async fn threads_opened_together_each_keep_their_own_rows() {
         let n = v["number"].as_i64().unwrap();
         numbers.push(n);
         // The first post is this request's body, by this request's author.
-        let posts = body(
-            app.get(&format!("/v1/threads/{n}/posts"), Some(&d.agent))
-                .await,
-        )
-        .await;
+        let posts = body(app.get(&route::posts(n), Some(&d.agent)).await).await;
         let items = posts["items"].as_array().unwrap();
         assert_eq!(items.len(), 1);
         assert_eq!(items[0]["body"], format!("検査結果{i}号が表示されません"));
@@ -1139,11 +1006,7 @@ async fn threads_opened_together_each_keep_their_own_rows() {
             if i % 2 == 0 { "customer" } else { "agent" }
         );
         // Its clocks start when it was created, not when the request queued.
-        let log = body(
-            app.get(&format!("/v1/threads/{n}/sla-events"), Some(&d.agent))
-                .await,
-        )
-        .await;
+        let log = body(app.get(&route::sla_events(n), Some(&d.agent)).await).await;
         let starts: Vec<&Value> = log
             .as_array()
             .unwrap()

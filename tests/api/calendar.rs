@@ -5,10 +5,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{problem, TestApp, PASSWORD};
 
-async fn json_of(r: reqwest::Response) -> Value {
-    assert_eq!(r.status(), StatusCode::OK);
-    r.json().await.unwrap()
-}
+use crate::helpers::ok_json as json_of;
 
 #[tokio::test]
 async fn holidays_of_a_year_with_japanese_names() {

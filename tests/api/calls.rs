@@ -1,32 +1,10 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{problem, TestApp, PASSWORD};
+use crate::helpers::{problem, route, Desk};
 
-struct Line {
-    app: TestApp,
-    admin: String,
-    agent: String,
-    org: String,
-    customer: String,
-}
-
-async fn line() -> Line {
-    let app = TestApp::spawn().await;
-    let admin = app.admin().await;
-    let (org, customer) = app
-        .clinic(&admin, "さくら内科クリニック", "tanaka@sakura.test")
-        .await;
-    app.create_user(&admin, "agent@madoguchi.test", "agent", None)
-        .await;
-    let agent = app.login("agent@madoguchi.test", PASSWORD).await;
-    Line {
-        app,
-        admin,
-        agent,
-        org,
-        customer,
-    }
+async fn line() -> Desk {
+    Desk::new().await
 }
 
 fn call(org: &str, started: &str) -> Value {
@@ -40,7 +18,7 @@ fn call(org: &str, started: &str) -> Value {
     })
 }
 
-async fn log(l: &Line, body: &Value) -> Value {
+async fn log(l: &Desk, body: &Value) -> Value {
     let r = l.app.post("/v1/calls", Some(&l.agent), body).await;
     let s = r.status();
     let v: Value = r.json().await.unwrap();
@@ -113,7 +91,7 @@ async fn a_missed_call_opens_a_thread_owed_a_call_back_from_the_call_start() {
     let n = c["thread_number"].as_i64().unwrap();
     let t: Value = l
         .app
-        .get(&format!("/v1/threads/{n}"), Some(&l.agent))
+        .get(&route::thread(n), Some(&l.agent))
         .await
         .json()
         .await
@@ -128,7 +106,7 @@ async fn a_missed_call_opens_a_thread_owed_a_call_back_from_the_call_start() {
     // The clinic sees the thread, not the call: no caller, no summary.
     let seen: Value = l
         .app
-        .get(&format!("/v1/threads/{n}/posts"), Some(&l.customer))
+        .get(&route::posts(n), Some(&l.customer))
         .await
         .json()
         .await
@@ -181,7 +159,7 @@ async fn an_answered_call_meets_first_response_at_its_start() {
     log(&l, &back).await;
     let t: Value = l
         .app
-        .get(&format!("/v1/threads/{n}"), Some(&l.agent))
+        .get(&route::thread(n), Some(&l.agent))
         .await
         .json()
         .await
@@ -189,7 +167,7 @@ async fn an_answered_call_meets_first_response_at_its_start() {
     assert_eq!(t["sla"]["first_response"]["state"], "met");
     let events: Value = l
         .app
-        .get(&format!("/v1/threads/{n}/sla-events"), Some(&l.agent))
+        .get(&route::sla_events(n), Some(&l.agent))
         .await
         .json()
         .await
@@ -210,7 +188,7 @@ async fn calls_are_staff_only_audited_and_checked() {
     // Finish the call.
     let r = l
         .app
-        .req(Method::PATCH, &format!("/v1/calls/{id}"), Some(&l.agent))
+        .req(Method::PATCH, &route::call(&id), Some(&l.agent))
         .header("If-Match", "\"1\"")
         .json(&json!({"ended_at": "2026-11-20T10:04:05+09:00", "summary": "操作説明で解決"}))
         .send()
@@ -226,15 +204,13 @@ async fn calls_are_staff_only_audited_and_checked() {
     )
     .await;
     problem(
-        l.app
-            .get(&format!("/v1/calls/{id}"), Some(&l.customer))
-            .await,
+        l.app.get(&route::call(&id), Some(&l.customer)).await,
         403,
         "forbidden",
     )
     .await;
     // Reads are audited.
-    l.app.get(&format!("/v1/calls/{id}"), Some(&l.admin)).await;
+    l.app.get(&route::call(&id), Some(&l.admin)).await;
     let a: Value = l
         .app
         .get(&format!("/v1/audit-events?object_id={id}"), Some(&l.admin))

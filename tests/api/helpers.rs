@@ -14,6 +14,99 @@ use serde_json::{json, Value};
 pub const ADMIN_EMAIL: &str = "admin@madoguchi.test";
 pub const ADMIN_PASSWORD: &str = "test-admin-password-0001";
 pub const PASSWORD: &str = "correct horse battery staple";
+/// The clinic every [`Desk`] has, and its customer.
+pub const CLINIC: &str = "さくら内科クリニック";
+pub const CUSTOMER_EMAIL: &str = "tanaka@sakura.test";
+/// A second clinic, for tests of what one clinic may not see of another.
+pub const OTHER_CLINIC: &str = "あおば整形外科";
+pub const OTHER_CUSTOMER_EMAIL: &str = "suzuki@aoba.test";
+pub const AGENT_EMAIL: &str = "agent@madoguchi.test";
+
+/// Routes written once, so a test names the resource rather than spelling its path.
+pub mod route {
+    pub fn thread(n: i64) -> String {
+        format!("/v1/threads/{n}")
+    }
+    pub fn posts(n: i64) -> String {
+        format!("/v1/threads/{n}/posts")
+    }
+    pub fn sla_events(n: i64) -> String {
+        format!("/v1/threads/{n}/sla-events")
+    }
+    pub fn user(id: &str) -> String {
+        format!("/v1/users/{id}")
+    }
+    pub fn organization(id: &str) -> String {
+        format!("/v1/organizations/{id}")
+    }
+    pub fn call(id: &str) -> String {
+        format!("/v1/calls/{id}")
+    }
+    pub fn announcement(id: &str) -> String {
+        format!("/v1/announcements/{id}")
+    }
+}
+
+/// The usual cast of a test: a server, its admin, one agent, and one clinic
+/// with its customer (tokens signed in, the clinic's id).
+pub struct Desk {
+    pub app: TestApp,
+    pub admin: String,
+    pub agent: String,
+    pub org: String,
+    pub customer: String,
+}
+
+impl Desk {
+    pub async fn new() -> Desk {
+        Desk::on(TestApp::spawn().await).await
+    }
+
+    /// A desk whose servers' clock reads `at` (and runs on from there).
+    pub async fn at(at: chrono::DateTime<chrono::Utc>) -> Desk {
+        let app = TestApp::spawn().await;
+        app.clock.set(at);
+        Desk::on(app).await
+    }
+
+    pub async fn on(app: TestApp) -> Desk {
+        let admin = app.admin().await;
+        let (org, customer) = app.clinic(&admin, CLINIC, CUSTOMER_EMAIL).await;
+        app.create_user(&admin, AGENT_EMAIL, "agent", None).await;
+        let agent = app.login(AGENT_EMAIL, PASSWORD).await;
+        Desk {
+            app,
+            admin,
+            agent,
+            org,
+            customer,
+        }
+    }
+
+    /// Move the servers' clock; tokens and sessions age with it, so everyone
+    /// signs in again, as they would after a night.
+    pub async fn advance(&mut self, by: chrono::Duration) {
+        self.app.clock.advance(by);
+        self.admin = self.app.admin().await;
+        self.agent = self.app.login(AGENT_EMAIL, PASSWORD).await;
+        self.customer = self.app.login(CUSTOMER_EMAIL, PASSWORD).await;
+    }
+
+    /// The second clinic and its customer's token.
+    pub async fn other_clinic(&self) -> (String, String) {
+        self.app
+            .clinic(&self.admin, OTHER_CLINIC, OTHER_CUSTOMER_EMAIL)
+            .await
+    }
+}
+
+/// The JSON body of a successful answer (fails the test on any other).
+pub async fn ok_json(r: Response) -> Value {
+    let s = r.status();
+    let v: Value = r.json().await.expect("json body");
+    assert!(s.is_success(), "{s}: {v}");
+    v
+}
 
 /// A new, empty database of the backend under test: its URL, and the guard that
 /// removes it when dropped.
@@ -336,17 +429,30 @@ impl TestApp {
         r.json().await.expect("json")
     }
 
+    /// Post on thread `n` (`visibility` "public" when `None`).
+    pub async fn reply(
+        &self,
+        token: &str,
+        n: i64,
+        body: &str,
+        visibility: Option<&str>,
+    ) -> Response {
+        let mut b = json!({"body": body});
+        if let Some(v) = visibility {
+            b["visibility"] = json!(v);
+        }
+        self.post(&route::posts(n), Some(token), &b).await
+    }
+
     pub async fn patch_thread(&self, token: &str, number: i64, body: &Value) -> Response {
-        let cur = self
-            .get(&format!("/v1/threads/{number}"), Some(token))
-            .await;
+        let cur = self.get(&route::thread(number), Some(token)).await;
         let etag = cur
             .headers()
             .get("etag")
             .and_then(|v| v.to_str().ok())
             .unwrap_or_else(|| panic!("GET /v1/threads/{number} answered no ETag"))
             .to_owned();
-        self.req(Method::PATCH, &format!("/v1/threads/{number}"), Some(token))
+        self.req(Method::PATCH, &route::thread(number), Some(token))
             .header("If-Match", etag)
             .json(body)
             .send()
