@@ -79,6 +79,31 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "Share of an SLA target at which the warning event fires, 1-99",
     ),
     (
+        "MADOGUCHI_API_KEY_RATE_PER_MINUTE",
+        "600",
+        "Requests one API key may make per minute on each instance (bursts of a sixth of it), 1-1000000; beyond, 429 with Retry-After",
+    ),
+    (
+        "MADOGUCHI_WEBHOOK_ALLOW_HTTP",
+        "false",
+        "Accept webhook URLs with http:// (otherwise https:// only)",
+    ),
+    (
+        "MADOGUCHI_WEBHOOK_ALLOW_PRIVATE",
+        "false",
+        "Deliver webhooks to loopback, private, link-local and metadata addresses (refused otherwise, at subscription and at every delivery)",
+    ),
+    (
+        "MADOGUCHI_WEBHOOK_TIMEOUT_MS",
+        "10000",
+        "How long one webhook delivery attempt may take, 100-60000 ms",
+    ),
+    (
+        "MADOGUCHI_WEBHOOK_POLL_MS",
+        "1000",
+        "How often the webhook dispatcher looks for due deliveries when nothing woke it, 50-60000 ms",
+    ),
+    (
         "MADOGUCHI_LOG",
         "info",
         "Log filter (tracing EnvFilter syntax, e.g. info,madoguchi=debug)",
@@ -108,6 +133,11 @@ pub struct Config {
     pub calendar_poll_ms: u64,
     pub sweep_ms: u64,
     pub sla_warning_percent: u32,
+    pub api_key_rate_per_minute: u32,
+    pub webhook_allow_http: bool,
+    pub webhook_allow_private: bool,
+    pub webhook_timeout_ms: u64,
+    pub webhook_poll_ms: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -215,6 +245,32 @@ impl Config {
             1,
             99,
         )? as u32;
+        let api_key_rate_per_minute = parse_num(
+            "MADOGUCHI_API_KEY_RATE_PER_MINUTE",
+            &or_default("MADOGUCHI_API_KEY_RATE_PER_MINUTE"),
+            1,
+            1_000_000,
+        )? as u32;
+        let webhook_allow_http = parse_bool(
+            "MADOGUCHI_WEBHOOK_ALLOW_HTTP",
+            &or_default("MADOGUCHI_WEBHOOK_ALLOW_HTTP"),
+        )?;
+        let webhook_allow_private = parse_bool(
+            "MADOGUCHI_WEBHOOK_ALLOW_PRIVATE",
+            &or_default("MADOGUCHI_WEBHOOK_ALLOW_PRIVATE"),
+        )?;
+        let webhook_timeout_ms = parse_num(
+            "MADOGUCHI_WEBHOOK_TIMEOUT_MS",
+            &or_default("MADOGUCHI_WEBHOOK_TIMEOUT_MS"),
+            100,
+            60_000,
+        )? as u64;
+        let webhook_poll_ms = parse_num(
+            "MADOGUCHI_WEBHOOK_POLL_MS",
+            &or_default("MADOGUCHI_WEBHOOK_POLL_MS"),
+            50,
+            60_000,
+        )? as u64;
         let log_json = match or_default("MADOGUCHI_LOG_FORMAT").as_str() {
             "text" => false,
             "json" => true,
@@ -248,6 +304,11 @@ impl Config {
             calendar_poll_ms,
             sweep_ms,
             sla_warning_percent,
+            api_key_rate_per_minute,
+            webhook_allow_http,
+            webhook_allow_private,
+            webhook_timeout_ms,
+            webhook_poll_ms,
         })
     }
 }

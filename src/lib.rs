@@ -58,6 +58,13 @@ pub async fn prepare_with_clock(config: &Config, clock: Clock) -> Result<AppStat
         max_body_bytes: config.max_body_bytes,
         trust_forwarded_for: config.trust_forwarded_for,
         warn_permille: config.sla_warning_percent * 10,
+        api_key_rate_per_minute: config.api_key_rate_per_minute,
+        webhooks: madoguchi_api::state::WebhookConfig {
+            allow_http: config.webhook_allow_http,
+            allow_private: config.webhook_allow_private,
+            timeout: std::time::Duration::from_millis(config.webhook_timeout_ms),
+            poll: std::time::Duration::from_millis(config.webhook_poll_ms),
+        },
         ..ApiConfig::default()
     };
     let rules = CalendarRules {

@@ -1,22 +1,31 @@
 //! The bearer security scheme every protected REST route takes: a token from
-//! [`crate::tokens`], checked against its live session, becomes a [`Principal`].
+//! [`crate::tokens`], checked against its live session, or an API key from
+//! [`crate::secrets`], checked against its row, becomes a [`Principal`].
 
-use madoguchi_persistence::sessions;
+use governor::clock::{Clock as _, DefaultClock};
+use madoguchi_persistence::{api_keys, sessions};
 use poem::Request;
 use poem_openapi::{auth::Bearer, SecurityScheme};
 use uuid::Uuid;
 
 use crate::{principal::Principal, problem::ApiError, state::AppState};
 
-/// Bearer JWT from `POST /v1/auth/login`.
+/// A JWT from `POST /v1/auth/login`, or an API key (`mdg_…`) from `POST /v1/api-keys`.
 #[derive(SecurityScheme)]
-#[oai(ty = "bearer", bearer_format = "JWT", checker = "check_bearer")]
+#[oai(
+    ty = "bearer",
+    bearer_format = "JWT or API key",
+    checker = "check_bearer"
+)]
 pub struct BearerAuth(pub Principal);
 
 async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
     let state = req
         .data::<AppState>()
         .ok_or_else(|| ApiError::internal("application state missing"))?;
+    if crate::secrets::is_api_key(&bearer.token) {
+        return check_key(state, &bearer.token).await.map_err(Into::into);
+    }
     let claims = state
         .jwt
         .verify(&bearer.token, state.now())
@@ -29,10 +38,36 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> 
     if user.id.to_string() != claims.sub {
         return Err(ApiError::unauthorized().into());
     }
-    Ok(Principal {
-        user,
-        session_id: sid,
-    })
+    Ok(Principal::user(user, sid))
+}
+
+/// An API key: live (not revoked, not expired: read on every request, so a
+/// revocation holds at once on every instance) and within its rate.
+async fn check_key(state: &AppState, secret: &str) -> Result<Principal, ApiError> {
+    let now = state.now();
+    let key = api_keys::by_secret_hash(&state.read, &crate::secrets::api_key_hash(secret))
+        .await?
+        .filter(|k| k.live_at(now))
+        .ok_or_else(|| {
+            ApiError::unauthorized().detail("the API key is unknown, revoked or expired")
+        })?;
+    if let Err(not_until) = state.key_limiter.check_key(&key.id) {
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        return Err(ApiError::too_many_requests(wait.as_secs().max(1)));
+    }
+    if key
+        .last_used_at
+        .is_none_or(|t| now - t >= chrono::Duration::minutes(1))
+    {
+        // Off the request's path; the write itself skips a key touched within the minute.
+        let (db, id) = (state.db.clone(), key.id);
+        tokio::spawn(async move {
+            if let Err(e) = api_keys::touch(&db, id, now).await {
+                tracing::warn!(error = %e, "recording an API key's last use failed");
+            }
+        });
+    }
+    Ok(Principal::Key(key))
 }
 
 /// The subject of a valid token, without touching the database: enough to scope
@@ -46,5 +81,9 @@ pub fn token_subject(state: &AppState, req: &Request) -> Option<String> {
     let token = value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))?;
-    state.jwt.verify(token.trim(), state.now()).map(|c| c.sub)
+    let token = token.trim();
+    if crate::secrets::is_api_key(token) {
+        return Some(format!("api_key:{}", crate::secrets::api_key_hash(token)));
+    }
+    state.jwt.verify(token, state.now()).map(|c| c.sub)
 }

@@ -72,6 +72,7 @@ problem_types! {
     Unauthorized = ("unauthorized", UNAUTHORIZED, "Authentication required", "no valid bearer token (missing, expired, revoked, forged)"),
     InvalidCredentials = ("invalid-credentials", UNAUTHORIZED, "Login failed", "the email or the password is wrong (never says which)"),
     Forbidden = ("forbidden", FORBIDDEN, "Not allowed", "the caller's role may not do this; `allowed` names the roles that may"),
+    MissingScope = ("missing-scope", FORBIDDEN, "Outside the API key's scopes", "an API key without the scope this needs; `required_scope` names it (absent when no key may do this)"),
     ContractInactive = ("contract-inactive", FORBIDDEN, "Contract not active", "the organization's contract is not active: it reads its history but cannot post"),
     NotFound = ("not-found", NOT_FOUND, "Not found", "no such object, or not the caller's to know of; also an unknown route"),
     MethodNotAllowed = ("method-not-allowed", METHOD_NOT_ALLOWED, "Method not allowed", "the route exists but not with this method"),
@@ -136,6 +137,10 @@ pub struct Problem {
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// For `missing-scope`: the API-key scope that would allow this.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required_scope: Option<String>,
 }
 
 /// An error on its way to becoming a problem response. Boxed so that `Result`s
@@ -168,6 +173,7 @@ pub struct ApiErrorBody {
     pub errors: Vec<FieldProblem>,
     pub allowed: Vec<String>,
     pub retry_after: Option<u64>,
+    pub required_scope: Option<&'static str>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -193,6 +199,7 @@ impl ApiError {
             errors: Vec::new(),
             allowed: Vec::new(),
             retry_after: None,
+            required_scope: None,
         }))
     }
 
@@ -255,6 +262,17 @@ impl ApiError {
         e
     }
 
+    /// 403 for an API key: `scope` would allow this; `None` when no key may.
+    pub fn missing_scope(scope: Option<madoguchi_domain::integrations::Scope>) -> Self {
+        let mut e = Self::new(ProblemType::MissingScope);
+        e.detail = Some(match scope {
+            Some(s) => format!("this API key lacks the scope `{}`", s.as_str()),
+            None => "API keys cannot do this; sign in as a person".to_owned(),
+        });
+        e.required_scope = scope.map(|s| s.as_str());
+        e
+    }
+
     pub fn not_found() -> Self {
         Self::new(ProblemType::NotFound).detail("no such resource")
     }
@@ -296,6 +314,7 @@ impl ApiError {
             errors: (!self.errors.is_empty()).then(|| self.errors.clone()),
             allowed: (!self.allowed.is_empty()).then(|| self.allowed.clone()),
             retry_after: self.retry_after,
+            required_scope: self.required_scope.map(str::to_owned),
         }
     }
 }

@@ -22,6 +22,34 @@ pub struct ApiConfig {
     pub idempotency_ttl: chrono::Duration,
     /// Share of an SLA target at which the warning fires, in per mille (750 = 75 %).
     pub warn_permille: u32,
+    /// Requests one API key may make per minute on one instance (bursts of a
+    /// sixth of that); beyond, 429 with `Retry-After`.
+    pub api_key_rate_per_minute: u32,
+    pub webhooks: WebhookConfig,
+}
+
+/// Where and how webhooks may be delivered.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// Accept `http://` targets (otherwise `https://` only).
+    pub allow_http: bool,
+    /// Deliver to loopback, private, link-local and metadata addresses.
+    pub allow_private: bool,
+    /// The longest one attempt may take.
+    pub timeout: std::time::Duration,
+    /// How often the dispatcher looks for due deliveries when nothing woke it.
+    pub poll: std::time::Duration,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            allow_http: false,
+            allow_private: false,
+            timeout: std::time::Duration::from_secs(10),
+            poll: std::time::Duration::from_secs(1),
+        }
+    }
 }
 
 impl Default for ApiConfig {
@@ -32,6 +60,8 @@ impl Default for ApiConfig {
             trust_forwarded_for: false,
             idempotency_ttl: chrono::Duration::hours(24),
             warn_permille: 750,
+            api_key_rate_per_minute: 600,
+            webhooks: WebhookConfig::default(),
         }
     }
 }
@@ -51,6 +81,18 @@ pub struct AppState {
     pub calendar: Arc<CalendarHandle>,
     /// Where every "now" comes from: the system clock, or a test's adjustable one.
     pub clock: Clock,
+    /// Per-key request budgets (this instance's share).
+    pub key_limiter: Arc<KeyLimiter>,
+}
+
+/// A rate limiter per API key id.
+pub type KeyLimiter = governor::DefaultKeyedRateLimiter<uuid::Uuid>;
+
+fn key_limiter(per_minute: u32) -> KeyLimiter {
+    let rate = std::num::NonZeroU32::new(per_minute.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
+    let burst =
+        std::num::NonZeroU32::new((per_minute / 6).max(1)).unwrap_or(std::num::NonZeroU32::MIN);
+    governor::RateLimiter::keyed(governor::Quota::per_minute(rate).allow_burst(burst))
 }
 
 impl AppState {
@@ -71,7 +113,9 @@ impl AppState {
             config.warn_permille,
             clock.clone(),
         );
+        let key_limiter = Arc::new(key_limiter(config.api_key_rate_per_minute));
         AppState {
+            key_limiter,
             db: pools.write,
             read: pools.read,
             opener,

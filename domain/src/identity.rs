@@ -108,7 +108,7 @@ fn has_control_chars(s: &str) -> bool {
 
 /// Trim, then require `min..=max` characters (Unicode scalar values, so a
 /// Japanese name of 100 characters is 100, not 300 bytes) and no control characters.
-fn bounded_text(
+pub(crate) fn bounded_text(
     field: &'static str,
     raw: &str,
     min: usize,

@@ -5,6 +5,7 @@
 //! can run several of them, plus the audit append, in one transaction.
 
 pub mod announcements;
+pub mod api_keys;
 pub mod audit;
 pub mod board;
 pub mod calendar;

@@ -490,6 +490,10 @@ impl TestApp {
             "announcement_organizations",
             "announcement_threads",
             "announcement_updates",
+            "api_keys",
+            "webhooks",
+            "webhook_deliveries",
+            "webhook_attempts",
         ] {
             out.push((t.to_owned(), self.count(t).await));
         }
@@ -500,6 +504,7 @@ impl TestApp {
             "threads",
             "calls",
             "announcements",
+            "webhooks",
         ] {
             out.push((
                 format!("{t}.version"),

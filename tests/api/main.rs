@@ -2,6 +2,7 @@
 
 mod access;
 mod announcements;
+mod api_keys;
 mod audit;
 mod auth;
 mod bad_input;

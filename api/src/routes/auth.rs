@@ -74,7 +74,7 @@ impl AuthApi {
     /// Any signed-in user: their own account.
     #[oai(path = "/me", method = "get", operation_id = "me")]
     async fn me(&self, auth: BearerAuth) -> Result<MeResponse, ApiError> {
-        let user = service::auth::me(&auth.0);
+        let user = service::auth::me(&auth.0)?;
         let tag = etag(user.version);
         Ok(MeResponse::Ok(Json(user.into()), tag))
     }

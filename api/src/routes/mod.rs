@@ -2,6 +2,7 @@
 //! call one service function, map the result.
 
 pub mod announcements;
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod calendar;
@@ -35,6 +36,8 @@ pub enum ApiTags {
     Calls,
     /// Incident notices.
     Announcements,
+    /// API keys and webhooks for other systems.
+    Integrations,
     /// Health, readiness.
     Operations,
 }
@@ -50,6 +53,7 @@ pub type Api = (
     sla_policies::SlaPoliciesApi,
     calls::CallsApi,
     announcements::AnnouncementsApi,
+    api_keys::ApiKeysApi,
     ops::OpsApi,
 );
 
@@ -65,6 +69,7 @@ pub fn api() -> Api {
         sla_policies::SlaPoliciesApi,
         calls::CallsApi,
         announcements::AnnouncementsApi,
+        api_keys::ApiKeysApi,
         ops::OpsApi,
     )
 }

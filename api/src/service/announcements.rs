@@ -41,7 +41,7 @@ fn addressed_to(a: &Announcement, org: Option<Uuid>) -> bool {
 pub fn visible_threads(p: &Principal, a: &Announcement) -> Vec<i64> {
     a.threads
         .iter()
-        .filter(|t| p.role().is_staff() || Some(t.organization_id) == p.user.organization_id)
+        .filter(|t| p.role().is_staff() || Some(t.organization_id) == p.organization_id())
         .map(|t| t.number)
         .collect()
 }
@@ -163,7 +163,7 @@ pub async fn publish(
                 organization_id: t.organization_id,
             })
             .collect(),
-        created_by: Some(p.user.id),
+        created_by: p.user_id(),
         version: 1,
         created_at: at,
         updated_at: at,
@@ -224,7 +224,7 @@ pub async fn add_update(
         id: Uuid::now_v7(),
         body: body.as_str().to_owned(),
         status: status.map(|s| s.as_str().to_owned()),
-        created_by: Some(p.user.id),
+        created_by: p.user_id(),
         created_at: state.now(),
     };
     announcements::add_update(&tx, id, &u).await?;
@@ -281,7 +281,7 @@ pub async fn get(
     let key = id.to_string();
     authorize(state, p, Role::ANYONE, "announcement.read", None).await?;
     let a = match announcements::get(&state.read, id).await {
-        Ok(a) if p.role().is_staff() || addressed_to(&a, p.user.organization_id) => a,
+        Ok(a) if p.role().is_staff() || addressed_to(&a, p.organization_id()) => a,
         Ok(_) | Err(StoreError::NotFound) => {
             return Err(hidden(
                 state,
@@ -308,7 +308,7 @@ pub async fn list(
     let audience = if p.role().is_staff() {
         None
     } else {
-        Some(p.user.organization_id.unwrap_or(Uuid::nil()))
+        Some(p.organization_id().unwrap_or(Uuid::nil()))
     };
     let page = announcements::list(&state.read, audience, active_only, before, limit).await?;
     let mut items = Vec::with_capacity(page.items.len());

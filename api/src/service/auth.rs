@@ -131,9 +131,13 @@ pub async fn login(
 
 /// End this session: the token stops working at once.
 pub async fn logout(state: &AppState, p: &Principal) -> Result<(), ApiError> {
+    let Principal::User { session_id, .. } = p else {
+        // A key has no session: it is revoked by an admin, not logged out.
+        return Err(ApiError::missing_scope(None));
+    };
     let tx = begin(&state.db).await?;
-    sessions::revoke(&tx, p.session_id, state.now()).await?;
-    let sid = p.session_id.to_string();
+    sessions::revoke(&tx, *session_id, state.now()).await?;
+    let sid = session_id.to_string();
     record(
         &tx,
         entry(
@@ -152,6 +156,9 @@ pub async fn logout(state: &AppState, p: &Principal) -> Result<(), ApiError> {
 
 /// The caller's own account. Reading oneself is not an access to someone else's
 /// personal data, so it is not audited (it would double every request's writes).
-pub fn me(p: &Principal) -> User {
-    p.user.clone()
+pub fn me(p: &Principal) -> Result<User, ApiError> {
+    match p {
+        Principal::User { user, .. } => Ok(user.clone()),
+        Principal::Key(_) => Err(ApiError::missing_scope(None)),
+    }
 }

@@ -164,7 +164,7 @@ pub async fn add_closure(
         return Err(ApiError::validation(errors));
     }
     let tx = begin(&state.db).await?;
-    let stored = calendar::insert(&tx, date, &rule, Some(p.user.id), state.now())
+    let stored = calendar::insert(&tx, date, &rule, p.user_id(), state.now())
         .await
         .map_err(|e| match e {
             StoreError::Conflict => ApiError::with_detail(

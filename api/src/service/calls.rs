@@ -142,7 +142,7 @@ pub async fn log_call(
         started_at: new.started_at,
         ended_at: new.ended_at,
         outside_hours: outside_hours(&cal, new.direction, new.started_at),
-        agent_id: Some(p.user.id),
+        agent_id: p.user_id(),
         summary,
         thread_id: None,
         version: 1,

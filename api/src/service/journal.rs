@@ -3,6 +3,7 @@
 //! writer can use it without reaching the application state.
 
 use chrono::{DateTime, Utc};
+use madoguchi_domain::ActorKind;
 use madoguchi_persistence::audit::{self, NewAuditEvent, Outcome};
 
 use crate::{context::RequestCtx, principal::Principal, problem::ApiError};
@@ -35,8 +36,8 @@ pub fn entry(
     let ctx = RequestCtx::current();
     NewAuditEvent {
         occurred_at: at,
-        actor_type: if actor.is_some() { "user" } else { "anonymous" },
-        actor_id: actor.map(|p| p.user.id.to_string()),
+        actor_type: actor.map_or(ActorKind::Anonymous, Principal::kind).as_str(),
+        actor_id: actor.map(|p| p.id().to_string()),
         action: action.to_owned(),
         object_type: object.as_ref().map(|o| o.kind),
         object_id: object.and_then(|o| o.id.map(str::to_owned)),

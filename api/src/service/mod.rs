@@ -3,6 +3,7 @@
 //! in the same transaction, and commits.
 
 pub mod announcements;
+pub mod api_keys;
 pub mod audit_trail;
 pub mod auth;
 pub mod board;
@@ -49,7 +50,8 @@ pub async fn record_success(
     record_outside(state, p, action, Some(object), Outcome::Success, detail).await
 }
 
-/// Deny by default: the caller's role must be one of `allowed`. A refusal is
+/// Deny by default: the caller's role must be one of `allowed`, and an API key
+/// must hold the scope of `action` ([`Scope::for_action`](madoguchi_domain::integrations::Scope::for_action)). A refusal is
 /// itself audited, so call this on the pool *before* opening the transaction of
 /// the work: a refusal inside a transaction would be rolled back with it.
 pub async fn authorize(
@@ -59,11 +61,11 @@ pub async fn authorize(
     action: &str,
     object: Option<Object<'_>>,
 ) -> Result<(), ApiError> {
-    if p.actor().has_role(allowed) {
+    let Err(refusal) = p.permits(allowed, action) else {
         return Ok(());
-    }
+    };
     record_outside(state, p, action, object, Outcome::Denied, None).await?;
-    Err(ApiError::forbidden_for(allowed))
+    Err(refusal)
 }
 
 /// Answer "not found" for an object the caller may not know exists, and audit the

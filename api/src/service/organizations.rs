@@ -55,6 +55,14 @@ pub async fn create(
 /// organization is "not found".
 pub async fn get(state: &AppState, p: &Principal, id: Uuid) -> Result<Organization, ApiError> {
     let sid = id.to_string();
+    authorize(
+        state,
+        p,
+        Role::ANYONE,
+        "organization.read",
+        Some(Object::new("organization", &sid)),
+    )
+    .await?;
     if !p.actor().may_see_organization(Some(id.as_u128())) {
         return Err(hidden(
             state,

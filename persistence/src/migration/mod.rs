@@ -12,6 +12,7 @@ mod m0005_audit_chain;
 mod m0006_calls;
 mod m0007_announcements;
 mod m0008_search_scope;
+mod m0009_integrations;
 
 /// Schema SQL written once for both engines: `UUID_TYPE`, `TIMESTAMP_TYPE` and
 /// `SERIAL_TYPE` become each engine's types (sqlx stores UUIDs as 16-byte blobs
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_calls::Migration),
             Box::new(m0007_announcements::Migration),
             Box::new(m0008_search_scope::Migration),
+            Box::new(m0009_integrations::Migration),
         ]
     }
 }

@@ -42,7 +42,7 @@ pub async fn search_threads(
         }
     } else {
         SearchScope {
-            organization_id: p.user.organization_id.or(Some(Uuid::nil())),
+            organization_id: p.organization_id().or(Some(Uuid::nil())),
             include_internal: false,
         }
     };

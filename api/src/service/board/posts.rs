@@ -66,8 +66,8 @@ pub(crate) async fn post_in(
     let post = PostRecord {
         id: Uuid::now_v7(),
         thread_id: t.id,
-        author_id: Some(p.user.id),
-        author_name: p.user.display_name.clone(),
+        author_id: p.user_id(),
+        author_name: p.display_name().to_owned(),
         author_role: author_role(p).to_owned(),
         visibility,
         body: body.to_owned(),

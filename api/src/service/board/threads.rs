@@ -34,8 +34,8 @@ pub async fn create_thread(
         .unwrap_or(None);
     let tags = collect(&mut errors, Tags::parse(new.tags.as_deref().unwrap_or(&[])));
     let org_id = match (p.role(), new.organization_id) {
-        (Role::Customer, None) => p.user.organization_id,
-        (Role::Customer, Some(o)) if Some(o) == p.user.organization_id => Some(o),
+        (Role::Customer, None) => p.organization_id(),
+        (Role::Customer, Some(o)) if Some(o) == p.organization_id() => Some(o),
         (Role::Customer, Some(_)) => {
             errors.push(ValidationError::new(
                 "organization_id",
@@ -91,7 +91,12 @@ pub async fn create_thread(
         category: category.map(|c| c.as_str().to_owned()),
         priority: new.priority.unwrap_or(Priority::Normal),
         tags: tags.as_slice().to_vec(),
-        channel: Channel::Board,
+        // Another system's key opens it through the API; a person, on the board.
+        channel: if matches!(p, Principal::Key(_)) {
+            Channel::Api
+        } else {
+            Channel::Board
+        },
         follow_up_of: new.follow_up_of,
         started_at: None,
         answered_call: false,
@@ -196,7 +201,7 @@ pub async fn list_threads(
     )
     .await?;
     if p.role() == Role::Customer {
-        filter.organization_id = p.user.organization_id;
+        filter.organization_id = p.organization_id();
         filter.assignee_id = None;
     }
     let page = board::list_threads(&state.read, &filter, before, limit).await?;
