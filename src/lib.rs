@@ -117,6 +117,9 @@ pub async fn serve(
     let refresher = tokio::spawn(refresh_calendar(state.clone(), timing.calendar_poll));
     let sweeper = tokio::spawn(sweep_sla(state.clone(), timing.sweep));
     let purger = tokio::spawn(purge_idempotency_keys(state.clone()));
+    let dispatcher = tokio::spawn(madoguchi_api::service::webhooks::dispatcher::run(
+        state.clone(),
+    ));
     let result = Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(
             madoguchi_api::app(state),
@@ -127,6 +130,7 @@ pub async fn serve(
     refresher.abort();
     sweeper.abort();
     purger.abort();
+    dispatcher.abort();
     result
 }
 
@@ -208,6 +212,7 @@ async fn sweep_sla(state: AppState, every: Duration) {
             Ok(0) => state.metrics.sla_swept(0),
             Ok(n) => {
                 state.metrics.sla_swept(n);
+                state.webhook_wake.notify_one();
                 tracing::info!(events = n, "SLA sweeper recorded events")
             }
             Err(e) => tracing::warn!(error = %e, "SLA sweep failed; will retry"),

@@ -108,6 +108,11 @@ impl<E: Endpoint> Endpoint for MannersEndpoint<E> {
         }
         let status = resp.status().as_u16();
         let elapsed = started.elapsed();
+        // A write that succeeded may have added outbox events: deliver them now
+        // rather than at the dispatcher's next poll.
+        if method != Method::GET && method != Method::HEAD && resp.status().is_success() {
+            self.state.webhook_wake.notify_one();
+        }
         // A matched route carries its template. poem reports root-level routes
         // (and misses) with an empty template; only known static paths may become
         // a label, so a client cannot grow the number of series.

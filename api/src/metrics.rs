@@ -22,6 +22,7 @@ pub struct Metrics {
     /// they recorded: a stalled counter means the sweeper is stuck.
     sla_sweeps: IntCounter,
     sla_events: IntCounter,
+    webhook_attempts: IntCounterVec,
 }
 
 impl Default for Metrics {
@@ -83,6 +84,15 @@ impl Metrics {
         let _ = registry.register(Box::new(thread_batch.clone()));
         let _ = registry.register(Box::new(thread_batch_failures.clone()));
         let _ = registry.register(Box::new(thread_queue.clone()));
+        let webhook_attempts = IntCounterVec::new(
+            Opts::new(
+                "madoguchi_webhook_attempts_total",
+                "Webhook delivery attempts made by this instance, by result (delivered, failed)",
+            ),
+            &["result"],
+        )
+        .expect("static metric definition");
+        let _ = registry.register(Box::new(webhook_attempts.clone()));
         let _ = registry.register(Box::new(sla_sweeps.clone()));
         let _ = registry.register(Box::new(sla_events.clone()));
         Metrics {
@@ -94,6 +104,7 @@ impl Metrics {
             thread_queue,
             sla_sweeps,
             sla_events,
+            webhook_attempts,
         }
     }
 
@@ -111,6 +122,13 @@ impl Metrics {
     }
 
     /// A sweep finished, having recorded `events` warnings and breaches.
+    /// One webhook attempt: answered 2xx, or not.
+    pub fn webhook_attempt(&self, delivered: bool) {
+        self.webhook_attempts
+            .with_label_values(&[if delivered { "delivered" } else { "failed" }])
+            .inc();
+    }
+
     pub fn sla_swept(&self, events: usize) {
         self.sla_sweeps.inc();
         self.sla_events.inc_by(events as u64);

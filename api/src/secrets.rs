@@ -84,6 +84,30 @@ pub fn webhook_key(secret: &str) -> Option<Vec<u8>> {
         .ok()
 }
 
+/// The `webhook-signature` header of a delivery: `v1,<base64 HMAC-SHA256 of
+/// "id.timestamp.body">` for each live secret, separated by spaces (Standard
+/// Webhooks 1.0). A secret that does not decode signs nothing.
+pub fn webhook_signature(secrets: &[&str], id: &str, timestamp: i64, body: &str) -> String {
+    use hmac::{Hmac, Mac};
+    secrets
+        .iter()
+        .filter_map(|s| webhook_key(s))
+        .filter_map(|key| {
+            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).ok()?;
+            mac.update(id.as_bytes());
+            mac.update(b".");
+            mac.update(timestamp.to_string().as_bytes());
+            mac.update(b".");
+            mac.update(body.as_bytes());
+            Some(format!(
+                "v1,{}",
+                STANDARD.encode(mac.finalize().into_bytes())
+            ))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +140,28 @@ mod tests {
         assert!(k.starts_with(&api_key_shown(&k)));
         assert_eq!(api_key_hash(&k), api_key_hash(&k));
         assert_eq!(api_key_hash(&k).len(), 64);
+    }
+
+    #[test]
+    fn the_signature_is_the_standards_example() {
+        // The example of the Standard Webhooks specification (spec/standard-webhooks.md).
+        let sig = webhook_signature(
+            &["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            r#"{"test": 2432232314}"#,
+        );
+        assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+        let two = webhook_signature(
+            &[
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            ],
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            r#"{"test": 2432232314}"#,
+        );
+        assert_eq!(two.split(' ').count(), 2);
     }
 
     #[test]

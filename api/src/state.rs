@@ -83,6 +83,9 @@ pub struct AppState {
     pub clock: Clock,
     /// Per-key request budgets (this instance's share).
     pub key_limiter: Arc<KeyLimiter>,
+    /// Wakes this instance's webhook dispatcher: something may be new in the
+    /// outbox or a delivery may be due.
+    pub webhook_wake: Arc<tokio::sync::Notify>,
 }
 
 /// A rate limiter per API key id.
@@ -116,6 +119,7 @@ impl AppState {
         let key_limiter = Arc::new(key_limiter(config.api_key_rate_per_minute));
         AppState {
             key_limiter,
+            webhook_wake: Arc::new(tokio::sync::Notify::new()),
             db: pools.write,
             read: pools.read,
             opener,

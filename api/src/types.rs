@@ -4,7 +4,11 @@
 use chrono::{DateTime, FixedOffset};
 use madoguchi_domain::{integrations::Scope, time::to_wire, ContractStatus, Role};
 use madoguchi_persistence::{
-    api_keys::ApiKey, audit::AuditEvent, organizations::Organization, users::User,
+    api_keys::ApiKey,
+    audit::AuditEvent,
+    organizations::Organization,
+    users::User,
+    webhooks::{Attempt, Delivery, DeliveryStatus, Webhook},
 };
 use poem_openapi::{types::MaybeUndefined, Enum, Object};
 use uuid::Uuid;
@@ -1041,6 +1045,251 @@ pub struct IssuedApiKeyDto {
 #[derive(Debug, Object)]
 pub struct ApiKeyList {
     pub items: Vec<ApiKeyDto>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// An event a webhook subscription asks for; `*` is every one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum WebhookEventDto {
+    #[oai(rename = "*")]
+    All,
+    #[oai(rename = "thread.created")]
+    ThreadCreated,
+    #[oai(rename = "thread.updated")]
+    ThreadUpdated,
+    #[oai(rename = "thread.status_changed")]
+    ThreadStatusChanged,
+    #[oai(rename = "post.created")]
+    PostCreated,
+    #[oai(rename = "sla.warning")]
+    SlaWarning,
+    #[oai(rename = "sla.breached")]
+    SlaBreached,
+    #[oai(rename = "announcement.published")]
+    AnnouncementPublished,
+    #[oai(rename = "announcement.updated")]
+    AnnouncementUpdated,
+}
+
+impl WebhookEventDto {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookEventDto::All => "*",
+            WebhookEventDto::ThreadCreated => "thread.created",
+            WebhookEventDto::ThreadUpdated => "thread.updated",
+            WebhookEventDto::ThreadStatusChanged => "thread.status_changed",
+            WebhookEventDto::PostCreated => "post.created",
+            WebhookEventDto::SlaWarning => "sla.warning",
+            WebhookEventDto::SlaBreached => "sla.breached",
+            WebhookEventDto::AnnouncementPublished => "announcement.published",
+            WebhookEventDto::AnnouncementUpdated => "announcement.updated",
+        }
+    }
+
+    fn from_stored(s: &str) -> Option<Self> {
+        use WebhookEventDto::*;
+        [
+            All,
+            ThreadCreated,
+            ThreadUpdated,
+            ThreadStatusChanged,
+            PostCreated,
+            SlaWarning,
+            SlaBreached,
+            AnnouncementPublished,
+            AnnouncementUpdated,
+        ]
+        .into_iter()
+        .find(|e| e.as_str() == s)
+    }
+}
+
+/// A new webhook subscription.
+#[derive(Debug, Object)]
+pub struct CreateWebhook {
+    /// `https://` (or `http://` when the server allows it); refused when its host
+    /// resolves to a loopback, private, link-local or metadata address.
+    #[oai(validator(max_length = 2000))]
+    pub url: Text,
+    #[oai(validator(min_items = 1, max_items = 9))]
+    pub event_types: Vec<WebhookEventDto>,
+    /// Only this clinic's events, never an internal one.
+    pub organization_id: Option<Uuid>,
+    /// Defaults to true.
+    pub enabled: Option<bool>,
+    /// Up to 500 characters.
+    #[oai(validator(max_length = 500))]
+    pub description: Option<Text>,
+}
+
+/// Changes to a subscription; absent members stay as they are.
+#[derive(Debug, Object)]
+pub struct UpdateWebhook {
+    #[oai(validator(max_length = 2000))]
+    pub url: Option<Text>,
+    #[oai(validator(min_items = 1, max_items = 9))]
+    pub event_types: Option<Vec<WebhookEventDto>>,
+    /// null: no longer bound to an organization.
+    pub organization_id: MaybeUndefined<Uuid>,
+    /// Turning a disabled subscription on again clears its failure record.
+    pub enabled: Option<bool>,
+    /// null or empty: no description.
+    #[oai(validator(max_length = 500))]
+    pub description: MaybeUndefined<Text>,
+}
+
+/// A webhook subscription; never its secret.
+#[derive(Debug, Object)]
+pub struct WebhookDto {
+    pub id: Uuid,
+    pub url: String,
+    pub event_types: Vec<WebhookEventDto>,
+    pub organization_id: Option<Uuid>,
+    pub enabled: bool,
+    pub description: Option<String>,
+    /// Why the server turned it off (every delivery failing for five days).
+    pub disabled_reason: Option<String>,
+    /// Since when every attempt has failed; null while it is healthy.
+    pub failing_since: Option<DateTime<FixedOffset>>,
+    /// After a rotation: until when the previous secret still signs too.
+    pub previous_secret_until: Option<DateTime<FixedOffset>>,
+    /// Increases with every change; sent as the `ETag`.
+    pub version: i32,
+    pub created_at: DateTime<FixedOffset>,
+    pub updated_at: DateTime<FixedOffset>,
+}
+
+impl From<Webhook> for WebhookDto {
+    fn from(w: Webhook) -> Self {
+        WebhookDto {
+            id: w.id,
+            url: w.url,
+            event_types: w
+                .event_types
+                .iter()
+                .filter_map(|e| WebhookEventDto::from_stored(e))
+                .collect(),
+            organization_id: w.organization_id,
+            enabled: w.enabled,
+            description: w.description,
+            disabled_reason: w.disabled_reason,
+            failing_since: w.failing_since.map(to_wire),
+            previous_secret_until: w.previous_secret_until.map(to_wire),
+            version: w.version,
+            created_at: to_wire(w.created_at),
+            updated_at: to_wire(w.updated_at),
+        }
+    }
+}
+
+/// A subscription with its signing secret, shown on creation and rotation only.
+#[derive(Debug, Object)]
+pub struct WebhookWithSecretDto {
+    /// `whsec_` + base64: the key of the HMAC-SHA256 signatures (Standard Webhooks).
+    pub secret: String,
+    #[oai(flatten)]
+    pub webhook: WebhookDto,
+}
+
+#[derive(Debug, Object)]
+pub struct WebhookList {
+    pub items: Vec<WebhookDto>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum DeliveryStatusDto {
+    /// Waiting for its next attempt.
+    Pending,
+    Delivered,
+    /// Out of retries (about three days); a manual retry sends it again.
+    Failed,
+}
+
+impl From<DeliveryStatus> for DeliveryStatusDto {
+    fn from(s: DeliveryStatus) -> Self {
+        match s {
+            DeliveryStatus::Pending => DeliveryStatusDto::Pending,
+            DeliveryStatus::Delivered => DeliveryStatusDto::Delivered,
+            DeliveryStatus::Failed => DeliveryStatusDto::Failed,
+        }
+    }
+}
+
+impl From<DeliveryStatusDto> for DeliveryStatus {
+    fn from(s: DeliveryStatusDto) -> Self {
+        match s {
+            DeliveryStatusDto::Pending => DeliveryStatus::Pending,
+            DeliveryStatusDto::Delivered => DeliveryStatus::Delivered,
+            DeliveryStatusDto::Failed => DeliveryStatus::Failed,
+        }
+    }
+}
+
+/// One attempt to deliver.
+#[derive(Debug, Object)]
+pub struct AttemptDto {
+    pub attempted_at: DateTime<FixedOffset>,
+    /// The receiver's status; null when there was no answer.
+    pub status_code: Option<i32>,
+    pub latency_ms: i32,
+    /// The first 1 KiB of the answer.
+    pub response_excerpt: Option<String>,
+    /// Why it did not count as delivered.
+    pub error: Option<String>,
+}
+
+/// An event on its way to one subscription, and every attempt so far.
+#[derive(Debug, Object)]
+pub struct DeliveryDto {
+    pub id: Uuid,
+    pub webhook_id: Uuid,
+    /// Sent as `webhook-id`: the same on every attempt, so a receiver can drop repeats.
+    pub event_id: String,
+    pub event_type: String,
+    pub status: DeliveryStatusDto,
+    pub next_attempt_at: Option<DateTime<FixedOffset>>,
+    pub last_status_code: Option<i32>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<FixedOffset>,
+    pub delivered_at: Option<DateTime<FixedOffset>>,
+    pub attempts: Vec<AttemptDto>,
+}
+
+impl From<(Delivery, Vec<Attempt>)> for DeliveryDto {
+    fn from((d, attempts): (Delivery, Vec<Attempt>)) -> Self {
+        DeliveryDto {
+            id: d.id,
+            webhook_id: d.webhook_id,
+            event_id: d.event_id,
+            event_type: d.event_type,
+            status: d.status.into(),
+            next_attempt_at: d.next_attempt_at.map(to_wire),
+            last_status_code: d.last_status_code,
+            last_error: d.last_error,
+            created_at: to_wire(d.created_at),
+            delivered_at: d.delivered_at.map(to_wire),
+            attempts: attempts
+                .into_iter()
+                .map(|a| AttemptDto {
+                    attempted_at: to_wire(a.attempted_at),
+                    status_code: a.status_code,
+                    latency_ms: a.latency_ms,
+                    response_excerpt: a.response_excerpt,
+                    error: a.error,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct DeliveryList {
+    pub items: Vec<DeliveryDto>,
     /// Pass as `cursor` for the next page; null on the last page.
     pub next_cursor: Option<String>,
 }

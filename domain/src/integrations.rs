@@ -227,12 +227,18 @@ pub const DISABLED_EVENT: &str = "webhook.disabled";
 /// one; sorted and without repeats.
 pub fn subscription_events(asked: &[String]) -> Result<Vec<String>, ValidationError> {
     if asked.is_empty() {
-        return Err(ValidationError::new("event_types", "name at least one event type or *"));
+        return Err(ValidationError::new(
+            "event_types",
+            "name at least one event type or *",
+        ));
     }
     let mut out: Vec<String> = Vec::with_capacity(asked.len());
     for e in asked {
         if e != "*" && !EVENT_TYPES.contains(&e.as_str()) {
-            return Err(ValidationError::new("event_types", format!("unknown event type {e:?}")));
+            return Err(ValidationError::new(
+                "event_types",
+                format!("unknown event type {e:?}"),
+            ));
         }
         if !out.contains(e) {
             out.push(e.clone());
@@ -327,15 +333,57 @@ mod webhook_tests {
     #[test]
     fn a_clinic_subscription_never_hears_of_another_clinic_or_an_internal_post() {
         let all = vec!["*".to_owned()];
-        assert!(subscription_wants(&all, Some(7), "post.created", Some(7), false));
-        assert!(!subscription_wants(&all, Some(7), "post.created", Some(8), false));
-        assert!(!subscription_wants(&all, Some(7), "post.created", Some(7), true));
-        assert!(!subscription_wants(&all, Some(7), "announcement.published", None, false));
+        assert!(subscription_wants(
+            &all,
+            Some(7),
+            "post.created",
+            Some(7),
+            false
+        ));
+        assert!(!subscription_wants(
+            &all,
+            Some(7),
+            "post.created",
+            Some(8),
+            false
+        ));
+        assert!(!subscription_wants(
+            &all,
+            Some(7),
+            "post.created",
+            Some(7),
+            true
+        ));
+        assert!(!subscription_wants(
+            &all,
+            Some(7),
+            "announcement.published",
+            None,
+            false
+        ));
         // Staff subscriptions hear everything they asked for.
-        assert!(subscription_wants(&all, None, "post.created", Some(8), true));
+        assert!(subscription_wants(
+            &all,
+            None,
+            "post.created",
+            Some(8),
+            true
+        ));
         let breaches = vec!["sla.breached".to_owned()];
-        assert!(subscription_wants(&breaches, None, "sla.breached", Some(1), false));
-        assert!(!subscription_wants(&breaches, None, "sla.warning", Some(1), false));
+        assert!(subscription_wants(
+            &breaches,
+            None,
+            "sla.breached",
+            Some(1),
+            false
+        ));
+        assert!(!subscription_wants(
+            &breaches,
+            None,
+            "sla.warning",
+            Some(1),
+            false
+        ));
     }
 
     #[test]
@@ -389,7 +437,12 @@ mod webhook_tests {
         ] {
             assert!(!public_address(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["203.0.113.10", "8.8.8.8", "172.32.0.1", "2001:4860:4860::8888"] {
+        for ip in [
+            "203.0.113.10",
+            "8.8.8.8",
+            "172.32.0.1",
+            "2001:4860:4860::8888",
+        ] {
             assert!(public_address(ip.parse().unwrap()), "{ip}");
         }
     }

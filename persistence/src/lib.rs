@@ -21,6 +21,7 @@ pub mod sessions;
 pub mod settings;
 pub mod throttle;
 pub mod users;
+pub mod webhooks;
 
 pub use db::{begin, commit, connect, Backend, ConnectError, Db, DbOptions, Pools, Tx};
 pub use error::StoreError;

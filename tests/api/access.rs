@@ -171,7 +171,7 @@ async fn the_last_admin_cannot_be_removed() {
     let me: Value = app.get("/v1/me", Some(&admin)).await.json().await.unwrap();
     let id = me["id"].as_str().unwrap();
     let r = app
-        .req(Method::PATCH, &route::user(&id), Some(&admin))
+        .req(Method::PATCH, &route::user(id), Some(&admin))
         .header("If-Match", "*")
         .json(&json!({"active": false}))
         .send()

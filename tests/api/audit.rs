@@ -16,7 +16,7 @@ async fn writes_and_personal_data_reads_are_audited_with_who_what_where() {
         .await;
     let user_id = user["id"].as_str().unwrap();
     let r = app
-        .req(Method::GET, &route::user(&user_id), Some(&admin))
+        .req(Method::GET, &route::user(user_id), Some(&admin))
         .header("X-Request-Id", "audit-read-1")
         .send()
         .await

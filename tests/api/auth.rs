@@ -96,7 +96,7 @@ async fn deactivation_revokes_every_token_and_blocks_login() {
     let t2 = app.login("agent@madoguchi.test", PASSWORD).await;
     let id = agent["id"].as_str().unwrap();
     let r = app
-        .req(Method::PATCH, &route::user(&id), Some(&admin))
+        .req(Method::PATCH, &route::user(id), Some(&admin))
         .header("If-Match", "\"1\"")
         .json(&json!({"active": false}))
         .send()
@@ -124,7 +124,7 @@ async fn password_change_revokes_tokens_and_the_new_password_works() {
     let old = app.login("kato@madoguchi.test", PASSWORD).await;
     let id = u["id"].as_str().unwrap();
     let r = app
-        .req(Method::PATCH, &route::user(&id), Some(&admin))
+        .req(Method::PATCH, &route::user(id), Some(&admin))
         .header("If-Match", "\"1\"")
         .json(&json!({"password": "新しいパスワードは十二文字以上"}))
         .send()

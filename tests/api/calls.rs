@@ -188,7 +188,7 @@ async fn calls_are_staff_only_audited_and_checked() {
     // Finish the call.
     let r = l
         .app
-        .req(Method::PATCH, &route::call(&id), Some(&l.agent))
+        .req(Method::PATCH, &route::call(id), Some(&l.agent))
         .header("If-Match", "\"1\"")
         .json(&json!({"ended_at": "2026-11-20T10:04:05+09:00", "summary": "操作説明で解決"}))
         .send()
@@ -204,13 +204,13 @@ async fn calls_are_staff_only_audited_and_checked() {
     )
     .await;
     problem(
-        l.app.get(&route::call(&id), Some(&l.customer)).await,
+        l.app.get(&route::call(id), Some(&l.customer)).await,
         403,
         "forbidden",
     )
     .await;
     // Reads are audited.
-    l.app.get(&route::call(&id), Some(&l.admin)).await;
+    l.app.get(&route::call(id), Some(&l.admin)).await;
     let a: Value = l
         .app
         .get(&format!("/v1/audit-events?object_id={id}"), Some(&l.admin))

@@ -13,3 +13,4 @@ mod helpers;
 mod manners;
 mod ops;
 mod process;
+mod webhooks;

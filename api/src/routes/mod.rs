@@ -13,6 +13,7 @@ pub mod queue;
 pub mod sla_policies;
 pub mod threads;
 pub mod users;
+pub mod webhooks;
 
 use poem_openapi::Tags;
 
@@ -54,6 +55,7 @@ pub type Api = (
     calls::CallsApi,
     announcements::AnnouncementsApi,
     api_keys::ApiKeysApi,
+    webhooks::WebhooksApi,
     ops::OpsApi,
 );
 
@@ -70,6 +72,7 @@ pub fn api() -> Api {
         calls::CallsApi,
         announcements::AnnouncementsApi,
         api_keys::ApiKeysApi,
+        webhooks::WebhooksApi,
         ops::OpsApi,
     )
 }

@@ -14,6 +14,7 @@ mod journal;
 pub mod opener;
 pub mod organizations;
 pub mod users;
+pub mod webhooks;
 
 use madoguchi_domain::Role;
 use madoguchi_persistence::audit::Outcome;

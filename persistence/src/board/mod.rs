@@ -28,7 +28,7 @@ fn corrupt(what: &str) -> StoreError {
 }
 
 /// Write `$1`-style SQL once; SQLite gets `?`.
-fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Statement {
+pub(crate) fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Statement {
     let backend = db.get_database_backend();
     let sql = if backend == DatabaseBackend::Sqlite {
         let mut out = String::with_capacity(sql.len());
@@ -52,7 +52,7 @@ fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Statement {
     Statement::from_sql_and_values(backend, sql, values)
 }
 
-fn is_pg(db: &impl ConnectionTrait) -> bool {
+pub(crate) fn is_pg(db: &impl ConnectionTrait) -> bool {
     db.get_database_backend() == DatabaseBackend::Postgres
 }
 

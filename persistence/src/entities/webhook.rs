@@ -14,6 +14,7 @@ pub struct Model {
     pub previous_secret: Option<String>,
     pub previous_secret_until: Option<DateTimeUtc>,
     pub disabled_reason: Option<String>,
+    pub failing_since: Option<DateTimeUtc>,
     pub version: i32,
     pub created_by: Option<Uuid>,
     pub created_at: DateTimeUtc,

@@ -34,6 +34,7 @@ CREATE TABLE webhooks (
   previous_secret VARCHAR(200),
   previous_secret_until TIMESTAMP_TYPE,
   disabled_reason VARCHAR(200),
+  failing_since TIMESTAMP_TYPE,
   version INTEGER NOT NULL,
   created_by UUID_TYPE,
   created_at TIMESTAMP_TYPE NOT NULL,

@@ -2,6 +2,7 @@
 //! after a calendar change.
 
 use super::*;
+use madoguchi_domain::time::to_wire;
 
 /// Record warnings and breaches that are due, each exactly once per clock cycle.
 /// Returns how many events were recorded.
@@ -41,10 +42,13 @@ pub async fn sweep(state: &AppState, at: DateTime<Utc>) -> Result<usize, StoreEr
                         payload: json!({
                             "thread_number": t.number,
                             "organization_id": t.organization_id,
+                            "status": t.status.as_str(),
+                            "priority": t.priority.as_str(),
                             "clock": e.kind.as_str(),
                             "cycle": e.cycle,
-                            "due_at": clock.and_then(|c| c.due_at).map(|d| d.to_rfc3339()),
-                            "occurred_at": e.at.to_rfc3339(),
+                            "target_minutes": clock.map(|c| c.target_seconds / 60),
+                            "due_at": clock.and_then(|c| c.due_at).map(|d| to_wire(d).to_rfc3339()),
+                            "occurred_at": to_wire(e.at).to_rfc3339(),
                         }),
                         occurred_at: e.at,
                     },

@@ -34,7 +34,7 @@ pub(crate) fn thread_event(
         "organization_id": t.organization_id,
         "status": t.status.as_str(),
         "priority": t.priority.as_str(),
-        "occurred_at": at.to_rfc3339(),
+        "occurred_at": madoguchi_domain::time::to_wire(at).to_rfc3339(),
     });
     if let (Some(obj), Some(more)) = (payload.as_object_mut(), extra.as_object()) {
         for (k, v) in more {

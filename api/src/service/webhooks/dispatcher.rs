@@ -1,0 +1,264 @@
+//! Delivery of outbox events to webhook subscriptions, at least once.
+//!
+//! Every instance runs one dispatcher. A round fans new outbox events out into
+//! deliveries, then claims deliveries that are due and sends each in a task of
+//! its own, up to [`MAX_IN_FLIGHT`] at once: a slow or dead receiver holds only
+//! its own requests (each bounded by the configured timeout), never the others.
+//! A round starts when a write on this instance wakes it, when an attempt ends,
+//! or at the poll interval (which is how other instances' events arrive).
+
+use std::{sync::Arc, time::Instant};
+
+use chrono::{DateTime, Utc};
+use madoguchi_domain::integrations::{disable_after, retry_delay, DISABLED_EVENT};
+use madoguchi_persistence::{
+    begin,
+    board::{self, NewEvent},
+    commit,
+    webhooks::{self, Attempt, Claimed, Outcome},
+    StoreError,
+};
+use rand::Rng;
+use serde_json::json;
+use tokio::sync::Semaphore;
+
+use super::targets::{literal_host_allowed, GuardedResolver};
+use crate::state::AppState;
+
+/// Requests out at once from one instance.
+pub const MAX_IN_FLIGHT: usize = 64;
+/// How many outbox events one fan-out transaction takes.
+const FAN_OUT_BATCH: u64 = 500;
+/// How much of an answer is kept in the attempt log.
+const EXCERPT_BYTES: usize = 1024;
+
+/// The HTTP client deliveries use: no redirects followed, a timeout per
+/// attempt, and a resolver that refuses private targets unless allowed.
+pub fn client(state: &AppState) -> reqwest::Client {
+    let cfg = &state.config.webhooks;
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(cfg.timeout)
+        .connect_timeout(cfg.timeout)
+        .user_agent(concat!("madoguchi-webhooks/", env!("CARGO_PKG_VERSION")))
+        .dns_resolver(Arc::new(GuardedResolver {
+            allow_private: cfg.allow_private,
+        }))
+        .build()
+        .unwrap_or_default()
+}
+
+/// Run until the task is dropped.
+pub async fn run(state: AppState) {
+    let http = client(&state);
+    let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    loop {
+        if let Err(e) = round(&state, &http, &slots).await {
+            tracing::warn!(error = %e, "webhook dispatch round failed; will retry");
+        }
+        tokio::select! {
+            _ = state.webhook_wake.notified() => {}
+            _ = tokio::time::sleep(state.config.webhooks.poll) => {}
+        }
+    }
+}
+
+/// Fan out what is new, then start every due delivery there is room for.
+/// Returns how many deliveries were started.
+pub async fn round(
+    state: &AppState,
+    http: &reqwest::Client,
+    slots: &Arc<Semaphore>,
+) -> Result<usize, StoreError> {
+    loop {
+        let tx = begin(&state.db).await?;
+        let n = webhooks::fan_out(&tx, state.now(), FAN_OUT_BATCH).await?;
+        commit(tx).await?;
+        if (n as u64) < FAN_OUT_BATCH {
+            break;
+        }
+    }
+    let room = slots.available_permits();
+    if room == 0 {
+        return Ok(0);
+    }
+    let now = state.now();
+    // Leased past the longest an attempt can take, so nobody else sends it meanwhile.
+    let lease = now
+        + chrono::Duration::from_std(state.config.webhooks.timeout * 2)
+            .unwrap_or(chrono::Duration::seconds(20))
+        + chrono::Duration::seconds(10);
+    let tx = begin(&state.db).await?;
+    let claimed = webhooks::claim_due(&tx, now, lease, room as u64).await?;
+    commit(tx).await?;
+    let started = claimed.len();
+    for c in claimed {
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            break;
+        };
+        let (state, http) = (state.clone(), http.clone());
+        tokio::spawn(async move {
+            let id = c.delivery.id;
+            if let Err(e) = attempt(&state, &http, c).await {
+                tracing::warn!(delivery = %id, error = %e, "recording a webhook attempt failed; the lease will run out and it is sent again");
+            }
+            drop(permit);
+            state.webhook_wake.notify_one();
+        });
+    }
+    Ok(started)
+}
+
+/// What an attempt met, before it is recorded.
+struct Sent {
+    status: Option<u16>,
+    excerpt: Option<String>,
+    error: Option<String>,
+}
+
+async fn send(state: &AppState, http: &reqwest::Client, c: &Claimed, at: DateTime<Utc>) -> Sent {
+    let failed = |e: String| Sent {
+        status: None,
+        excerpt: None,
+        error: Some(e),
+    };
+    if !literal_host_allowed(&state.config.webhooks, &c.webhook.url) {
+        return failed(
+            "the URL points at a loopback, private, link-local or metadata address".into(),
+        );
+    }
+    let ts = at.timestamp();
+    let signature = crate::secrets::webhook_signature(
+        &c.webhook.signing_secrets(at),
+        &c.delivery.event_id,
+        ts,
+        &c.delivery.body,
+    );
+    let request = http
+        .post(&c.webhook.url)
+        .header("content-type", "application/json")
+        .header("webhook-id", &c.delivery.event_id)
+        .header("webhook-timestamp", ts.to_string())
+        .header("webhook-signature", signature)
+        .body(c.delivery.body.clone());
+    let mut resp = match request.send().await {
+        Ok(r) => r,
+        Err(e) => return failed(describe(&e)),
+    };
+    let status = resp.status().as_u16();
+    let mut excerpt = Vec::new();
+    while excerpt.len() < EXCERPT_BYTES {
+        match resp.chunk().await {
+            Ok(Some(bytes)) => excerpt.extend_from_slice(&bytes),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    excerpt.truncate(EXCERPT_BYTES);
+    Sent {
+        status: Some(status),
+        excerpt: Some(String::from_utf8_lossy(&excerpt).into_owned()),
+        error: (!(200..300).contains(&status)).then(|| format!("answered {status}")),
+    }
+}
+
+/// The error of a request in words an admin can act on, with its cause.
+fn describe(e: &reqwest::Error) -> String {
+    use std::error::Error;
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    let mut cause = String::new();
+    let mut source = e.source();
+    while let Some(s) = source {
+        cause = s.to_string();
+        source = s.source();
+    }
+    let mut out = if cause.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind}: {cause}")
+    };
+    out.truncate(900);
+    out
+}
+
+/// Send one delivery and record what happened: delivered, retried later with
+/// backoff and jitter, or failed for good; an endpoint failing for five days in
+/// a row is disabled, with an outbox event saying so.
+async fn attempt(state: &AppState, http: &reqwest::Client, c: Claimed) -> Result<(), StoreError> {
+    let at = state.now();
+    let started = Instant::now();
+    let sent = send(state, http, &c, at).await;
+    let latency_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
+    let ok = sent.error.is_none();
+    let attempts = u32::try_from(c.delivery.attempts).unwrap_or(0) + 1;
+    let outcome = if ok {
+        Outcome::Delivered
+    } else {
+        match retry_delay(attempts, rand::thread_rng().gen::<f64>()) {
+            Some(d) => Outcome::RetryAt(state.now() + d),
+            None => Outcome::Failed,
+        }
+    };
+    let tx = begin(&state.db).await?;
+    webhooks::record_attempt(
+        &tx,
+        &Attempt {
+            delivery_id: c.delivery.id,
+            attempted_at: at,
+            status_code: sent.status.map(i32::from),
+            latency_ms,
+            response_excerpt: sent.excerpt,
+            error: sent.error,
+        },
+        outcome,
+    )
+    .await?;
+    let failing_since = webhooks::note_health(&tx, c.webhook.id, ok, at).await?;
+    if let Some(since) = failing_since {
+        if at - since >= disable_after() {
+            disable(&tx, c.webhook.id, since, at).await?;
+        }
+    }
+    commit(tx).await?;
+    state.metrics.webhook_attempt(ok);
+    Ok(())
+}
+
+async fn disable(
+    tx: &madoguchi_persistence::Tx,
+    id: uuid::Uuid,
+    since: DateTime<Utc>,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut w = webhooks::get(tx, id).await?;
+    if !w.enabled {
+        return Ok(());
+    }
+    w.enabled = false;
+    w.disabled_reason = Some(format!(
+        "every delivery failed since {}",
+        madoguchi_domain::time::to_wire(since).to_rfc3339()
+    ));
+    let version = w.version;
+    webhooks::update(tx, &mut w, version, at).await?;
+    board::outbox_append(
+        tx,
+        NewEvent {
+            event_type: DISABLED_EVENT,
+            dedupe_key: Some(format!("{DISABLED_EVENT}:{id}:{}", at.timestamp())),
+            thread_id: None,
+            organization_id: w.organization_id,
+            internal: true,
+            payload: json!({"webhook_id": id, "url": w.url, "reason": w.disabled_reason}),
+            occurred_at: at,
+        },
+    )
+    .await?;
+    tracing::warn!(webhook = %id, "webhook endpoint disabled after failing for five days");
+    Ok(())
+}
