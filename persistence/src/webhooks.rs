@@ -378,7 +378,8 @@ pub struct Claimed {
     pub webhook: Webhook,
 }
 
-/// Claim up to `limit` deliveries that are due, and lease them until
+/// Claim up to `limit` deliveries that are due (not of the subscriptions in
+/// `skip`, and only those `admit` accepts), and lease them until
 /// `lease_until` (their `next_attempt_at` moves there), so no other dispatcher
 /// takes them while their request is out. A dispatcher that dies mid-request
 /// leaves the lease to run out; the delivery is then attempted again.
@@ -387,16 +388,28 @@ pub async fn claim_due(
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
     limit: u64,
+    skip: &[Uuid],
+    mut admit: impl FnMut(Uuid) -> bool,
 ) -> Result<Vec<Claimed>, StoreError> {
     let mut q = webhook_delivery::Entity::find()
         .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
         .filter(webhook_delivery::Column::NextAttemptAt.lte(now))
         .order_by_asc(webhook_delivery::Column::NextAttemptAt)
         .limit(limit);
+    if !skip.is_empty() {
+        q = q.filter(webhook_delivery::Column::WebhookId.is_not_in(skip.to_vec()));
+    }
     if is_pg(db) {
         q = q.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
-    let rows = q.all(db).await?;
+    // Only what `admit` takes (a subscription's share of the requests out) is
+    // leased; the rest stays due for the next round.
+    let rows: Vec<_> = q
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|r| admit(r.webhook_id))
+        .collect();
     if rows.is_empty() {
         return Ok(Vec::new());
     }

@@ -588,3 +588,43 @@ async fn a_breach_reaches_the_chat_tool_with_its_clock_and_due_time() {
         .unwrap();
     assert_eq!(breach.signature, expected);
 }
+
+#[tokio::test]
+async fn a_receiver_that_never_answers_does_not_hold_up_the_others() {
+    // Attempts may hang for a minute: long past this test's patience, so any
+    // delivery stuck behind the dead receiver fails it.
+    let mut vars = LOOPBACK.to_vec();
+    vars.push(("MADOGUCHI_WEBHOOK_TIMEOUT_MS", "60000"));
+    let d = Desk::on(TestApp::spawn_with(&vars).await).await;
+    let app = &d.app;
+    let dead = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead_url = format!("http://{}/hook", dead.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = dead.accept().await {
+            held.push(s);
+        }
+    });
+    let rx = Receiver::start(vec![]).await;
+    subscribe(
+        app,
+        &d.admin,
+        json!({"url": dead_url, "event_types": ["thread.created"]}),
+    )
+    .await;
+    subscribe(
+        app,
+        &d.admin,
+        json!({"url": rx.url, "event_types": ["thread.created"]}),
+    )
+    .await;
+    for i in 0..100 {
+        app.create_thread(
+            &d.customer,
+            &json!({"title": format!("通知 {i}"), "body": "本文"}),
+        )
+        .await;
+    }
+    // Every event reaches the live receiver while the dead one holds its share.
+    rx.until(100).await;
+}

@@ -69,5 +69,44 @@ pub async fn outbox_append_many(
         )
         .exec_without_returning(db)
         .await?;
+    if n > 0 && crate::board::is_pg(db) {
+        // Other instances' dispatchers hear of it when this transaction commits.
+        db.execute(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            format!("SELECT pg_notify('{OUTBOX_CHANNEL}', '')"),
+        ))
+        .await?;
+    }
     Ok(n)
+}
+
+/// The PostgreSQL channel on which a commit that wrote outbox events is announced.
+pub const OUTBOX_CHANNEL: &str = "madoguchi_outbox";
+
+/// Call `wake` whenever any instance commits outbox events (PostgreSQL
+/// `LISTEN`); reconnects after a lost connection. Returns at once on SQLite,
+/// where every writer is in this process and wakes the dispatcher itself.
+pub async fn listen_for_outbox(db: &crate::Db, wake: impl Fn()) {
+    if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return;
+    }
+    let pool = db.get_postgres_connection_pool().clone();
+    loop {
+        match sea_orm::sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(mut listener) => {
+                if let Err(e) = listener.listen(OUTBOX_CHANNEL).await {
+                    tracing::warn!(error = %e, "LISTEN for outbox events failed; retrying");
+                } else {
+                    // After (re)connecting, something may have been missed.
+                    wake();
+                    while listener.recv().await.is_ok() {
+                        wake();
+                    }
+                    tracing::warn!("outbox listener lost its connection; reconnecting");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "outbox listener cannot connect; retrying"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
 }

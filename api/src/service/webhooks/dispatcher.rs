@@ -2,10 +2,12 @@
 //!
 //! Every instance runs one dispatcher. A round fans new outbox events out into
 //! deliveries, then claims deliveries that are due and sends each in a task of
-//! its own, up to [`MAX_IN_FLIGHT`] at once: a slow or dead receiver holds only
-//! its own requests (each bounded by the configured timeout), never the others.
-//! A round starts when a write on this instance wakes it, when an attempt ends,
-//! or at the poll interval (which is how other instances' events arrive).
+//! its own, up to [`MAX_IN_FLIGHT`] at once and [`MAX_IN_FLIGHT_PER_WEBHOOK`]
+//! to one subscription: a slow or dead receiver holds only its own few slots
+//! (each bounded by the configured timeout), never the others'.
+//! A round starts when a write on this instance wakes it, when another
+//! instance commits outbox events (PostgreSQL `LISTEN/NOTIFY`), when an attempt
+//! ends, or at the poll interval, the fallback.
 
 use std::{sync::Arc, time::Instant};
 
@@ -27,6 +29,12 @@ use crate::state::AppState;
 
 /// Requests out at once from one instance.
 pub const MAX_IN_FLIGHT: usize = 64;
+/// Requests out at once to one subscription: a receiver that hangs holds at
+/// most this many of the slots, and the others keep theirs.
+pub const MAX_IN_FLIGHT_PER_WEBHOOK: usize = 8;
+
+/// Requests out per subscription on this instance.
+type InFlight = Arc<std::sync::Mutex<std::collections::HashMap<uuid::Uuid, usize>>>;
 /// How many outbox events one fan-out transaction takes.
 const FAN_OUT_BATCH: u64 = 500;
 /// How much of an answer is kept in the attempt log.
@@ -51,9 +59,16 @@ pub fn client(state: &AppState) -> reqwest::Client {
 /// Run until the task is dropped.
 pub async fn run(state: AppState) {
     let http = client(&state);
+    // Other instances' commits wake this one too (PostgreSQL NOTIFY).
+    let listener = {
+        let (db, wake) = (state.db.clone(), state.webhook_wake.clone());
+        tokio::spawn(async move { board::listen_for_outbox(&db, move || wake.notify_one()).await })
+    };
+    let _stop_listening = AbortOnDrop(listener);
     let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let in_flight = InFlight::default();
     loop {
-        if let Err(e) = round(&state, &http, &slots).await {
+        if let Err(e) = round(&state, &http, &slots, &in_flight).await {
             tracing::warn!(error = %e, "webhook dispatch round failed; will retry");
         }
         tokio::select! {
@@ -63,12 +78,21 @@ pub async fn run(state: AppState) {
     }
 }
 
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Fan out what is new, then start every due delivery there is room for.
 /// Returns how many deliveries were started.
 pub async fn round(
     state: &AppState,
     http: &reqwest::Client,
     slots: &Arc<Semaphore>,
+    in_flight: &InFlight,
 ) -> Result<usize, StoreError> {
     loop {
         let tx = begin(&state.db).await?;
@@ -88,19 +112,44 @@ pub async fn round(
         + chrono::Duration::from_std(state.config.webhooks.timeout * 2)
             .unwrap_or(chrono::Duration::seconds(20))
         + chrono::Duration::seconds(10);
+    // Subscriptions already at their share are not even read; the others are
+    // admitted up to it, counted as they are leased.
+    let mut counts = in_flight.lock().map(|m| m.clone()).unwrap_or_default();
+    let full: Vec<uuid::Uuid> = counts
+        .iter()
+        .filter(|(_, n)| **n >= MAX_IN_FLIGHT_PER_WEBHOOK)
+        .map(|(id, _)| *id)
+        .collect();
     let tx = begin(&state.db).await?;
-    let claimed = webhooks::claim_due(&tx, now, lease, room as u64).await?;
+    let claimed = webhooks::claim_due(&tx, now, lease, room as u64, &full, |hook| {
+        let n = counts.entry(hook).or_default();
+        *n += 1;
+        *n <= MAX_IN_FLIGHT_PER_WEBHOOK
+    })
+    .await?;
     commit(tx).await?;
     let started = claimed.len();
     for c in claimed {
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             break;
         };
-        let (state, http) = (state.clone(), http.clone());
+        let hook = c.webhook.id;
+        if let Ok(mut m) = in_flight.lock() {
+            *m.entry(hook).or_default() += 1;
+        }
+        let (state, http, in_flight) = (state.clone(), http.clone(), in_flight.clone());
         tokio::spawn(async move {
             let id = c.delivery.id;
             if let Err(e) = attempt(&state, &http, c).await {
                 tracing::warn!(delivery = %id, error = %e, "recording a webhook attempt failed; the lease will run out and it is sent again");
+            }
+            if let Ok(mut m) = in_flight.lock() {
+                if let Some(n) = m.get_mut(&hook) {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        m.remove(&hook);
+                    }
+                }
             }
             drop(permit);
             state.webhook_wake.notify_one();
