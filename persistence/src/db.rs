@@ -185,6 +185,18 @@ pub async fn begin(db: &Db) -> Result<Tx, StoreError> {
     Ok(db.begin().await?)
 }
 
+/// A transaction that will write after it reads. On SQLite it takes the write
+/// lock with its first statement: a transaction that reads first cannot become
+/// a writer once another connection (another instance on the same file) has
+/// written in between (`SQLITE_BUSY_SNAPSHOT`). PostgreSQL needs nothing.
+pub async fn begin_writer(db: &Db) -> Result<Tx, StoreError> {
+    let tx = db.begin().await?;
+    if sea_orm::ConnectionTrait::get_database_backend(&tx) == sea_orm::DatabaseBackend::Sqlite {
+        crate::board::lock_numbers(&tx).await?;
+    }
+    Ok(tx)
+}
+
 pub async fn commit(tx: Tx) -> Result<(), StoreError> {
     Ok(tx.commit().await?)
 }

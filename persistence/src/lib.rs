@@ -23,7 +23,9 @@ pub mod throttle;
 pub mod users;
 pub mod webhooks;
 
-pub use db::{begin, commit, connect, Backend, ConnectError, Db, DbOptions, Pools, Tx};
+pub use db::{
+    begin, begin_writer, commit, connect, Backend, ConnectError, Db, DbOptions, Pools, Tx,
+};
 pub use error::StoreError;
 pub use page::Page;
 /// A connection or a transaction: what repository functions and services take.

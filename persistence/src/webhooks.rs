@@ -445,6 +445,25 @@ pub async fn claim_due(
     Ok(out)
 }
 
+/// Which of `ids` are still deliveries (a subscription's deletion takes its own).
+pub async fn existing_deliveries(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<std::collections::HashSet<Uuid>, StoreError> {
+    let mut out = std::collections::HashSet::new();
+    for chunk in ids.chunks(500) {
+        let found: Vec<Uuid> = webhook_delivery::Entity::find()
+            .select_only()
+            .column(webhook_delivery::Column::Id)
+            .filter(webhook_delivery::Column::Id.is_in(chunk.to_vec()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(found);
+    }
+    Ok(out)
+}
+
 /// What one attempt met.
 #[derive(Debug, Clone)]
 pub struct Attempt {

@@ -14,7 +14,7 @@ use std::{sync::Arc, time::Instant};
 use chrono::{DateTime, Utc};
 use madoguchi_domain::integrations::{disable_after, retry_delay, DISABLED_EVENT};
 use madoguchi_persistence::{
-    begin,
+    begin_writer,
     board::{self, NewEvent},
     commit,
     webhooks::{self, Attempt, Claimed, Outcome},
@@ -67,8 +67,10 @@ pub async fn run(state: AppState) {
     let _stop_listening = AbortOnDrop(listener);
     let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let in_flight = InFlight::default();
+    let (record, recorded) = tokio::sync::mpsc::channel(RECORD_BATCH * 4);
+    let _recorder = AbortOnDrop(tokio::spawn(record_attempts(state.clone(), recorded)));
     loop {
-        if let Err(e) = round(&state, &http, &slots, &in_flight).await {
+        if let Err(e) = round(&state, &http, &slots, &in_flight, &record).await {
             tracing::warn!(error = %e, "webhook dispatch round failed; will retry");
         }
         tokio::select! {
@@ -88,14 +90,15 @@ impl Drop for AbortOnDrop {
 
 /// Fan out what is new, then start every due delivery there is room for.
 /// Returns how many deliveries were started.
-pub async fn round(
+async fn round(
     state: &AppState,
     http: &reqwest::Client,
     slots: &Arc<Semaphore>,
     in_flight: &InFlight,
+    record: &Recorder,
 ) -> Result<usize, StoreError> {
     loop {
-        let tx = begin(&state.db).await?;
+        let tx = begin_writer(&state.db).await?;
         let n = webhooks::fan_out(&tx, state.now(), FAN_OUT_BATCH).await?;
         commit(tx).await?;
         if (n as u64) < FAN_OUT_BATCH {
@@ -120,7 +123,7 @@ pub async fn round(
         .filter(|(_, n)| **n >= MAX_IN_FLIGHT_PER_WEBHOOK)
         .map(|(id, _)| *id)
         .collect();
-    let tx = begin(&state.db).await?;
+    let tx = begin_writer(&state.db).await?;
     let claimed = webhooks::claim_due(&tx, now, lease, room as u64, &full, |hook| {
         let n = counts.entry(hook).or_default();
         *n += 1;
@@ -137,12 +140,14 @@ pub async fn round(
         if let Ok(mut m) = in_flight.lock() {
             *m.entry(hook).or_default() += 1;
         }
-        let (state, http, in_flight) = (state.clone(), http.clone(), in_flight.clone());
+        let (state, http, in_flight, record) = (
+            state.clone(),
+            http.clone(),
+            in_flight.clone(),
+            record.clone(),
+        );
         tokio::spawn(async move {
-            let id = c.delivery.id;
-            if let Err(e) = attempt(&state, &http, c).await {
-                tracing::warn!(delivery = %id, error = %e, "recording a webhook attempt failed; the lease will run out and it is sent again");
-            }
+            attempt(&state, &http, c, &record).await;
             if let Ok(mut m) = in_flight.lock() {
                 if let Some(n) = m.get_mut(&hook) {
                     *n = n.saturating_sub(1);
@@ -235,10 +240,17 @@ fn describe(e: &reqwest::Error) -> String {
     out
 }
 
-/// Send one delivery and record what happened: delivered, retried later with
-/// backoff and jitter, or failed for good; an endpoint failing for five days in
-/// a row is disabled, with an outbox event saying so.
-async fn attempt(state: &AppState, http: &reqwest::Client, c: Claimed) -> Result<(), StoreError> {
+/// One attempt made, waiting to be recorded.
+struct Done {
+    webhook: uuid::Uuid,
+    ok: bool,
+    attempt: Attempt,
+    outcome: Outcome,
+}
+
+/// Send one delivery and hand what happened to the recorder: delivered, to be
+/// retried later with backoff and jitter, or failed for good.
+async fn attempt(state: &AppState, http: &reqwest::Client, c: Claimed, record: &Recorder) {
     let at = state.now();
     let started = Instant::now();
     let sent = send(state, http, &c, at).await;
@@ -253,10 +265,11 @@ async fn attempt(state: &AppState, http: &reqwest::Client, c: Claimed) -> Result
             None => Outcome::Failed,
         }
     };
-    let tx = begin(&state.db).await?;
-    webhooks::record_attempt(
-        &tx,
-        &Attempt {
+    state.metrics.webhook_attempt(ok);
+    let done = Done {
+        webhook: c.webhook.id,
+        ok,
+        attempt: Attempt {
             delivery_id: c.delivery.id,
             attempted_at: at,
             status_code: sent.status.map(i32::from),
@@ -265,17 +278,61 @@ async fn attempt(state: &AppState, http: &reqwest::Client, c: Claimed) -> Result
             error: sent.error,
         },
         outcome,
-    )
-    .await?;
-    let failing_since = webhooks::note_health(&tx, c.webhook.id, ok, at).await?;
-    if let Some(since) = failing_since {
-        if at - since >= disable_after() {
-            disable(&tx, c.webhook.id, since, at).await?;
+    };
+    if record.send(done).await.is_err() {
+        tracing::warn!(delivery = %c.delivery.id, "the attempt recorder has stopped; the lease will run out and it is sent again");
+    }
+}
+
+type Recorder = tokio::sync::mpsc::Sender<Done>;
+
+/// The most attempts written in one transaction.
+const RECORD_BATCH: usize = 256;
+
+/// Write attempts as they finish, all those waiting at that moment in one
+/// transaction: on SQLite's single writer, commits rather than statements bound
+/// how many deliveries a second one instance can make.
+async fn record_attempts(state: AppState, mut rx: tokio::sync::mpsc::Receiver<Done>) {
+    let mut batch = Vec::with_capacity(RECORD_BATCH);
+    while rx.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+        if let Err(e) = record_batch(&state, &batch).await {
+            tracing::warn!(error = %e, attempts = batch.len(), "recording webhook attempts failed; their leases will run out and they are sent again");
+        }
+        batch.clear();
+        state.webhook_wake.notify_one();
+    }
+}
+
+/// Record a batch of attempts and each subscription's health: one that answered
+/// is healthy again; one failing for five days in a row is disabled, with an
+/// outbox event saying so. Deliveries deleted meanwhile (with their
+/// subscription) are passed over.
+async fn record_batch(state: &AppState, batch: &[Done]) -> Result<(), StoreError> {
+    let tx = begin_writer(&state.db).await?;
+    let ids: Vec<uuid::Uuid> = batch.iter().map(|d| d.attempt.delivery_id).collect();
+    let existing = webhooks::existing_deliveries(&tx, &ids).await?;
+    let mut health: std::collections::HashMap<uuid::Uuid, (bool, DateTime<Utc>)> =
+        std::collections::HashMap::new();
+    for d in batch
+        .iter()
+        .filter(|d| existing.contains(&d.attempt.delivery_id))
+    {
+        webhooks::record_attempt(&tx, &d.attempt, d.outcome).await?;
+        let h = health
+            .entry(d.webhook)
+            .or_insert((false, d.attempt.attempted_at));
+        h.0 |= d.ok;
+        h.1 = h.1.min(d.attempt.attempted_at);
+    }
+    for (hook, (any_ok, at)) in health {
+        let failing_since = webhooks::note_health(&tx, hook, any_ok, at).await?;
+        if let Some(since) = failing_since {
+            if at - since >= disable_after() {
+                disable(&tx, hook, since, at).await?;
+            }
         }
     }
-    commit(tx).await?;
-    state.metrics.webhook_attempt(ok);
-    Ok(())
+    commit(tx).await
 }
 
 async fn disable(
