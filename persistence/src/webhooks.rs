@@ -399,6 +399,16 @@ pub async fn claim_due(
     if !skip.is_empty() {
         q = q.filter(webhook_delivery::Column::WebhookId.is_not_in(skip.to_vec()));
     }
+    // A disabled subscription's deliveries wait until it is enabled again.
+    q = q.filter(
+        webhook_delivery::Column::WebhookId.in_subquery(
+            sea_orm::sea_query::Query::select()
+                .column(webhook::Column::Id)
+                .from(webhook::Entity)
+                .and_where(webhook::Column::Enabled.eq(true))
+                .to_owned(),
+        ),
+    );
     if is_pg(db) {
         q = q.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }

@@ -234,7 +234,8 @@ impl WebhooksApi {
     /// Send a test event
     ///
     /// Admin. Queues a `webhook.ping` (data: the subscription's id) for delivery
-    /// now, enabled or not; follow it in the deliveries.
+    /// now (a disabled subscription gets it once enabled); follow it in the
+    /// deliveries.
     #[oai(
         path = "/webhooks/:id/ping",
         method = "post",

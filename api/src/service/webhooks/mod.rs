@@ -341,8 +341,8 @@ pub async fn rotate_secret(
     Ok(WithSecret { webhook: w, secret })
 }
 
-/// Send a `webhook.ping` to the subscription now (enabled or not: it is how an
-/// admin checks an endpoint before turning it on). Returns the delivery.
+/// Send a `webhook.ping` to the subscription now (a disabled one gets it once it
+/// is enabled again, like any other delivery). Returns the delivery.
 pub async fn ping(state: &AppState, p: &Principal, id: Uuid) -> Result<Delivery, ApiError> {
     let key = id.to_string();
     authorize(
