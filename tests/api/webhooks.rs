@@ -18,7 +18,7 @@ use poem::{
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{ok_json, problem, Desk, TestApp};
+use crate::helpers::{ok_json, problem, without_audit, Desk, TestApp};
 
 /// What a test server needs to call a receiver on loopback over plain HTTP.
 const LOOPBACK: &[(&str, &str)] = &[
@@ -453,14 +453,9 @@ async fn unsafe_targets_are_refused_and_nothing_is_written() {
         "forbidden",
     )
     .await;
+    // The refusals are audited; nothing else was written.
     let after = app.snapshot().await;
-    let unaudited = |s: &[(String, i64)]| {
-        s.iter()
-            .filter(|(k, _)| !k.starts_with("audit"))
-            .cloned()
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(unaudited(&before), unaudited(&after));
+    assert_eq!(without_audit(&before), without_audit(&after));
 }
 
 #[tokio::test]
@@ -627,4 +622,77 @@ async fn a_receiver_that_never_answers_does_not_hold_up_the_others() {
     }
     // Every event reaches the live receiver while the dead one holds its share.
     rx.until(100).await;
+}
+
+#[tokio::test]
+async fn an_endpoint_failing_for_five_days_is_disabled_and_says_so() {
+    let d = Desk::on(TestApp::spawn_with(LOOPBACK).await).await;
+    let mut d = d;
+    let rx = Receiver::start(vec![500; 100]).await;
+    let (hook, _) = subscribe(
+        &d.app,
+        &d.admin,
+        json!({"url": rx.url, "event_types": ["thread.created"]}),
+    )
+    .await;
+    let id = hook["id"].as_str().unwrap().to_owned();
+    d.app
+        .create_thread(
+            &d.customer,
+            &json!({"title": "一件目", "body": "失敗します"}),
+        )
+        .await;
+    rx.until(1).await;
+    // Six days on, every attempt still failing: the next one turns it off.
+    d.advance(chrono::Duration::days(6)).await;
+    d.app
+        .create_thread(
+            &d.customer,
+            &json!({"title": "二件目", "body": "まだ失敗します"}),
+        )
+        .await;
+    let started = Instant::now();
+    let w = loop {
+        let w = ok_json(
+            d.app
+                .get(&format!("/v1/webhooks/{id}"), Some(&d.admin))
+                .await,
+        )
+        .await;
+        if w["enabled"] == false {
+            break w;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "never disabled: {w}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(w["disabled_reason"]
+        .as_str()
+        .unwrap()
+        .contains("failed since"));
+    assert!(w["failing_since"].is_string());
+    assert_eq!(
+        d.app
+            .scalar("SELECT COUNT(*) AS n FROM outbox WHERE event_type = 'webhook.disabled'")
+            .await,
+        1
+    );
+    // Turned on again by an admin, its failure record starts afresh.
+    let r = d
+        .app
+        .req(
+            reqwest::Method::PATCH,
+            &format!("/v1/webhooks/{id}"),
+            Some(&d.admin),
+        )
+        .header("If-Match", format!("\"{}\"", w["version"]))
+        .json(&json!({"enabled": true}))
+        .send()
+        .await
+        .unwrap();
+    let back = ok_json(r).await;
+    assert_eq!(back["enabled"], true);
+    assert!(back["disabled_reason"].is_null() && back["failing_since"].is_null());
 }
