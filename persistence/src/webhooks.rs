@@ -534,6 +534,81 @@ pub async fn record_attempt(
     Ok(())
 }
 
+/// Log many attempts and move their deliveries on, in few statements: one
+/// multi-row insert for the attempts and, on PostgreSQL, one `UPDATE … FROM
+/// (VALUES …)` for the deliveries (SQLite, whose statements cost no round
+/// trip, updates them one by one).
+pub async fn record_attempts(
+    db: &impl ConnectionTrait,
+    done: &[(Attempt, Outcome)],
+) -> Result<(), StoreError> {
+    if done.is_empty() {
+        return Ok(());
+    }
+    if !is_pg(db) {
+        for (a, o) in done {
+            record_attempt(db, a, *o).await?;
+        }
+        return Ok(());
+    }
+    for chunk in done.chunks(200) {
+        let rows: Vec<webhook_attempt::ActiveModel> = chunk
+            .iter()
+            .map(|(a, _)| webhook_attempt::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                delivery_id: Set(a.delivery_id),
+                attempted_at: Set(a.attempted_at),
+                status_code: Set(a.status_code),
+                latency_ms: Set(a.latency_ms),
+                response_excerpt: Set(a.response_excerpt.clone()),
+                error: Set(a.error.clone()),
+            })
+            .collect();
+        webhook_attempt::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await?;
+        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 6);
+        let mut tuples = Vec::with_capacity(chunk.len());
+        for (i, (a, o)) in chunk.iter().enumerate() {
+            let (status, next, delivered) = match o {
+                Outcome::Delivered => (DeliveryStatus::Delivered, None, Some(a.attempted_at)),
+                Outcome::RetryAt(t) => (DeliveryStatus::Pending, Some(*t), None),
+                Outcome::Failed => (DeliveryStatus::Failed, None, None),
+            };
+            let b = i * 6;
+            tuples.push(format!(
+                "(${}::uuid, ${}::varchar, ${}::timestamptz, ${}::timestamptz, ${}::int, ${}::varchar)",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6
+            ));
+            values.push(a.delivery_id.into());
+            values.push(status.as_str().into());
+            values.push(next.into());
+            values.push(delivered.into());
+            values.push(a.status_code.into());
+            values.push(a.error.clone().into());
+        }
+        let sql = format!(
+            "UPDATE webhook_deliveries AS d SET status = v.status, next_attempt_at = v.next, \
+             delivered_at = v.delivered, attempts = d.attempts + 1, last_status_code = v.code, \
+             last_error = v.err FROM (VALUES {}) AS v(id, status, next, delivered, code, err) \
+             WHERE d.id = v.id",
+            tuples.join(", ")
+        );
+        db.execute(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DatabaseBackend::Postgres,
+            sql,
+            values,
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
 /// Note a subscription's health after an attempt: a success clears
 /// `failing_since`, a failure sets it if unset. Returns the instant it has been
 /// failing since (after this attempt).

@@ -314,11 +314,16 @@ async fn record_batch(state: &AppState, batch: &[Done]) -> Result<(), StoreError
     let existing = webhooks::existing_deliveries(&tx, &ids).await?;
     let mut health: std::collections::HashMap<uuid::Uuid, (bool, DateTime<Utc>)> =
         std::collections::HashMap::new();
-    for d in batch
+    let live: Vec<&Done> = batch
         .iter()
         .filter(|d| existing.contains(&d.attempt.delivery_id))
-    {
-        webhooks::record_attempt(&tx, &d.attempt, d.outcome).await?;
+        .collect();
+    let rows: Vec<(Attempt, Outcome)> = live
+        .iter()
+        .map(|d| (d.attempt.clone(), d.outcome))
+        .collect();
+    webhooks::record_attempts(&tx, &rows).await?;
+    for d in live {
         let h = health
             .entry(d.webhook)
             .or_insert((false, d.attempt.attempted_at));
