@@ -2,8 +2,9 @@
 //!
 //! An outbox event becomes one delivery per subscription that wants it
 //! ([`fan_out`]); a delivery is claimed by one dispatcher at a time
-//! ([`claim_due`]: `FOR UPDATE SKIP LOCKED` on PostgreSQL, then a lease on
-//! `next_attempt_at` so no other instance takes it while the request is out),
+//! ([`claim_due`]: a lease on `next_attempt_at`, taken on PostgreSQL over rows
+//! picked `FOR UPDATE SKIP LOCKED`, so no other instance takes it while the
+//! request is out),
 //! and every attempt is logged ([`record_attempt`]).
 
 use chrono::{DateTime, Utc};
@@ -378,60 +379,36 @@ pub struct Claimed {
     pub webhook: Webhook,
 }
 
-/// Claim up to `limit` deliveries that are due (not of the subscriptions in
-/// `skip`, and only those `admit` accepts), and lease them until
+/// Claim up to `limit` deliveries that are due and lease them until
 /// `lease_until` (their `next_attempt_at` moves there), so no other dispatcher
-/// takes them while their request is out. A dispatcher that dies mid-request
-/// leaves the lease to run out; the delivery is then attempted again.
+/// takes them while their request is out. A subscription gets at most `share`
+/// requests out at once: `busy` says how many it has out already, and those at
+/// their share are not even read. A dispatcher that dies mid-request leaves the
+/// lease to run out; the delivery is then attempted again.
+///
+/// On PostgreSQL this is one statement outside any transaction (the rows are
+/// picked with `FOR UPDATE SKIP LOCKED`, each subscription's first ones kept
+/// by `row_number()`, and leased by the same `UPDATE … RETURNING`); on SQLite
+/// a select and an update in a writer transaction.
 pub async fn claim_due(
-    db: &impl ConnectionTrait,
+    db: &crate::Db,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
     limit: u64,
-    skip: &[Uuid],
-    mut admit: impl FnMut(Uuid) -> bool,
+    busy: &std::collections::HashMap<Uuid, usize>,
+    share: usize,
 ) -> Result<Vec<Claimed>, StoreError> {
-    let mut q = webhook_delivery::Entity::find()
-        .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
-        .filter(webhook_delivery::Column::NextAttemptAt.lte(now))
-        .order_by_asc(webhook_delivery::Column::NextAttemptAt)
-        .limit(limit);
-    if !skip.is_empty() {
-        q = q.filter(webhook_delivery::Column::WebhookId.is_not_in(skip.to_vec()));
-    }
-    // A disabled subscription's deliveries wait until it is enabled again.
-    q = q.filter(
-        webhook_delivery::Column::WebhookId.in_subquery(
-            sea_orm::sea_query::Query::select()
-                .column(webhook::Column::Id)
-                .from(webhook::Entity)
-                .and_where(webhook::Column::Enabled.eq(true))
-                .to_owned(),
-        ),
-    );
-    if is_pg(db) {
-        q = q.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-    }
-    // Only what `admit` takes (a subscription's share of the requests out) is
-    // leased; the rest stays due for the next round.
-    let rows: Vec<_> = q
-        .all(db)
-        .await?
-        .into_iter()
-        .filter(|r| admit(r.webhook_id))
-        .collect();
+    let rows = if is_pg(db) {
+        claim_pg(db, now, lease_until, limit, busy, share).await?
+    } else {
+        let tx = crate::begin_writer(db).await?;
+        let rows = claim_sqlite(&tx, now, lease_until, limit, busy, share).await?;
+        crate::commit(tx).await?;
+        rows
+    };
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    webhook_delivery::Entity::update_many()
-        .col_expr(
-            webhook_delivery::Column::NextAttemptAt,
-            Some(lease_until).into(),
-        )
-        .filter(webhook_delivery::Column::Id.is_in(ids))
-        .exec(db)
-        .await?;
     let mut hook_ids: Vec<Uuid> = rows.iter().map(|r| r.webhook_id).collect();
     hook_ids.sort();
     hook_ids.dedup();
@@ -453,6 +430,115 @@ pub async fn claim_due(
         });
     }
     Ok(out)
+}
+
+async fn claim_pg(
+    db: &crate::Db,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: u64,
+    busy: &std::collections::HashMap<Uuid, usize>,
+    share: usize,
+) -> Result<Vec<webhook_delivery::Model>, StoreError> {
+    let mut values: Vec<sea_orm::Value> = vec![
+        lease_until.into(),
+        now.into(),
+        i64::try_from(limit).unwrap_or(i64::MAX).into(),
+        i64::try_from(share).unwrap_or(i64::MAX).into(),
+    ];
+    // What each subscription already has out, as a VALUES list to join on.
+    let mut used = Vec::with_capacity(busy.len());
+    for (hook, n) in busy {
+        let b = values.len();
+        used.push(format!("(${}::uuid, ${}::bigint)", b + 1, b + 2));
+        values.push((*hook).into());
+        values.push(i64::try_from(*n).unwrap_or(i64::MAX).into());
+    }
+    let used = if used.is_empty() {
+        "SELECT NULL::uuid, 0::bigint WHERE false".to_owned()
+    } else {
+        format!("VALUES {}", used.join(", "))
+    };
+    let sql = format!(
+        "WITH used(hook, n) AS ({used}), \
+         due AS (SELECT d.id, d.webhook_id, d.next_attempt_at FROM webhook_deliveries d \
+           WHERE d.status = 'pending' AND d.next_attempt_at <= $2 \
+           AND d.webhook_id IN (SELECT w.id FROM webhooks w WHERE w.enabled) \
+           AND d.webhook_id NOT IN (SELECT hook FROM used WHERE n >= $4) \
+           ORDER BY d.next_attempt_at LIMIT $3 FOR UPDATE OF d SKIP LOCKED), \
+         ranked AS (SELECT due.id, row_number() OVER (PARTITION BY due.webhook_id \
+           ORDER BY due.next_attempt_at, due.id) + COALESCE(used.n, 0) AS place \
+           FROM due LEFT JOIN used ON used.hook = due.webhook_id) \
+         UPDATE webhook_deliveries AS d SET next_attempt_at = $1 FROM ranked \
+         WHERE d.id = ranked.id AND ranked.place <= $4 RETURNING d.*"
+    );
+    let stmt =
+        sea_orm::Statement::from_sql_and_values(sea_orm::DatabaseBackend::Postgres, sql, values);
+    let mut rows = webhook_delivery::Entity::find()
+        .from_raw_sql(stmt)
+        .all(db)
+        .await?;
+    rows.sort_by_key(|r| r.next_attempt_at);
+    Ok(rows)
+}
+
+async fn claim_sqlite(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: u64,
+    busy: &std::collections::HashMap<Uuid, usize>,
+    share: usize,
+) -> Result<Vec<webhook_delivery::Model>, StoreError> {
+    let full: Vec<Uuid> = busy
+        .iter()
+        .filter(|(_, n)| **n >= share)
+        .map(|(id, _)| *id)
+        .collect();
+    let mut q = webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+        .filter(webhook_delivery::Column::NextAttemptAt.lte(now))
+        .order_by_asc(webhook_delivery::Column::NextAttemptAt)
+        .limit(limit);
+    if !full.is_empty() {
+        q = q.filter(webhook_delivery::Column::WebhookId.is_not_in(full));
+    }
+    // A disabled subscription's deliveries wait until it is enabled again.
+    q = q.filter(
+        webhook_delivery::Column::WebhookId.in_subquery(
+            sea_orm::sea_query::Query::select()
+                .column(webhook::Column::Id)
+                .from(webhook::Entity)
+                .and_where(webhook::Column::Enabled.eq(true))
+                .to_owned(),
+        ),
+    );
+    // Only a subscription's share is leased; the rest stays due for the next
+    // round.
+    let mut counts = busy.clone();
+    let rows: Vec<_> = q
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|r| {
+            let n = counts.entry(r.webhook_id).or_default();
+            *n += 1;
+            *n <= share
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(rows);
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    webhook_delivery::Entity::update_many()
+        .col_expr(
+            webhook_delivery::Column::NextAttemptAt,
+            Some(lease_until).into(),
+        )
+        .filter(webhook_delivery::Column::Id.is_in(ids))
+        .exec(db)
+        .await?;
+    Ok(rows)
 }
 
 /// Which of `ids` are still deliveries (a subscription's deletion takes its own).

@@ -527,6 +527,52 @@ async fn three_dispatchers_deliver_each_event_exactly_once() {
 }
 
 #[tokio::test]
+async fn another_instances_commit_wakes_the_dispatcher_without_polling() {
+    // Only PostgreSQL has writers outside this process: on SQLite every
+    // writer is an instance's own and wakes its dispatcher in-process.
+    let probe = TestApp::spawn().await;
+    if !probe.is_postgres() {
+        return;
+    }
+    drop(probe);
+    // Polling every minute: past the receiver's patience, so only the
+    // NOTIFY can bring the event in time.
+    let mut vars = LOOPBACK.to_vec();
+    vars.retain(|(k, _)| *k != "MADOGUCHI_WEBHOOK_POLL_MS");
+    vars.push(("MADOGUCHI_WEBHOOK_POLL_MS", "60000"));
+    let d = Desk::on(TestApp::spawn_with(&vars).await).await;
+    let app = &d.app;
+    let rx = Receiver::start(vec![]).await;
+    subscribe(
+        app,
+        &d.admin,
+        json!({"url": rx.url, "event_types": ["announcement.published"]}),
+    )
+    .await;
+    // "Another instance": the test's own connection, writing the outbox the
+    // way every instance does, in a transaction of its own.
+    let tx = sea_orm::TransactionTrait::begin(&app.db).await.unwrap();
+    madoguchi_persistence::board::outbox_append(
+        &tx,
+        madoguchi_persistence::board::NewEvent {
+            event_type: "announcement.published",
+            dedupe_key: None,
+            thread_id: None,
+            organization_id: None,
+            internal: false,
+            payload: json!({"title": "電子カルテ連携の障害について"}),
+            occurred_at: app.clock.now(),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let got = rx.until(1).await;
+    assert_eq!(got[0].body["type"], "announcement.published");
+    assert_eq!(got[0].body["data"]["title"], "電子カルテ連携の障害について");
+}
+
+#[tokio::test]
 async fn a_breach_reaches_the_chat_tool_with_its_clock_and_due_time() {
     use chrono::TimeZone;
     // Monday 7 December 2026, 09:00 in Tokyo: an urgent thread's first response

@@ -115,22 +115,16 @@ async fn round(
         + chrono::Duration::from_std(state.config.webhooks.timeout * 2)
             .unwrap_or(chrono::Duration::seconds(20))
         + chrono::Duration::seconds(10);
-    // Subscriptions already at their share are not even read; the others are
-    // admitted up to it, counted as they are leased.
-    let mut counts = in_flight.lock().map(|m| m.clone()).unwrap_or_default();
-    let full: Vec<uuid::Uuid> = counts
-        .iter()
-        .filter(|(_, n)| **n >= MAX_IN_FLIGHT_PER_WEBHOOK)
-        .map(|(id, _)| *id)
-        .collect();
-    let tx = begin_writer(&state.db).await?;
-    let claimed = webhooks::claim_due(&tx, now, lease, room as u64, &full, |hook| {
-        let n = counts.entry(hook).or_default();
-        *n += 1;
-        *n <= MAX_IN_FLIGHT_PER_WEBHOOK
-    })
+    let busy = in_flight.lock().map(|m| m.clone()).unwrap_or_default();
+    let claimed = webhooks::claim_due(
+        &state.db,
+        now,
+        lease,
+        room as u64,
+        &busy,
+        MAX_IN_FLIGHT_PER_WEBHOOK,
+    )
     .await?;
-    commit(tx).await?;
     let started = claimed.len();
     for c in claimed {
         let Ok(permit) = slots.clone().try_acquire_owned() else {
@@ -156,9 +150,12 @@ async fn round(
                     }
                 }
             }
-            // The recorder wakes the next round once this attempt is written,
-            // so freed slots are refilled in batches, not one claim each.
+            // The freed slot is refilled at once: the attempt's lease keeps it
+            // from being claimed again while the recorder writes it, so the
+            // next claim need not wait for that write. Wakes coalesce, so
+            // slots that free together are refilled by one claim.
             drop(permit);
+            state.webhook_wake.notify_one();
         });
     }
     Ok(started)
