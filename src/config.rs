@@ -104,6 +104,16 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "How often the webhook dispatcher looks for due deliveries when nothing woke it, 50-60000 ms",
     ),
     (
+        "MADOGUCHI_WEB_IDLE_MINUTES",
+        "30",
+        "A web board session idle this long ends by itself (and lasts 12 hours at most), 5-720 minutes",
+    ),
+    (
+        "MADOGUCHI_SECURE_COOKIES",
+        "false",
+        "Mark the web board's cookies Secure (set it when users reach the board over HTTPS; behind a trusted proxy X-Forwarded-Proto: https does it per request)",
+    ),
+    (
         "MADOGUCHI_LOG",
         "info",
         "Log filter (tracing EnvFilter syntax, e.g. info,madoguchi=debug)",
@@ -138,6 +148,8 @@ pub struct Config {
     pub webhook_allow_private: bool,
     pub webhook_timeout_ms: u64,
     pub webhook_poll_ms: u64,
+    pub web_idle_minutes: i64,
+    pub secure_cookies: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -271,6 +283,16 @@ impl Config {
             50,
             60_000,
         )? as u64;
+        let web_idle_minutes = parse_num(
+            "MADOGUCHI_WEB_IDLE_MINUTES",
+            &or_default("MADOGUCHI_WEB_IDLE_MINUTES"),
+            5,
+            720,
+        )? as i64;
+        let secure_cookies = parse_bool(
+            "MADOGUCHI_SECURE_COOKIES",
+            &or_default("MADOGUCHI_SECURE_COOKIES"),
+        )?;
         let log_json = match or_default("MADOGUCHI_LOG_FORMAT").as_str() {
             "text" => false,
             "json" => true,
@@ -309,6 +331,8 @@ impl Config {
             webhook_allow_private,
             webhook_timeout_ms,
             webhook_poll_ms,
+            web_idle_minutes,
+            secure_cookies,
         })
     }
 }

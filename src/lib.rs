@@ -59,6 +59,8 @@ pub async fn prepare_with_clock(config: &Config, clock: Clock) -> Result<AppStat
         trust_forwarded_for: config.trust_forwarded_for,
         warn_permille: config.sla_warning_percent * 10,
         api_key_rate_per_minute: config.api_key_rate_per_minute,
+        web_idle: chrono::Duration::minutes(config.web_idle_minutes),
+        secure_cookies: config.secure_cookies,
         webhooks: madoguchi_api::state::WebhookConfig {
             allow_http: config.webhook_allow_http,
             allow_private: config.webhook_allow_private,

@@ -25,6 +25,7 @@ pub mod state;
 pub mod text;
 pub mod tokens;
 pub mod types;
+pub mod web;
 
 pub use state::{ApiConfig, AppState};
 
@@ -71,7 +72,7 @@ pub fn app(state: AppState) -> impl Endpoint {
     let manners = manners::Manners::new(state.clone());
     // Index the document now rather than on the first refused request.
     schema_check::index();
-    Route::new()
+    web::mount(Route::new())
         .nest("/", service)
         .at(
             "/openapi.json",

@@ -26,6 +26,10 @@ pub struct ApiConfig {
     /// sixth of that); beyond, 429 with `Retry-After`.
     pub api_key_rate_per_minute: u32,
     pub webhooks: WebhookConfig,
+    /// A web board session idle this long ends by itself.
+    pub web_idle: chrono::Duration,
+    /// Mark the web board's cookies `Secure` whatever the request says.
+    pub secure_cookies: bool,
 }
 
 /// Where and how webhooks may be delivered.
@@ -62,6 +66,8 @@ impl Default for ApiConfig {
             warn_permille: 750,
             api_key_rate_per_minute: 600,
             webhooks: WebhookConfig::default(),
+            web_idle: chrono::Duration::minutes(30),
+            secure_cookies: false,
         }
     }
 }

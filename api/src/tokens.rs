@@ -32,6 +32,9 @@ pub struct JwtKeys {
     validation: Validation,
     /// Separate key for signing pagination cursors, derived from the same secret.
     pub cursor_key: Vec<u8>,
+    /// Separate key for the web board's CSRF tokens, derived from the same
+    /// secret, so every instance agrees on it.
+    pub web_key: Vec<u8>,
 }
 
 impl JwtKeys {
@@ -45,18 +48,21 @@ impl JwtKeys {
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         validation.validate_aud = false;
         use hmac::{Hmac, Mac};
-        let cursor_key = match <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret) {
+        let derive = |label: &[u8]| match <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret) {
             Ok(mut mac) => {
-                mac.update(b"madoguchi cursor key v1");
+                mac.update(label);
                 mac.finalize().into_bytes().to_vec()
             }
             Err(_) => secret.to_vec(),
         };
+        let cursor_key = derive(b"madoguchi cursor key v1");
+        let web_key = derive(b"madoguchi web csrf key v1");
         JwtKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
             cursor_key,
+            web_key,
         }
     }
 

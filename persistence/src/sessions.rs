@@ -20,6 +20,10 @@ pub async fn create(
         created_at: Set(now),
         expires_at: Set(expires_at),
         revoked_at: Set(None),
+        cookie_hash: Set(None),
+        last_seen_at: Set(None),
+        client_address: Set(None),
+        user_agent: Set(None),
     }
     .insert(db)
     .await?;
@@ -72,4 +76,92 @@ pub async fn revoke_all_for_user(
         .exec(db)
         .await?;
     Ok(res.rows_affected)
+}
+
+/// A browser session: the same row as a token's, named by the hash of the
+/// cookie's secret.
+pub struct NewWebSession<'a> {
+    pub user_id: Uuid,
+    pub cookie_hash: &'a str,
+    pub now: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub client_address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+pub async fn create_web(
+    db: &impl ConnectionTrait,
+    s: NewWebSession<'_>,
+) -> Result<Uuid, StoreError> {
+    let id = Uuid::new_v4();
+    session::ActiveModel {
+        id: Set(id),
+        user_id: Set(s.user_id),
+        created_at: Set(s.now),
+        expires_at: Set(s.expires_at),
+        revoked_at: Set(None),
+        cookie_hash: Set(Some(s.cookie_hash.to_owned())),
+        last_seen_at: Set(Some(s.now)),
+        client_address: Set(s.client_address),
+        user_agent: Set(s.user_agent),
+    }
+    .insert(db)
+    .await?;
+    Ok(id)
+}
+
+/// A live browser session found by its cookie: not revoked, not past its
+/// lifetime, seen within `idle`, its user still active.
+pub struct LiveWebSession {
+    pub id: Uuid,
+    pub user: User,
+    pub last_seen_at: DateTime<Utc>,
+}
+
+pub async fn web_session(
+    db: &impl ConnectionTrait,
+    cookie_hash: &str,
+    now: DateTime<Utc>,
+    idle: chrono::Duration,
+) -> Result<Option<LiveWebSession>, StoreError> {
+    let Some(row) = session::Entity::find()
+        .filter(session::Column::CookieHash.eq(cookie_hash))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(now))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let seen = row.last_seen_at.unwrap_or(row.created_at);
+    if now - seen >= idle {
+        return Ok(None);
+    }
+    let ids = sea_orm::sea_query::Query::select()
+        .column(session::Column::UserId)
+        .from(session::Entity)
+        .and_where(session::Column::Id.eq(row.id))
+        .to_owned();
+    let Some(user) = crate::users::find_active_in(db, ids).await? else {
+        return Ok(None);
+    };
+    Ok(Some(LiveWebSession {
+        id: row.id,
+        user,
+        last_seen_at: seen,
+    }))
+}
+
+/// Note that a session was used (keeps it from going idle).
+pub async fn touch(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    session::Entity::update_many()
+        .col_expr(session::Column::LastSeenAt, Some(now).into())
+        .filter(session::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
 }

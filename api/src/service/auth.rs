@@ -35,6 +35,72 @@ pub async fn login(
     password: String,
     totp: Option<String>,
 ) -> Result<Token, ApiError> {
+    let t = state.now();
+    let ttl = state.config.token_ttl;
+    let expires_at = t + ttl;
+    let (user, sid) =
+        open_session(state, email, password, totp, SessionKind::Token, expires_at).await?;
+    let claims = Claims {
+        iss: "madoguchi".into(),
+        sub: user.id.to_string(),
+        role: user.role,
+        org: user.organization_id.map(|o| o.to_string()),
+        sid: sid.to_string(),
+        iat: t.timestamp(),
+        exp: expires_at.timestamp(),
+    };
+    let access_token = state.jwt.sign(&claims)?;
+    Ok(Token {
+        access_token,
+        expires_in: Duration::num_seconds(&ttl),
+    })
+}
+
+/// How long a browser session lasts at most, however active: a working day.
+pub const WEB_SESSION_LIFETIME_HOURS: i64 = 12;
+
+/// Email + password (+ TOTP when enrolled) to a browser session named by the
+/// hash of its cookie's secret; the same checks, throttle and audit as
+/// [`login`]. Returns the session's id.
+pub async fn login_web(
+    state: &AppState,
+    email: &str,
+    password: String,
+    totp: Option<String>,
+    cookie_hash: &str,
+    user_agent: Option<String>,
+) -> Result<(User, uuid::Uuid), ApiError> {
+    let expires_at = state.now() + Duration::hours(WEB_SESSION_LIFETIME_HOURS);
+    open_session(
+        state,
+        email,
+        password,
+        totp,
+        SessionKind::Cookie {
+            hash: cookie_hash,
+            user_agent,
+        },
+        expires_at,
+    )
+    .await
+}
+
+enum SessionKind<'a> {
+    Token,
+    Cookie {
+        hash: &'a str,
+        user_agent: Option<String>,
+    },
+}
+
+async fn open_session(
+    state: &AppState,
+    email: &str,
+    password: String,
+    totp: Option<String>,
+    kind: SessionKind<'_>,
+    expires_at: chrono::DateTime<chrono::Utc>,
+) -> Result<(User, uuid::Uuid), ApiError> {
     let email = Email::parse(email)?;
     let ctx = RequestCtx::current();
     let t = state.now();
@@ -97,19 +163,23 @@ pub async fn login(
         return Err(ApiError::invalid_credentials());
     };
     throttle::clear(&tx, &akey).await?;
-    let ttl = state.config.token_ttl;
-    let expires_at = t + ttl;
-    let sid = sessions::create(&tx, user.id, t, expires_at).await?;
-    let claims = Claims {
-        iss: "madoguchi".into(),
-        sub: user.id.to_string(),
-        role: user.role,
-        org: user.organization_id.map(|o| o.to_string()),
-        sid: sid.to_string(),
-        iat: t.timestamp(),
-        exp: expires_at.timestamp(),
+    let sid = match kind {
+        SessionKind::Token => sessions::create(&tx, user.id, t, expires_at).await?,
+        SessionKind::Cookie { hash, user_agent } => {
+            sessions::create_web(
+                &tx,
+                sessions::NewWebSession {
+                    user_id: user.id,
+                    cookie_hash: hash,
+                    now: t,
+                    expires_at,
+                    client_address: ctx.ip_string(),
+                    user_agent,
+                },
+            )
+            .await?
+        }
     };
-    let access_token = state.jwt.sign(&claims)?;
     let uid = user.id.to_string();
     let mut e = entry(
         state.now(),
@@ -123,10 +193,7 @@ pub async fn login(
     e.actor_id = Some(uid.clone());
     record(&tx, e).await?;
     commit(tx).await?;
-    Ok(Token {
-        access_token,
-        expires_in: Duration::num_seconds(&ttl),
-    })
+    Ok((user, sid))
 }
 
 /// End this session: the token stops working at once.

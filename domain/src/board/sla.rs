@@ -583,6 +583,35 @@ impl ThreadSla {
             .chain(std::iter::once(&mut self.resolution))
     }
 
+    /// The clock a customer is waiting on for an answer: the first response
+    /// until it is met, then the next reply while one is owed; `None` once
+    /// every answer owed has been given.
+    pub fn answer_clock(&self) -> Option<&Clock> {
+        if self.first_response.phase != ClockPhase::Met {
+            return Some(&self.first_response);
+        }
+        self.next_reply
+            .as_ref()
+            .filter(|c| c.phase != ClockPhase::Met)
+    }
+
+    /// The clock an agent's queue row is about: a breached clock not yet met
+    /// first (the queue puts breaches first), else the running clock due
+    /// soonest (the queue's order, see [`ThreadSla::urgency`]).
+    pub fn pressing(&self, now: DateTime<Utc>) -> Option<&Clock> {
+        let overdue = self
+            .clocks()
+            .filter(|c| c.phase != ClockPhase::Met)
+            .filter(|c| c.breached || c.due_at.is_some_and(|d| d <= now))
+            .min_by_key(|c| c.due_at);
+        overdue.or_else(|| {
+            self.clocks()
+                .filter(|c| c.phase == ClockPhase::Running)
+                .filter(|c| c.due_at.is_some())
+                .min_by_key(|c| c.due_at)
+        })
+    }
+
     /// The nearest due time of a running clock (the queue's order), and whether any
     /// clock is breached.
     pub fn urgency(&self, now: DateTime<Utc>) -> (Option<DateTime<Utc>>, bool) {

@@ -362,3 +362,43 @@ fn a_stated_policy_without_next_reply_takes_the_first_response_target() {
         120
     );
 }
+
+#[test]
+fn the_answer_a_customer_waits_for_and_the_clock_an_agent_sees() {
+    let policy = SlaPolicySet::default().get(Priority::Normal);
+    // Tuesday 2026-12-01 10:00: first response due 14:00 (240 min), resolution
+    // 1530 min later = 7:30 Tue + 8:30 Wed + 8:30 Thu + 1:00 Fri → Fri 10:00.
+    let (mut sla, _) = ThreadSla::open(policy, jst(12, 1, 10, 0), cal(), W).unwrap();
+    assert_eq!(
+        sla.answer_clock().map(|c| c.kind),
+        Some(ClockKind::FirstResponse)
+    );
+    let p = sla.pressing(jst(12, 1, 11, 0)).unwrap();
+    assert_eq!(
+        (p.kind, p.due_at),
+        (ClockKind::FirstResponse, Some(jst(12, 1, 14, 0)))
+    );
+    // Unanswered at 15:00: the first response is overdue and comes first.
+    let p = sla.pressing(jst(12, 1, 15, 0)).unwrap();
+    assert_eq!(p.kind, ClockKind::FirstResponse);
+    // The agent answers at 15:10; nothing more is owed to the customer until
+    // they write again, and the resolution clock is what remains.
+    sla.on_post(
+        ThreadStatus::New,
+        Author::Staff,
+        Visibility::Public,
+        false,
+        policy,
+        jst(12, 1, 15, 10),
+        cal(),
+        W,
+        "post:1",
+    )
+    .unwrap();
+    assert!(sla.answer_clock().is_none());
+    let p = sla.pressing(jst(12, 1, 15, 20)).unwrap();
+    assert_eq!(
+        (p.kind, p.due_at),
+        (ClockKind::Resolution, Some(jst(12, 4, 10, 0)))
+    );
+}

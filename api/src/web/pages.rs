@@ -1,0 +1,1229 @@
+//! The board's pages. Each finds the signed-in person, calls the service the
+//! matching REST route calls, and renders the result; service errors become
+//! pages (see [`failure`]).
+
+use askama::Template;
+use chrono::{DateTime, Utc};
+use madoguchi_domain::{
+    announcements::{NoticeStatus, Severity},
+    board::{ClockState, Priority, ThreadStatus, Visibility},
+    calendar::BusinessCalendar,
+    Role,
+};
+use madoguchi_persistence::board::ThreadFilter;
+use poem::{
+    handler,
+    http::{header, StatusCode},
+    web::{Data, Form, Path, Query},
+    Request, Response,
+};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{
+    html, jp, see_other,
+    session::{self, WebSession},
+    views::*,
+};
+use crate::{
+    principal::Principal,
+    problem::{ApiError, ProblemType},
+    service::{self, board as svc},
+    state::AppState,
+};
+
+const PAGE: u64 = 50;
+
+fn render(status: StatusCode, t: &impl Template) -> Response {
+    match t.render() {
+        Ok(body) => html(status, body),
+        Err(e) => {
+            tracing::error!(error = %e, "a board page failed to render");
+            html(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "<!doctype html><html lang=\"ja\"><meta charset=\"utf-8\"><title>エラー</title>\
+                 <h1>表示できませんでした</h1><p>時間をおいてもう一度お試しください。</p></html>"
+                    .to_owned(),
+            )
+        }
+    }
+}
+
+fn role_label(r: Role) -> &'static str {
+    match r {
+        Role::Customer => "医療機関",
+        Role::Agent => "サポート担当",
+        Role::Admin => "管理者",
+    }
+}
+
+/// The frame of a page for `s`, with the active incident banner.
+async fn layout(state: &AppState, s: Option<&WebSession>, title: &str) -> Layout {
+    let mut banners = Vec::new();
+    if let Some(s) = s {
+        // The banner is a convenience: a failure to read it never fails the page.
+        if let Ok(page) = service::announcements::list(state, &s.principal, true, None, 3).await {
+            for (a, updates) in page.items {
+                let updated = updates.last().map(|u| u.created_at).unwrap_or(a.updated_at);
+                banners.push(Banner {
+                    title: a.title,
+                    severity: severity(&a.severity),
+                    updated: jp::datetime(updated),
+                });
+            }
+        }
+    }
+    Layout {
+        title: title.to_owned(),
+        user: s.map(|s| UserBar {
+            name: s.principal.display_name().to_owned(),
+            role_label: role_label(s.principal.role()),
+            staff: s.principal.role().is_staff(),
+        }),
+        csrf: s.map(|s| s.csrf.clone()).unwrap_or_default(),
+        banners,
+        flash: None,
+    }
+}
+
+fn severity(s: &str) -> &'static str {
+    match Severity::parse(s).ok() {
+        Some(Severity::Info) => "お知らせ",
+        Some(Severity::Minor) => "軽微",
+        Some(Severity::Major) => "重大",
+        Some(Severity::Critical) => "緊急",
+        None => "お知らせ",
+    }
+}
+
+/// The page a service error means.
+async fn failure(state: &AppState, s: Option<&WebSession>, e: ApiError) -> Response {
+    let (status, heading, message) = match e.kind {
+        ProblemType::NotFound => (
+            StatusCode::NOT_FOUND,
+            "ページが見つかりません",
+            "お探しのページは存在しないか、表示する権限がありません。".to_owned(),
+        ),
+        ProblemType::Forbidden | ProblemType::MissingScope => (
+            StatusCode::FORBIDDEN,
+            "この操作は許可されていません",
+            "このページはご利用のアカウントではお使いいただけません。".to_owned(),
+        ),
+        ProblemType::TooManyRequests => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "しばらくお待ちください",
+            "操作が集中しています。少し時間をおいてからもう一度お試しください。".to_owned(),
+        ),
+        ProblemType::ThreadClosed
+        | ProblemType::ContractInactive
+        | ProblemType::IllegalTransition => (e.status, "この操作はできません", explain(&e)),
+        _ if e.status.is_client_error() => (e.status, "入力内容を確認してください", explain(&e)),
+        _ => {
+            tracing::error!(error = %e, "a board page failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ただいま表示できません",
+                "一時的な問題が起きています。時間をおいてもう一度お試しください。".to_owned(),
+            )
+        }
+    };
+    let mut page = ErrorPage {
+        layout: layout(state, s, heading).await,
+        heading: heading.to_owned(),
+        message,
+    };
+    page.layout.title = heading.to_owned();
+    render(status, &page)
+}
+
+fn explain(e: &ApiError) -> String {
+    match e.kind {
+        ProblemType::ThreadClosed => "このお問い合わせは完了しています。続きは新規お問い合わせからお送りください。".to_owned(),
+        ProblemType::ContractInactive => "ご契約が有効でないため、新しいお問い合わせや返信はお受けできません。これまでの履歴はご覧いただけます。".to_owned(),
+        ProblemType::IllegalTransition => "この状態からは選んだ状態に変更できません。".to_owned(),
+        _ => "入力内容に誤りがあります。".to_owned(),
+    }
+}
+
+/// A field's problem in Japanese.
+fn field_message(field: &str, english: &str) -> String {
+    let what = match field {
+        "title" => "件名",
+        "body" => "本文",
+        "category" => "分類",
+        "organization_id" => "医療機関",
+        "priority" => "優先度",
+        "status" => "状態",
+        "visibility" => "公開範囲",
+        "q" => "キーワード",
+        _ => "入力",
+    };
+    if english.contains("empty") {
+        format!("{what}を入力してください。")
+    } else if let Some(n) = english
+        .strip_prefix("must be at most ")
+        .and_then(|r| r.split(' ').next())
+    {
+        format!("{what}は{n}文字以内で入力してください。")
+    } else if english.contains("one line") {
+        format!("{what}は改行を含めずに入力してください。")
+    } else if english.contains("control characters") {
+        format!("{what}に使用できない文字が含まれています。")
+    } else if field == "q" {
+        "2文字以上続けて入力してください（例：予約、FAX）。".to_owned()
+    } else {
+        format!("{what}の内容を確認してください。")
+    }
+}
+
+fn field_errors(e: &ApiError) -> FieldErrors {
+    FieldErrors(
+        e.errors
+            .iter()
+            .map(|f| (f.field.clone(), field_message(&f.field, &f.message)))
+            .collect(),
+    )
+}
+
+fn status_class(s: ThreadStatus) -> &'static str {
+    match s {
+        ThreadStatus::New => "st-new",
+        ThreadStatus::Open => "st-open",
+        ThreadStatus::Pending => "st-pending",
+        ThreadStatus::Resolved | ThreadStatus::Closed => "st-done",
+    }
+}
+
+const STATUSES: [ThreadStatus; 5] = [
+    ThreadStatus::New,
+    ThreadStatus::Open,
+    ThreadStatus::Pending,
+    ThreadStatus::Resolved,
+    ThreadStatus::Closed,
+];
+const PRIORITIES: [Priority; 4] = [
+    Priority::Low,
+    Priority::Normal,
+    Priority::High,
+    Priority::Urgent,
+];
+
+fn status_choices(selected: Option<ThreadStatus>) -> Vec<Choice> {
+    STATUSES
+        .iter()
+        .map(|s| Choice {
+            value: s.as_str().to_owned(),
+            label: jp::status(*s).to_owned(),
+            selected: Some(*s) == selected,
+        })
+        .collect()
+}
+
+fn priority_choices(selected: Option<Priority>) -> Vec<Choice> {
+    PRIORITIES
+        .iter()
+        .map(|p| Choice {
+            value: p.as_str().to_owned(),
+            label: jp::priority(*p).to_owned(),
+            selected: Some(*p) == selected,
+        })
+        .collect()
+}
+
+/// When the customer's answer is due, in plain Japanese.
+fn due(v: &svc::ThreadView, at: DateTime<Utc>, cal: &BusinessCalendar) -> Due {
+    let t = &v.thread;
+    if matches!(t.status, ThreadStatus::Resolved | ThreadStatus::Closed) {
+        return Due {
+            class: "done",
+            text: "解決済みです。".to_owned(),
+        };
+    }
+    let Some(clock) = v.sla.answer_clock() else {
+        return Due {
+            class: "done",
+            text: "回答済みです。追加のご質問があれば返信してください。".to_owned(),
+        };
+    };
+    let view = clock.view(at, cal);
+    match (view.state, view.due_at) {
+        (ClockState::Paused, _) => Due {
+            class: "waiting",
+            text: "お客様からのご返信をお待ちしています。".to_owned(),
+        },
+        (ClockState::Breached, Some(d)) => Due {
+            class: "overdue",
+            text: format!(
+                "回答予定（{}）を過ぎています。担当者が対応を急いでいます。",
+                jp::datetime(d)
+            ),
+        },
+        (_, Some(d)) => Due {
+            class: "ok",
+            text: format!("{} までに回答予定", jp::datetime(d)),
+        },
+        _ => Due {
+            class: "ok",
+            text: "回答をご準備しています。".to_owned(),
+        },
+    }
+}
+
+fn short_due(d: &Due) -> String {
+    match d.class {
+        "ok" => d.text.replace(" までに回答予定", "までに回答予定"),
+        "overdue" => "回答予定を過ぎています".to_owned(),
+        "waiting" => "ご返信待ち".to_owned(),
+        _ => d.text.trim_end_matches('。').to_owned(),
+    }
+}
+
+/// Whether the request's session is live; otherwise the login page (for a
+/// form, carrying what was typed).
+async fn signed_in(
+    state: &AppState,
+    req: &Request,
+    draft: Option<Draft>,
+) -> Result<WebSession, Response> {
+    match session::current(state, req).await {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => {
+            let mut draft = draft.unwrap_or_default();
+            if draft.next.is_empty() {
+                draft.next = req.uri().path().to_owned();
+            }
+            let expired = !draft.is_empty();
+            Err(login_form(
+                state,
+                req,
+                String::new(),
+                expired.then(|| {
+                    "ログインの有効期限が切れました。もう一度ログインしてください。".to_owned()
+                }),
+                draft,
+                StatusCode::UNAUTHORIZED,
+            )
+            .await)
+        }
+        Err(e) => Err(failure(state, None, e).await),
+    }
+}
+
+async fn login_form(
+    state: &AppState,
+    req: &Request,
+    email: String,
+    error: Option<String>,
+    draft: Draft,
+    status: StatusCode,
+) -> Response {
+    let (login_csrf, cookie) = session::pre_session(state, req);
+    let page = LoginPage {
+        layout: layout(state, None, "ログイン").await,
+        login_csrf,
+        email,
+        error,
+        draft,
+    };
+    let mut resp = render(status, &page);
+    if let Some(c) = cookie {
+        if let Ok(v) = c.parse() {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    resp
+}
+
+fn refused_form() -> Response {
+    html(
+        StatusCode::FORBIDDEN,
+        "<!doctype html><html lang=\"ja\"><meta charset=\"utf-8\"><title>送信できませんでした</title>\
+         <h1>送信できませんでした</h1><p>フォームの有効期限が切れたか、別のサイトから送信されました。\
+         ページを開き直してから、もう一度お試しください。</p><p><a href=\"/\">トップページへ</a></p></html>"
+            .to_owned(),
+    )
+}
+
+#[handler]
+pub async fn home(state: Data<&AppState>, req: &Request) -> Response {
+    match session::current(&state, req).await {
+        Ok(Some(s)) if s.principal.role().is_staff() => see_other("/queue"),
+        Ok(Some(_)) => see_other("/threads"),
+        _ => see_other("/login"),
+    }
+}
+
+#[handler]
+pub async fn login_page(state: Data<&AppState>, req: &Request) -> Response {
+    if let Ok(Some(_)) = session::current(&state, req).await {
+        return see_other("/");
+    }
+    login_form(
+        &state,
+        req,
+        String::new(),
+        None,
+        Draft::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    totp: String,
+    #[serde(flatten)]
+    draft: Draft,
+}
+
+/// Only a path on this site, never `//host` or a scheme.
+fn local_path(next: &str) -> Option<&str> {
+    (next.starts_with('/') && !next.starts_with("//") && !next.contains('\\')).then_some(next)
+}
+
+#[handler]
+pub async fn login(state: Data<&AppState>, req: &Request, Form(f): Form<LoginForm>) -> Response {
+    if !session::login_form_ok(&state, req, &f.csrf) {
+        return refused_form();
+    }
+    let (secret, hash) = session::new_secret();
+    let agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(400).collect());
+    let totp = Some(f.totp.trim().to_owned()).filter(|t| !t.is_empty());
+    let result = service::auth::login_web(&state, &f.email, f.password, totp, &hash, agent).await;
+    let (user, sid) = match result {
+        Ok(ok) => ok,
+        Err(e) => {
+            let message = match e.kind {
+                ProblemType::TooManyRequests => format!(
+                    "ログインの試行が多すぎます。{}秒ほど待ってからもう一度お試しください。",
+                    e.retry_after.unwrap_or(60)
+                ),
+                _ => "メールアドレスまたはパスワード（確認コード）が正しくありません。".to_owned(),
+            };
+            return login_form(&state, req, f.email, Some(message), f.draft, e.status).await;
+        }
+    };
+    let s = WebSession {
+        principal: Principal::user(user, sid),
+        csrf: session::csrf_token(&state, &hash),
+    };
+    let cookie = session::session_cookie(&state, req, &secret);
+    let mut resp = if f.draft.is_empty() {
+        let to = local_path(&f.draft.next).unwrap_or("/");
+        see_other(to)
+    } else {
+        resume(&state, &s, f.draft).await
+    };
+    if let Ok(v) = cookie.parse() {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// After a re-login, the form that was being sent, filled in again.
+async fn resume(state: &AppState, s: &WebSession, draft: Draft) -> Response {
+    let flash = Some(
+        "ログインし直しました。入力内容は残っています。確認して、もう一度送信してください。"
+            .to_owned(),
+    );
+    let target = draft
+        .next
+        .strip_prefix("/threads/")
+        .and_then(|r| r.split('/').next())
+        .and_then(|n| n.parse::<i64>().ok());
+    match target {
+        Some(number) => {
+            let internal = draft.visibility == "internal";
+            thread_page(
+                state,
+                s,
+                number,
+                draft.body,
+                internal,
+                FieldErrors::default(),
+                false,
+                flash,
+                StatusCode::OK,
+            )
+            .await
+        }
+        None => {
+            let priority = Priority::parse(&draft.priority).ok();
+            new_thread_page(
+                state,
+                s,
+                draft.title,
+                draft.body,
+                draft.category,
+                priority,
+                None,
+                FieldErrors::default(),
+                flash,
+                StatusCode::OK,
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+#[handler]
+pub async fn logout(state: Data<&AppState>, req: &Request, Form(f): Form<CsrfOnly>) -> Response {
+    if !session::session_form_ok(&state, req, &f.csrf) {
+        return refused_form();
+    }
+    if let Ok(Some(s)) = session::current(&state, req).await {
+        if let Err(e) = service::auth::logout(&state, &s.principal).await {
+            return failure(&state, Some(&s), e).await;
+        }
+    }
+    let mut resp = see_other("/login");
+    if let Ok(v) = session::clear_session_cookie(&state, req).parse() {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    q: String,
+    before: Option<i64>,
+}
+
+#[handler]
+pub async fn threads(
+    state: Data<&AppState>,
+    req: &Request,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let s = match signed_in(&state, req, None).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let p = &s.principal;
+    let status = ThreadStatus::parse(&q.status).ok();
+    let (at, cal) = (state.now(), state.calendar.get());
+    let mut error = None;
+    let mut next = None;
+    let searching = !q.q.trim().is_empty();
+    let rows = if searching {
+        match svc::search_threads(&state, p, q.q.trim(), q.before, PAGE).await {
+            Ok((hits, more)) => {
+                if let Some(c) = more {
+                    next = Some(format!("/threads?q={}&before={c}", urlencode(&q.q)));
+                }
+                hits.into_iter()
+                    .filter(|h| status.is_none_or(|s| h.thread.status == s))
+                    .map(|h| ThreadRow {
+                        number: h.thread.number,
+                        title: h.thread.title,
+                        status: jp::status(h.thread.status),
+                        status_class: status_class(h.thread.status),
+                        priority: jp::priority(h.thread.priority),
+                        due: String::new(),
+                        due_class: "",
+                        updated: jp::datetime(h.thread.updated_at),
+                        snippet: Some(h.snippet),
+                    })
+                    .collect()
+            }
+            Err(e) if e.kind == ProblemType::ValidationFailed => {
+                error = Some(
+                    e.errors
+                        .first()
+                        .map(|f| field_message(&f.field, &f.message))
+                        .unwrap_or_else(|| explain(&e)),
+                );
+                Vec::new()
+            }
+            Err(e) => return failure(&state, Some(&s), e).await,
+        }
+    } else {
+        let filter = ThreadFilter {
+            statuses: status.map(|s| vec![s]).unwrap_or_default(),
+            ..Default::default()
+        };
+        match svc::list_threads(&state, p, filter, q.before, PAGE).await {
+            Ok(page) => {
+                if page.has_more {
+                    if let Some(last) = page.items.last() {
+                        next = Some(format!(
+                            "/threads?status={}&before={}",
+                            q.status, last.thread.number
+                        ));
+                    }
+                }
+                page.items
+                    .iter()
+                    .map(|v| {
+                        let d = due(v, at, &cal);
+                        ThreadRow {
+                            number: v.thread.number,
+                            title: v.thread.title.clone(),
+                            status: jp::status(v.thread.status),
+                            status_class: status_class(v.thread.status),
+                            priority: jp::priority(v.thread.priority),
+                            due: short_due(&d),
+                            due_class: d.class,
+                            updated: jp::datetime(v.thread.updated_at),
+                            snippet: None,
+                        }
+                    })
+                    .collect()
+            }
+            Err(e) => return failure(&state, Some(&s), e).await,
+        }
+    };
+    let page = ThreadsPage {
+        layout: layout(&state, Some(&s), "お問い合わせ一覧").await,
+        rows,
+        statuses: status_choices(status),
+        q: q.q,
+        searching,
+        error,
+        next,
+    };
+    render(StatusCode::OK, &page)
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn new_thread_page(
+    state: &AppState,
+    s: &WebSession,
+    title: String,
+    body: String,
+    category: String,
+    priority: Option<Priority>,
+    organization: Option<Uuid>,
+    errors: FieldErrors,
+    flash: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let organizations = if s.principal.role().is_staff() {
+        match service::organizations::list(state, &s.principal, None, None, 200).await {
+            Ok(page) => page
+                .items
+                .into_iter()
+                .map(|o| Choice {
+                    selected: Some(o.id) == organization,
+                    value: o.id.to_string(),
+                    label: o.name,
+                })
+                .collect(),
+            Err(e) => return failure(state, Some(s), e).await,
+        }
+    } else {
+        Vec::new()
+    };
+    let mut layout = layout(state, Some(s), "新規お問い合わせ").await;
+    layout.flash = flash;
+    let page = NewThreadPage {
+        layout,
+        title,
+        body,
+        category,
+        priorities: priority_choices(Some(priority.unwrap_or(Priority::Normal))),
+        organizations,
+        errors,
+        hours: jp::hours(state.calendar.get().rules()),
+    };
+    render(status, &page)
+}
+
+#[handler]
+pub async fn new_thread(state: Data<&AppState>, req: &Request) -> Response {
+    let s = match signed_in(&state, req, None).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    new_thread_page(
+        &state,
+        &s,
+        String::new(),
+        String::new(),
+        String::new(),
+        None,
+        None,
+        FieldErrors::default(),
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct NewThreadForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    priority: String,
+    #[serde(default)]
+    organization_id: String,
+}
+
+#[handler]
+pub async fn create_thread(
+    state: Data<&AppState>,
+    req: &Request,
+    Form(f): Form<NewThreadForm>,
+) -> Response {
+    let draft = Draft {
+        next: "/threads/new".into(),
+        title: f.title.clone(),
+        body: f.body.clone(),
+        category: f.category.clone(),
+        priority: f.priority.clone(),
+        visibility: String::new(),
+    };
+    let s = match signed_in(&state, req, Some(draft)).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if !session::session_form_ok(&state, req, &f.csrf) {
+        return refused_form();
+    }
+    let priority = Priority::parse(&f.priority).ok();
+    let organization = Uuid::parse_str(f.organization_id.trim()).ok();
+    let category = f.category.trim();
+    let new = svc::NewThread {
+        title: &f.title,
+        body: &f.body,
+        category: (!category.is_empty()).then_some(category),
+        priority,
+        tags: None,
+        organization_id: organization,
+        follow_up_of: None,
+    };
+    match svc::create_thread(&state, &s.principal, new).await {
+        Ok(v) => see_other(&format!("/threads/{}", v.thread.number)),
+        Err(e) if e.kind == ProblemType::ValidationFailed => {
+            let errors = field_errors(&e);
+            new_thread_page(
+                &state,
+                &s,
+                f.title,
+                f.body,
+                f.category,
+                priority,
+                organization,
+                errors,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => failure(&state, Some(&s), e).await,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn thread_page(
+    state: &AppState,
+    s: &WebSession,
+    number: i64,
+    body: String,
+    internal: bool,
+    errors: FieldErrors,
+    conflict: bool,
+    flash: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let p = &s.principal;
+    let v = match svc::get_thread(state, p, number).await {
+        Ok(v) => v,
+        Err(e) => return failure(state, Some(s), e).await,
+    };
+    let posts = match svc::list_posts(state, p, number, None, 200).await {
+        Ok(page) => page.items,
+        Err(e) => return failure(state, Some(s), e).await,
+    };
+    let staff = p.role().is_staff();
+    let log = if staff {
+        match svc::clock_log(state, p, number).await {
+            Ok(events) => events
+                .into_iter()
+                .map(|e| LogRow {
+                    at: jp::full_datetime(e.at),
+                    clock: jp::clock(e.kind),
+                    event: jp::clock_event(e.event),
+                    cause: cause(&e.cause),
+                    used: jp::duration(e.used_seconds),
+                })
+                .collect(),
+            Err(e) => return failure(state, Some(s), e).await,
+        }
+    } else {
+        Vec::new()
+    };
+    let (at, cal) = (state.now(), state.calendar.get());
+    let t = &v.thread;
+    let me = p.user_id();
+    let assignee = match t.assignee_id {
+        None => "未割当".to_owned(),
+        Some(a) if Some(a) == me => "自分".to_owned(),
+        Some(_) => "他の担当者".to_owned(),
+    };
+    let mut statuses = vec![Choice {
+        value: t.status.as_str().to_owned(),
+        label: format!("{}（現在）", jp::status(t.status)),
+        selected: true,
+    }];
+    statuses.extend(t.status.allowed().iter().map(|s| Choice {
+        value: s.as_str().to_owned(),
+        label: jp::status(*s).to_owned(),
+        selected: false,
+    }));
+    let mut layout = layout(state, Some(s), &t.title).await;
+    layout.flash = flash;
+    let page = ThreadPage {
+        layout,
+        number: t.number,
+        title: t.title.clone(),
+        status: jp::status(t.status),
+        status_class: status_class(t.status),
+        priority: jp::priority(t.priority),
+        category: t.category.clone(),
+        created: jp::full_datetime(t.created_at),
+        due: due(&v, at, &cal),
+        hours: jp::hours(cal.rules()),
+        posts: posts
+            .into_iter()
+            .map(|post| PostView {
+                staff: matches!(post.author_role.as_str(), "agent" | "admin" | "system"),
+                internal: post.visibility == Visibility::Internal,
+                author: if post.author_role == "system" {
+                    "サポート窓口".to_owned()
+                } else {
+                    post.author_name
+                },
+                at: jp::full_datetime(post.created_at),
+                at_machine: jp::machine(post.created_at),
+                body: post.body,
+            })
+            .collect(),
+        staff,
+        closed: t.status == ThreadStatus::Closed,
+        version: t.version,
+        body,
+        internal,
+        statuses,
+        priorities: priority_choices(Some(t.priority)),
+        assignee,
+        errors,
+        conflict,
+        log,
+    };
+    render(status, &page)
+}
+
+/// A clock event's cause as a person reads it.
+fn cause(c: &str) -> String {
+    if c == "thread.created" {
+        return "お問い合わせの受付".to_owned();
+    }
+    if c.starts_with("post:") {
+        return "投稿".to_owned();
+    }
+    if let Some(s) = c.strip_prefix("status:") {
+        return match ThreadStatus::parse(s).ok() {
+            Some(s) => format!("状態を「{}」に変更", jp::status(s)),
+            None => c.to_owned(),
+        };
+    }
+    if let Some(p) = c.strip_prefix("priority:") {
+        return match Priority::parse(p).ok() {
+            Some(p) => format!("優先度を「{}」に変更", jp::priority(p)),
+            None => c.to_owned(),
+        };
+    }
+    match c {
+        "sweep" | "sweeper" => "期限の確認".to_owned(),
+        "calendar" => "営業日カレンダーの変更".to_owned(),
+        other if other.starts_with("call:") => "電話対応".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+#[handler]
+pub async fn thread(state: Data<&AppState>, req: &Request, Path(number): Path<String>) -> Response {
+    let s = match signed_in(&state, req, None).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Ok(number) = number.parse::<i64>() else {
+        return failure(&state, Some(&s), ApiError::new(ProblemType::NotFound)).await;
+    };
+    thread_page(
+        &state,
+        &s,
+        number,
+        String::new(),
+        false,
+        FieldErrors::default(),
+        false,
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// `POST /threads/{n}` is not a form target; the reply form posts to `/posts`.
+#[handler]
+pub async fn update_thread(state: Data<&AppState>, req: &Request) -> Response {
+    let s = session::current(&state, req).await.ok().flatten();
+    failure(&state, s.as_ref(), ApiError::new(ProblemType::NotFound)).await
+}
+
+#[derive(Deserialize)]
+pub struct ReplyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    visibility: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    priority: String,
+    #[serde(default)]
+    assign: String,
+    #[serde(default)]
+    version: String,
+}
+
+#[handler]
+pub async fn reply(
+    state: Data<&AppState>,
+    req: &Request,
+    Path(number): Path<String>,
+    Form(f): Form<ReplyForm>,
+) -> Response {
+    let draft = Draft {
+        next: format!("/threads/{number}"),
+        body: f.body.clone(),
+        visibility: f.visibility.clone(),
+        ..Default::default()
+    };
+    let s = match signed_in(&state, req, Some(draft)).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if !session::session_form_ok(&state, req, &f.csrf) {
+        return refused_form();
+    }
+    let Ok(number) = number.parse::<i64>() else {
+        return failure(&state, Some(&s), ApiError::new(ProblemType::NotFound)).await;
+    };
+    let p = &s.principal;
+    let internal = f.visibility == "internal";
+    let again = |errors: FieldErrors, conflict: bool, status: StatusCode| {
+        let (state, s, body) = (&state, &s, f.body.clone());
+        async move {
+            thread_page(
+                state, s, number, body, internal, errors, conflict, None, status,
+            )
+            .await
+        }
+    };
+    // Staff changes first, on the version the page showed: if someone else
+    // changed the thread meanwhile, nothing is written and the text is kept.
+    if p.role().is_staff() {
+        let status = ThreadStatus::parse(&f.status).ok();
+        let priority = Priority::parse(&f.priority).ok();
+        let assignee = match f.assign.as_str() {
+            "me" => Some(p.user_id()),
+            "none" => Some(None),
+            _ => None,
+        };
+        let current = match svc::get_thread(&state, p, number).await {
+            Ok(v) => v.thread,
+            Err(e) => return failure(&state, Some(&s), e).await,
+        };
+        let changes = svc::ThreadChanges {
+            title: None,
+            category: None,
+            priority: priority.filter(|x| *x != current.priority),
+            status: status.filter(|x| *x != current.status),
+            assignee_id: assignee.filter(|a| *a != current.assignee_id),
+            tags: None,
+        };
+        let changed =
+            changes.priority.is_some() || changes.status.is_some() || changes.assignee_id.is_some();
+        if changed {
+            let tag = format!("\"{}\"", f.version.trim());
+            if let Err(e) = svc::update_thread(&state, p, number, Some(&tag), changes).await {
+                return match e.kind {
+                    ProblemType::PreconditionFailed => {
+                        again(
+                            FieldErrors::default(),
+                            true,
+                            StatusCode::PRECONDITION_FAILED,
+                        )
+                        .await
+                    }
+                    ProblemType::ValidationFailed | ProblemType::IllegalTransition => {
+                        let mut errors = field_errors(&e);
+                        if e.kind == ProblemType::IllegalTransition {
+                            errors.0.push(("status".into(), explain(&e)));
+                        }
+                        again(errors, false, e.status).await
+                    }
+                    _ => failure(&state, Some(&s), e).await,
+                };
+            }
+            if f.body.trim().is_empty() {
+                return see_other(&format!("/threads/{number}"));
+            }
+        }
+    }
+    let visibility = if internal {
+        Some(Visibility::Internal)
+    } else {
+        Some(Visibility::Public)
+    };
+    match svc::add_post(&state, p, number, &f.body, visibility).await {
+        Ok(_) => see_other(&format!("/threads/{number}")),
+        Err(e) if e.kind == ProblemType::ValidationFailed => {
+            again(field_errors(&e), false, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => failure(&state, Some(&s), e).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct QueueQuery {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    priority: String,
+    #[serde(default)]
+    organization_id: String,
+    #[serde(default)]
+    tag: String,
+    #[serde(default)]
+    mine: String,
+    #[serde(default)]
+    after: String,
+}
+
+#[handler]
+pub async fn queue(state: Data<&AppState>, req: &Request, Query(q): Query<QueueQuery>) -> Response {
+    let s = match signed_in(&state, req, None).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let p = &s.principal;
+    let status = ThreadStatus::parse(&q.status).ok();
+    let priority = Priority::parse(&q.priority).ok();
+    let organization = Uuid::parse_str(q.organization_id.trim()).ok();
+    let mine = !q.mine.is_empty();
+    let tag = q.tag.trim().to_owned();
+    let filter = ThreadFilter {
+        organization_id: organization,
+        statuses: status.map(|s| vec![s]).unwrap_or_default(),
+        priority,
+        assignee_id: if mine { p.user_id() } else { None },
+        tag: (!tag.is_empty()).then(|| tag.clone()),
+    };
+    let cursor = Some(q.after.trim()).filter(|c| !c.is_empty());
+    let after = match crate::cursor::decode_as(&state.jwt.cursor_key, "queue", cursor) {
+        Ok(a) => a,
+        Err(e) => return failure(&state, Some(&s), e).await,
+    };
+    let page = match svc::queue(&state, p, filter, after, PAGE).await {
+        Ok(page) => page,
+        Err(e) => return failure(&state, Some(&s), e).await,
+    };
+    let orgs = match service::organizations::list(&state, p, None, None, 200).await {
+        Ok(o) => o.items,
+        Err(e) => return failure(&state, Some(&s), e).await,
+    };
+    let (at, cal) = (state.now(), state.calendar.get());
+    let next = if page.has_more {
+        page.items.last().map(|v| {
+            format!(
+                "/queue?status={}&priority={}&organization_id={}&tag={}&mine={}&after={}",
+                q.status,
+                q.priority,
+                q.organization_id,
+                urlencode(&tag),
+                q.mine,
+                crate::cursor::encode_as(
+                    &state.jwt.cursor_key,
+                    "queue",
+                    &madoguchi_persistence::board::queue_key(&v.thread)
+                )
+            )
+        })
+    } else {
+        None
+    };
+    let rows: Vec<QueueRow> = page
+        .items
+        .iter()
+        .map(|v| {
+            let t = &v.thread;
+            let (clock, remaining, urgency, urgency_label, due) = match v.sla.pressing(at) {
+                Some(c) => {
+                    let view = c.view(at, &cal);
+                    let due = view.due_at.map(jp::datetime).unwrap_or_default();
+                    if view.state == ClockState::Breached {
+                        let over = view.used_seconds.saturating_sub(c.target_seconds);
+                        (
+                            jp::clock(c.kind),
+                            format!("{}超過", jp::duration(over)),
+                            "late",
+                            "超過",
+                            due,
+                        )
+                    } else if view.remaining_seconds * 4 <= c.target_seconds {
+                        (
+                            jp::clock(c.kind),
+                            format!("残り {}", jp::duration(view.remaining_seconds)),
+                            "soon",
+                            "まもなく",
+                            due,
+                        )
+                    } else {
+                        (
+                            jp::clock(c.kind),
+                            format!("残り {}", jp::duration(view.remaining_seconds)),
+                            "ok",
+                            "",
+                            due,
+                        )
+                    }
+                }
+                None => ("", "—".to_owned(), "ok", "", String::new()),
+            };
+            QueueRow {
+                number: t.number,
+                title: t.title.clone(),
+                organization: orgs
+                    .iter()
+                    .find(|o| o.id == t.organization_id)
+                    .map(|o| o.name.clone())
+                    .unwrap_or_default(),
+                status: jp::status(t.status),
+                priority: jp::priority(t.priority),
+                priority_class: t.priority.as_str(),
+                clock,
+                remaining,
+                urgency,
+                urgency_label,
+                due,
+            }
+        })
+        .collect();
+    let page = QueuePage {
+        layout: layout(&state, Some(&s), "対応キュー").await,
+        count: rows.len(),
+        more: page.has_more,
+        rows,
+        statuses: status_choices(status),
+        priorities: priority_choices(priority),
+        organizations: orgs
+            .iter()
+            .map(|o| Choice {
+                value: o.id.to_string(),
+                label: o.name.clone(),
+                selected: Some(o.id) == organization,
+            })
+            .collect(),
+        mine,
+        tag,
+        next,
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[handler]
+pub async fn notices(state: Data<&AppState>, req: &Request) -> Response {
+    let s = match signed_in(&state, req, None).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let page = match service::announcements::list(&state, &s.principal, false, None, 50).await {
+        Ok(p) => p,
+        Err(e) => return failure(&state, Some(&s), e).await,
+    };
+    let notices = page
+        .items
+        .into_iter()
+        .map(|(a, updates)| {
+            let st = NoticeStatus::parse(&a.status).ok();
+            NoticeView {
+                title: a.title,
+                severity: severity(&a.severity),
+                status: st.map(|s| s.label_ja()).unwrap_or(""),
+                active: st.is_some_and(|s| s.is_active()),
+                body: a.body,
+                published: jp::full_datetime(a.created_at),
+                updates: updates
+                    .into_iter()
+                    .map(|u| NoticeUpdate {
+                        at: jp::full_datetime(u.created_at),
+                        status: u
+                            .status
+                            .as_deref()
+                            .and_then(|s| NoticeStatus::parse(s).ok())
+                            .map(|s| s.label_ja()),
+                        body: u.body,
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let page = NoticesPage {
+        layout: layout(&state, Some(&s), "お知らせ").await,
+        notices,
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// The stylesheet, embedded in the binary.
+#[handler]
+pub fn stylesheet() -> Response {
+    Response::builder()
+        .content_type("text/css; charset=utf-8")
+        .header(header::CACHE_CONTROL, "public, max-age=3600")
+        .header("x-content-type-options", "nosniff")
+        .body(include_str!("../../assets/board.css"))
+}
