@@ -72,7 +72,7 @@ pub fn app(state: AppState) -> impl Endpoint {
     let manners = manners::Manners::new(state.clone());
     // Index the document now rather than on the first refused request.
     schema_check::index();
-    web::mount(Route::new())
+    let api = Route::new()
         .nest("/", service)
         .at(
             "/openapi.json",
@@ -88,7 +88,8 @@ pub fn app(state: AppState) -> impl Endpoint {
                 poem::web::Html(docs_html.clone())
             })),
         )
-        .at("/metrics", poem::get(routes::ops::metrics))
-        .data(state)
-        .with(manners)
+        .at("/metrics", poem::get(routes::ops::metrics));
+    // The board's pages beside the API (added after the API's catch-all, so
+    // `/` is the board's).
+    web::WithHome(web::mount(api)).data(state).with(manners)
 }

@@ -13,4 +13,5 @@ mod helpers;
 mod manners;
 mod ops;
 mod process;
+mod web;
 mod webhooks;

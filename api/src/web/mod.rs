@@ -15,14 +15,28 @@ pub mod session;
 mod views;
 
 use poem::{
-    http::{header, StatusCode},
-    Response, Route,
+    http::{header, Method, StatusCode},
+    Endpoint, IntoResponse, Request, Response, Route,
 };
+
+/// The board's front door `/` in front of everything else: the API's
+/// catch-all nest at the root would otherwise answer it.
+pub struct WithHome<E>(pub E);
+
+impl<E: Endpoint> Endpoint for WithHome<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        if req.uri().path() == "/" && req.method() == Method::GET {
+            return pages::home.call(req).await.map(IntoResponse::into_response);
+        }
+        self.0.call(req).await.map(IntoResponse::into_response)
+    }
+}
 
 /// The board's routes, added at the root beside `/v1`.
 pub fn mount(route: Route) -> Route {
     route
-        .at("/", poem::get(pages::home))
         .at("/login", poem::get(pages::login_page).post(pages::login))
         .at("/logout", poem::post(pages::logout))
         .at(

@@ -1,0 +1,380 @@
+//! The web board over HTTP, as a browser uses it (cookies, forms, redirects):
+//! sessions, CSRF, authorization like the API's, Japanese pages, nothing typed
+//! lost. The same flows in a real Chromium are in `browser.rs`.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{Desk, TestApp, AGENT_EMAIL, CUSTOMER_EMAIL, OTHER_CUSTOMER_EMAIL, PASSWORD};
+
+/// One person's browser: its own cookie jar.
+pub struct Browser {
+    http: reqwest::Client,
+    base: String,
+}
+
+pub struct Page {
+    pub status: StatusCode,
+    pub url: String,
+    pub html: String,
+}
+
+impl Page {
+    /// The CSRF token of the page's first form.
+    pub fn csrf(&self) -> String {
+        let at = self
+            .html
+            .find("name=\"csrf\" value=\"")
+            .expect("a form with a CSRF token")
+            + "name=\"csrf\" value=\"".len();
+        let end = self.html[at..].find('"').unwrap() + at;
+        self.html[at..end].to_owned()
+    }
+
+    /// The text of the textarea named `name`.
+    pub fn textarea(&self, name: &str) -> String {
+        let open = format!("name=\"{name}\"");
+        let at = self.html.find(&open).expect("the textarea");
+        let start = self.html[at..].find('>').unwrap() + at + 1;
+        let end = self.html[start..].find("</textarea>").unwrap() + start;
+        self.html[start..end].to_owned()
+    }
+}
+
+impl Browser {
+    pub fn new(app: &TestApp) -> Browser {
+        Browser {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .build()
+                .unwrap(),
+            base: app.url(""),
+        }
+    }
+
+    async fn page(r: reqwest::Response) -> Page {
+        let status = r.status();
+        let url = r.url().path().to_owned();
+        let html = r.text().await.unwrap();
+        Page { status, url, html }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        Self::page(
+            self.http
+                .get(format!("{}{path}", self.base))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Send a form as a browser on this site does (`Sec-Fetch-Site: same-origin`).
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        Self::page(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .header("sec-fetch-site", "same-origin")
+                .form(form)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Page {
+        let login = self.get("/login").await;
+        self.post(
+            "/login",
+            &[
+                ("csrf", &login.csrf()),
+                ("email", email),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+}
+
+async fn open_thread(b: &Browser, title: &str, body: &str) -> (Page, i64) {
+    let form = b.get("/threads/new").await;
+    let page = b
+        .post(
+            "/threads",
+            &[
+                ("csrf", &form.csrf()),
+                ("title", title),
+                ("body", body),
+                ("priority", "high"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    let number = page
+        .url
+        .strip_prefix("/threads/")
+        .and_then(|n| n.parse().ok())
+        .expect("redirected to the new thread");
+    (page, number)
+}
+
+#[tokio::test]
+async fn a_clinic_posts_in_japanese_and_sees_when_the_answer_is_due() {
+    // Wednesday 2026-12-02 10:00 JST: a high-priority thread's first response
+    // (60 business minutes by default) is due at 11:00 the same day.
+    let d = Desk::at(
+        chrono::DateTime::parse_from_rfc3339("2026-12-02T10:00:00+09:00")
+            .unwrap()
+            .into(),
+    )
+    .await;
+    let clinic = Browser::new(&d.app);
+    let home = clinic.login(CUSTOMER_EMAIL, PASSWORD).await;
+    assert_eq!(home.url, "/threads");
+    assert!(home.html.contains("<html lang=\"ja\">"));
+    let (page, number) = open_thread(
+        &clinic,
+        "予約システムにログインできません",
+        "今朝から受付端末で予約画面が開きません。",
+    )
+    .await;
+    assert!(page.html.contains("予約システムにログインできません"));
+    assert!(page
+        .html
+        .contains("今朝から受付端末で予約画面が開きません。"));
+    let policy: serde_json::Value = d
+        .app
+        .get("/v1/sla-policies", Some(&d.admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let high = policy
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["priority"] == "high"))
+        .map(|p| p["first_response_minutes"].as_i64().unwrap());
+    assert_eq!(
+        high,
+        Some(60),
+        "the hand-worked due time assumes 60 minutes"
+    );
+    assert!(
+        page.html.contains("12月2日(水) 11:00 までに回答予定"),
+        "{}",
+        page.html
+    );
+    assert!(page
+        .html
+        .contains("平日 9:00–17:30、土日祝・年末年始を除く"));
+    // The list shows it too, with its state.
+    let list = clinic.get("/threads").await;
+    assert!(list
+        .html
+        .contains(&format!("#{number} 予約システムにログインできません")));
+    assert!(list.html.contains("新規"));
+    // The board's search finds it by a two-character word.
+    let found = clinic.get("/threads?q=%E4%BA%88%E7%B4%84").await;
+    assert!(found.html.contains(&format!("/threads/{number}")));
+}
+
+#[tokio::test]
+async fn an_agent_answers_and_the_clinic_sees_the_reply_but_never_the_note() {
+    let d = Desk::new().await;
+    let clinic = Browser::new(&d.app);
+    clinic.login(CUSTOMER_EMAIL, PASSWORD).await;
+    let (_, number) = open_thread(
+        &clinic,
+        "FAXが送信できない",
+        "昨日から紹介状のFAXがエラーになります。",
+    )
+    .await;
+    let agent = Browser::new(&d.app);
+    let queue = agent.login(AGENT_EMAIL, PASSWORD).await;
+    assert_eq!(queue.url, "/queue");
+    let first = queue.html.find("<tbody>").unwrap();
+    assert!(queue.html[first..].contains(&format!("#{number} FAXが送信できない")));
+    assert!(queue.html.contains("残り"));
+    let path = format!("/threads/{number}");
+    let page = agent.get(&path).await;
+    let after = agent
+        .post(
+            &format!("{path}/posts"),
+            &[
+                ("csrf", &page.csrf()),
+                ("version", "1"),
+                ("body", "回線業者の障害の可能性あり。確認中。"),
+                ("visibility", "internal"),
+                ("assign", "me"),
+            ],
+        )
+        .await;
+    assert_eq!(after.status, StatusCode::OK);
+    assert!(after.html.contains("内部メモ"));
+    assert!(after.html.contains("回線業者の障害の可能性あり"));
+    let version = {
+        let v: serde_json::Value = d
+            .app
+            .get(&format!("/v1/threads/{number}"), Some(&d.agent))
+            .await
+            .json()
+            .await
+            .unwrap();
+        v["version"].to_string()
+    };
+    agent
+        .post(
+            &format!("{path}/posts"),
+            &[
+                ("csrf", &page.csrf()),
+                ("version", &version),
+                (
+                    "body",
+                    "ご不便をおかけしております。FAX回線を確認しています。",
+                ),
+                ("visibility", "public"),
+            ],
+        )
+        .await;
+    let seen = clinic.get(&path).await;
+    assert!(seen.html.contains("ご不便をおかけしております。"));
+    assert!(!seen.html.contains("回線業者の障害の可能性あり"));
+    assert!(!seen.html.contains("内部メモ"));
+    // The reply was written by the same service as the API's: the same audit action.
+    let n = d
+        .app
+        .scalar(&format!(
+            "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'post.create' AND object_id = '{number}' AND outcome = 'success'"
+        ))
+        .await;
+    assert_eq!(n, 2);
+}
+
+#[tokio::test]
+async fn a_form_without_its_token_or_from_another_site_is_refused_and_writes_nothing() {
+    let d = Desk::new().await;
+    let clinic = Browser::new(&d.app);
+    clinic.login(CUSTOMER_EMAIL, PASSWORD).await;
+    let before = d.app.count("threads").await;
+    let no_token = clinic
+        .post("/threads", &[("title", "偽の投稿"), ("body", "本文")])
+        .await;
+    assert_eq!(no_token.status, StatusCode::FORBIDDEN);
+    let form = clinic.get("/threads/new").await;
+    let cross = clinic
+        .http
+        .post(format!("{}/threads", clinic.base))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[
+            ("csrf", form.csrf().as_str()),
+            ("title", "偽の投稿"),
+            ("body", "本文"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), StatusCode::FORBIDDEN);
+    // A token from another session is no good either.
+    let other = Browser::new(&d.app);
+    other.login(CUSTOMER_EMAIL, PASSWORD).await;
+    let theirs = other.get("/threads/new").await.csrf();
+    let stolen = clinic
+        .post(
+            "/threads",
+            &[("csrf", &theirs), ("title", "偽の投稿"), ("body", "本文")],
+        )
+        .await;
+    assert_eq!(stolen.status, StatusCode::FORBIDDEN);
+    assert_eq!(d.app.count("threads").await, before);
+}
+
+#[tokio::test]
+async fn another_clinics_thread_is_the_not_found_page() {
+    let d = Desk::new().await;
+    let (_, other_token) = d.other_clinic().await;
+    let theirs = d
+        .app
+        .create_thread(
+            &other_token,
+            &json!({"title": "他院の相談", "body": "見えてはいけない"}),
+        )
+        .await;
+    let clinic = Browser::new(&d.app);
+    clinic.login(CUSTOMER_EMAIL, PASSWORD).await;
+    let page = clinic.get(&format!("/threads/{}", theirs["number"])).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.html.contains("ページが見つかりません"));
+    assert!(!page.html.contains("見えてはいけない"));
+    // A customer is not shown the agents' queue.
+    let queue = clinic.get("/queue").await;
+    assert_eq!(queue.status, StatusCode::FORBIDDEN);
+    let _ = OTHER_CUSTOMER_EMAIL;
+}
+
+#[tokio::test]
+async fn a_mistake_or_an_expired_session_keeps_what_was_typed() {
+    let mut d = Desk::new().await;
+    let clinic = Browser::new(&d.app);
+    clinic.login(CUSTOMER_EMAIL, PASSWORD).await;
+    let form = clinic.get("/threads/new").await;
+    let body = "レセプト送信の手順を教えてください。\n月末に毎回エラーが出ます。";
+    let page = clinic
+        .post(
+            "/threads",
+            &[("csrf", &form.csrf()), ("title", ""), ("body", body)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.html.contains("件名を入力してください。"));
+    assert_eq!(page.textarea("body"), body);
+
+    // Idle past the timeout (30 minutes by default): the session has ended, and
+    // the text survives the login that follows.
+    d.advance(chrono::Duration::minutes(31)).await;
+    let page = clinic
+        .post(
+            "/threads",
+            &[
+                ("csrf", &form.csrf()),
+                ("title", "レセプト送信"),
+                ("body", body),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    assert!(page.html.contains("ログインの有効期限が切れました"));
+    let again = clinic
+        .post(
+            "/login",
+            &[
+                ("csrf", &page.csrf()),
+                ("email", CUSTOMER_EMAIL),
+                ("password", PASSWORD),
+                ("next", "/threads/new"),
+                ("title", "レセプト送信"),
+                ("body", body),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert!(again.html.contains("ログインし直しました"));
+    assert!(again.html.contains("value=\"レセプト送信\""));
+    assert_eq!(again.textarea("body"), body);
+}
+
+#[tokio::test]
+async fn logging_out_ends_the_session_at_once() {
+    let d = Desk::new().await;
+    let clinic = Browser::new(&d.app);
+    let home = clinic.login(CUSTOMER_EMAIL, PASSWORD).await;
+    let out = clinic.post("/logout", &[("csrf", &home.csrf())]).await;
+    assert_eq!(out.url, "/login");
+    let page = clinic.get("/threads").await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    assert!(page.html.contains("ログイン"));
+    // A wrong password says so in Japanese, without telling which part was wrong.
+    let wrong = clinic.login(CUSTOMER_EMAIL, "not the password").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.html.contains("メールアドレスまたはパスワード"));
+}
