@@ -288,7 +288,7 @@ impl Config {
             &or_default("MADOGUCHI_WEB_IDLE_MINUTES"),
             5,
             720,
-        )? as i64;
+        )?;
         let secure_cookies = parse_bool(
             "MADOGUCHI_SECURE_COOKIES",
             &or_default("MADOGUCHI_SECURE_COOKIES"),
