@@ -14,4 +14,5 @@ mod manners;
 mod ops;
 mod process;
 mod web;
+mod web_desk;
 mod webhooks;

@@ -1,11 +1,12 @@
 //! How the board writes times, durations and states in Japanese, always in
 //! Asia/Tokyo (never the machine's zone).
 
-use chrono::{DateTime, Datelike, Timelike, Utc, Weekday};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc, Weekday};
 use chrono_tz::Asia::Tokyo;
 use madoguchi_domain::{
     board::{ClockEventKind, ClockKind, Priority, ThreadStatus},
-    calendar::{hhmm, CalendarRules},
+    calendar::{hhmm, CalendarRules, Interval},
+    ContractStatus, Role,
 };
 
 fn weekday(w: Weekday) -> &'static str {
@@ -95,6 +96,37 @@ pub fn clock_event(e: ClockEventKind) -> &'static str {
     }
 }
 
+/// Open intervals of a day: `9:00–12:00・13:00–17:30` (empty when closed).
+pub fn intervals(ivs: &[Interval]) -> String {
+    ivs.iter()
+        .map(|i| format!("{}–{}", short(i.start), short(i.end)))
+        .collect::<Vec<_>>()
+        .join("・")
+}
+
+/// `12月29日(火)`
+pub fn date(d: NaiveDate) -> String {
+    format!("{}月{}日({})", d.month(), d.day(), weekday(d.weekday()))
+}
+
+/// A role as the board names it.
+pub fn role(r: Role) -> &'static str {
+    match r {
+        Role::Customer => "医療機関",
+        Role::Agent => "サポート担当",
+        Role::Admin => "管理者",
+    }
+}
+
+/// A contract's state as an admin reads it.
+pub fn contract(c: ContractStatus) -> &'static str {
+    match c {
+        ContractStatus::Active => "契約中",
+        ContractStatus::Suspended => "一時停止",
+        ContractStatus::Ended => "契約終了",
+    }
+}
+
 /// The reception hours as a customer reads them, from the configured week:
 /// `平日 9:00–17:30、土日祝・年末年始を除く` for the default.
 pub fn hours(rules: &CalendarRules) -> String {
@@ -107,15 +139,7 @@ pub fn hours(rules: &CalendarRules) -> String {
         (Weekday::Sat, "土"),
         (Weekday::Sun, "日"),
     ];
-    let span = |w: Weekday| {
-        rules
-            .schedule
-            .on(w)
-            .iter()
-            .map(|i| format!("{}–{}", short(i.start), short(i.end)))
-            .collect::<Vec<_>>()
-            .join("・")
-    };
+    let span = |w: Weekday| intervals(rules.schedule.on(w));
     // Runs of consecutive days with the same hours.
     let mut parts: Vec<(usize, usize, String)> = Vec::new();
     for (i, (w, _)) in DAYS.iter().enumerate() {

@@ -9,6 +9,8 @@
 //! strict security headers and no caching; a service error becomes the page it
 //! means (the login page, the 404 page, the form again with its message).
 
+mod admin;
+mod desk;
 pub mod jp;
 mod pages;
 pub mod session;
@@ -50,7 +52,32 @@ pub fn mount(route: Route) -> Route {
         )
         .at("/threads/:number/posts", poem::post(pages::reply))
         .at("/queue", poem::get(pages::queue))
-        .at("/notices", poem::get(pages::notices))
+        .at("/notices", poem::get(desk::notices).post(desk::publish))
+        .at("/notices/:id/updates", poem::post(desk::add_update))
+        .at("/calls", poem::post(desk::log_call))
+        .at("/calls/new", poem::get(desk::new_call))
+        .at("/admin", poem::get(admin::home))
+        .at(
+            "/admin/organizations",
+            poem::get(admin::organizations).post(admin::create_organization),
+        )
+        .at(
+            "/admin/organizations/:id",
+            poem::post(admin::update_organization),
+        )
+        .at(
+            "/admin/users",
+            poem::get(admin::users).post(admin::create_user),
+        )
+        .at("/admin/users/:id", poem::post(admin::update_user))
+        .at("/admin/sla", poem::get(admin::sla))
+        .at("/admin/sla/:priority", poem::post(admin::put_sla))
+        .at("/admin/calendar", poem::get(admin::calendar))
+        .at("/admin/calendar/closures", poem::post(admin::add_closure))
+        .at(
+            "/admin/calendar/closures/:date/delete",
+            poem::post(admin::remove_closure),
+        )
         .at("/assets/board.css", poem::get(pages::stylesheet))
 }
 

@@ -5,7 +5,7 @@
 use askama::Template;
 use chrono::{DateTime, Utc};
 use madoguchi_domain::{
-    announcements::{NoticeStatus, Severity},
+    announcements::Severity,
     board::{ClockState, Priority, ThreadStatus, Visibility},
     calendar::BusinessCalendar,
     Role,
@@ -32,9 +32,9 @@ use crate::{
     state::AppState,
 };
 
-const PAGE: u64 = 50;
+pub(super) const PAGE: u64 = 50;
 
-fn render(status: StatusCode, t: &impl Template) -> Response {
+pub(super) fn render(status: StatusCode, t: &impl Template) -> Response {
     match t.render() {
         Ok(body) => html(status, body),
         Err(e) => {
@@ -49,16 +49,8 @@ fn render(status: StatusCode, t: &impl Template) -> Response {
     }
 }
 
-fn role_label(r: Role) -> &'static str {
-    match r {
-        Role::Customer => "医療機関",
-        Role::Agent => "サポート担当",
-        Role::Admin => "管理者",
-    }
-}
-
 /// The frame of a page for `s`, with the active incident banner.
-async fn layout(state: &AppState, s: Option<&WebSession>, title: &str) -> Layout {
+pub(super) async fn layout(state: &AppState, s: Option<&WebSession>, title: &str) -> Layout {
     let mut banners = Vec::new();
     if let Some(s) = s {
         // The banner is a convenience: a failure to read it never fails the page.
@@ -77,7 +69,8 @@ async fn layout(state: &AppState, s: Option<&WebSession>, title: &str) -> Layout
         title: title.to_owned(),
         user: s.map(|s| UserBar {
             name: s.principal.display_name().to_owned(),
-            role_label: role_label(s.principal.role()),
+            role_label: jp::role(s.principal.role()),
+            admin: s.principal.role() == Role::Admin,
             staff: s.principal.role().is_staff(),
         }),
         csrf: s.map(|s| s.csrf.clone()).unwrap_or_default(),
@@ -86,7 +79,7 @@ async fn layout(state: &AppState, s: Option<&WebSession>, title: &str) -> Layout
     }
 }
 
-fn severity(s: &str) -> &'static str {
+pub(super) fn severity(s: &str) -> &'static str {
     match Severity::parse(s).ok() {
         Some(Severity::Info) => "お知らせ",
         Some(Severity::Minor) => "軽微",
@@ -97,7 +90,7 @@ fn severity(s: &str) -> &'static str {
 }
 
 /// The page a service error means.
-async fn failure(state: &AppState, s: Option<&WebSession>, e: ApiError) -> Response {
+pub(super) async fn failure(state: &AppState, s: Option<&WebSession>, e: ApiError) -> Response {
     let (status, heading, message) = match e.kind {
         ProblemType::NotFound => (
             StatusCode::NOT_FOUND,
@@ -146,29 +139,74 @@ fn explain(e: &ApiError) -> String {
 }
 
 /// A field's problem in Japanese.
-fn field_message(field: &str, english: &str) -> String {
+pub(super) fn field_message(field: &str, english: &str) -> String {
     let what = match field {
-        "title" => "件名",
+        "title" | "open_thread.title" => "件名",
         "body" => "本文",
         "category" => "分類",
-        "organization_id" => "医療機関",
+        "organization_id" | "organization_ids" => "医療機関",
         "priority" => "優先度",
         "status" => "状態",
         "visibility" => "公開範囲",
         "q" => "キーワード",
+        "name" => "名称",
+        "email" => "メールアドレス",
+        "display_name" => "氏名",
+        "password" => "パスワード",
+        "role" => "役割",
+        "contract_status" => "契約状態",
+        "first_response_minutes" => "初回回答の目標",
+        "next_reply_minutes" => "次回回答の目標",
+        "resolution_minutes" => "解決の目標",
+        "date" => "日付",
+        "note" => "メモ",
+        "hours" => "営業時間",
+        "caller_name" => "お名前",
+        "caller_number" => "電話番号",
+        "started_at" => "開始日時",
+        "ended_at" => "終了日時",
+        "summary" => "対応内容",
+        "thread_number" => "お問い合わせ番号",
+        "severity" => "重要度",
+        "thread_numbers" => "関連するお問い合わせ",
         _ => "入力",
+    };
+    let number_after = |prefix: &str| {
+        english
+            .strip_prefix(prefix)
+            .and_then(|r| r.split(' ').next())
+            .map(str::to_owned)
     };
     if english.contains("empty") {
         format!("{what}を入力してください。")
-    } else if let Some(n) = english
-        .strip_prefix("must be at most ")
-        .and_then(|r| r.split(' ').next())
-    {
+    } else if let Some(n) = number_after("must be at most ") {
         format!("{what}は{n}文字以内で入力してください。")
+    } else if let Some(n) = number_after("must be at least ") {
+        format!("{what}は{n}文字以上で入力してください。")
+    } else if english.contains("between 1 and 100000") {
+        format!("{what}は1〜100000分の範囲で入力してください。")
     } else if english.contains("one line") {
         format!("{what}は改行を含めずに入力してください。")
     } else if english.contains("control characters") {
         format!("{what}に使用できない文字が含まれています。")
+    } else if english.contains("email address") {
+        "メールアドレスの形式で入力してください（例：name@example.jp）。".to_owned()
+    } else if english.contains("phone number") {
+        "電話番号の形式で入力してください（例：03-6413-0612、090-1234-5678）。".to_owned()
+    } else if english.contains("a customer must belong") {
+        "医療機関の利用者には、所属する医療機関を選んでください。".to_owned()
+    } else if english.contains("belong to no organization") {
+        "サポート担当と管理者には医療機関を選ばないでください。".to_owned()
+    } else if english.contains("no such organization") {
+        "選んだ医療機関が見つかりません。".to_owned()
+    } else if english.contains("no such thread") {
+        "この医療機関のお問い合わせ番号ではありません。".to_owned()
+    } else if english.contains("in the future") {
+        format!("{what}に未来の時刻は指定できません。")
+    } else if english.contains("end before it started") {
+        "終了日時は開始日時より後にしてください。".to_owned()
+    } else if english.contains("HH:MM-HH:MM") {
+        "営業時間は 09:00-12:00 の形で入力してください（複数はカンマ区切り）。".to_owned()
     } else if field == "q" {
         "2文字以上続けて入力してください（例：予約、FAX）。".to_owned()
     } else {
@@ -176,7 +214,7 @@ fn field_message(field: &str, english: &str) -> String {
     }
 }
 
-fn field_errors(e: &ApiError) -> FieldErrors {
+pub(super) fn field_errors(e: &ApiError) -> FieldErrors {
     FieldErrors(
         e.errors
             .iter()
@@ -208,7 +246,7 @@ const PRIORITIES: [Priority; 4] = [
     Priority::Urgent,
 ];
 
-fn status_choices(selected: Option<ThreadStatus>) -> Vec<Choice> {
+pub(super) fn status_choices(selected: Option<ThreadStatus>) -> Vec<Choice> {
     STATUSES
         .iter()
         .map(|s| Choice {
@@ -219,7 +257,7 @@ fn status_choices(selected: Option<ThreadStatus>) -> Vec<Choice> {
         .collect()
 }
 
-fn priority_choices(selected: Option<Priority>) -> Vec<Choice> {
+pub(super) fn priority_choices(selected: Option<Priority>) -> Vec<Choice> {
     PRIORITIES
         .iter()
         .map(|p| Choice {
@@ -280,7 +318,7 @@ fn short_due(d: &Due) -> String {
 
 /// Whether the request's session is live; otherwise the login page (for a
 /// form, carrying what was typed).
-async fn signed_in(
+pub(super) async fn signed_in(
     state: &AppState,
     req: &Request,
     draft: Option<Draft>,
@@ -334,7 +372,7 @@ async fn login_form(
     resp
 }
 
-fn refused_form() -> Response {
+pub(super) fn refused_form() -> Response {
     html(
         StatusCode::FORBIDDEN,
         "<!doctype html><html lang=\"ja\"><meta charset=\"utf-8\"><title>送信できませんでした</title>\
@@ -1170,50 +1208,6 @@ pub async fn queue(state: Data<&AppState>, req: &Request, Query(q): Query<QueueQ
         mine,
         tag,
         next,
-    };
-    render(StatusCode::OK, &page)
-}
-
-#[handler]
-pub async fn notices(state: Data<&AppState>, req: &Request) -> Response {
-    let s = match signed_in(&state, req, None).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let page = match service::announcements::list(&state, &s.principal, false, None, 50).await {
-        Ok(p) => p,
-        Err(e) => return failure(&state, Some(&s), e).await,
-    };
-    let notices = page
-        .items
-        .into_iter()
-        .map(|(a, updates)| {
-            let st = NoticeStatus::parse(&a.status).ok();
-            NoticeView {
-                title: a.title,
-                severity: severity(&a.severity),
-                status: st.map(|s| s.label_ja()).unwrap_or(""),
-                active: st.is_some_and(|s| s.is_active()),
-                body: a.body,
-                published: jp::full_datetime(a.created_at),
-                updates: updates
-                    .into_iter()
-                    .map(|u| NoticeUpdate {
-                        at: jp::full_datetime(u.created_at),
-                        status: u
-                            .status
-                            .as_deref()
-                            .and_then(|s| NoticeStatus::parse(s).ok())
-                            .map(|s| s.label_ja()),
-                        body: u.body,
-                    })
-                    .collect(),
-            }
-        })
-        .collect();
-    let page = NoticesPage {
-        layout: layout(&state, Some(&s), "お知らせ").await,
-        notices,
     };
     render(StatusCode::OK, &page)
 }

@@ -21,6 +21,7 @@ pub struct UserBar {
     pub name: String,
     pub role_label: &'static str,
     pub staff: bool,
+    pub admin: bool,
 }
 
 pub struct Banner {
@@ -205,13 +206,21 @@ pub struct QueuePage {
 }
 
 pub struct NoticeView {
+    pub id: String,
     pub title: String,
     pub severity: &'static str,
     pub status: &'static str,
     pub active: bool,
     pub body: String,
     pub published: String,
+    /// The linked threads the reader may know of.
+    pub threads: Vec<i64>,
     pub updates: Vec<NoticeUpdate>,
+    /// Staff's update form: its status choices, and on a mistake the text
+    /// and message.
+    pub statuses: Vec<Choice>,
+    pub update_body: String,
+    pub update_error: Option<String>,
 }
 
 pub struct NoticeUpdate {
@@ -225,6 +234,36 @@ pub struct NoticeUpdate {
 pub struct NoticesPage {
     pub layout: Layout,
     pub notices: Vec<NoticeView>,
+    /// Staff see the publish form and an update form on each notice.
+    pub staff: bool,
+    pub organizations: Vec<Choice>,
+    pub severities: Vec<Choice>,
+    pub statuses: Vec<Choice>,
+    pub all: bool,
+    pub title: String,
+    pub body: String,
+    pub threads: String,
+    pub errors: FieldErrors,
+}
+
+#[derive(Template)]
+#[template(path = "call_new.html")]
+pub struct CallPage {
+    pub layout: Layout,
+    pub organizations: Vec<Choice>,
+    pub caller_name: String,
+    pub caller_number: String,
+    pub outbound: bool,
+    pub answered: bool,
+    pub started_at: String,
+    pub ended_at: String,
+    pub summary: String,
+    /// `thread`, `new` or `none`.
+    pub link: String,
+    pub thread_number: String,
+    pub title: String,
+    pub priorities: Vec<Choice>,
+    pub errors: FieldErrors,
 }
 
 #[derive(Template)]
@@ -233,4 +272,116 @@ pub struct ErrorPage {
     pub layout: Layout,
     pub heading: String,
     pub message: String,
+}
+
+// ---- admin -----------------------------------------------------------------
+
+pub struct OrganizationRow {
+    pub id: String,
+    pub name: String,
+    pub contract: &'static str,
+    pub statuses: Vec<Choice>,
+    pub version: i32,
+    pub created: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_organizations.html")]
+pub struct AdminOrganizationsPage {
+    pub layout: Layout,
+    pub rows: Vec<OrganizationRow>,
+    pub name: String,
+    pub statuses: Vec<Choice>,
+    pub errors: FieldErrors,
+    pub next: Option<String>,
+}
+
+pub struct UserRow {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub role: &'static str,
+    pub organization: String,
+    pub active: bool,
+    pub totp: bool,
+    pub version: i32,
+    /// The message of an action on this row that was refused.
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_users.html")]
+pub struct AdminUsersPage {
+    pub layout: Layout,
+    pub rows: Vec<UserRow>,
+    pub filter_organizations: Vec<Choice>,
+    pub organizations: Vec<Choice>,
+    pub roles: Vec<Choice>,
+    pub email: String,
+    pub display_name: String,
+    pub errors: FieldErrors,
+    pub next: Option<String>,
+}
+
+pub struct SlaRow {
+    pub priority: &'static str,
+    pub label: &'static str,
+    pub first: String,
+    pub next: String,
+    pub resolution: String,
+    pub first_text: String,
+    pub resolution_text: String,
+    pub updated: String,
+    pub errors: FieldErrors,
+}
+
+#[derive(Template)]
+#[template(path = "admin_sla.html")]
+pub struct AdminSlaPage {
+    pub layout: Layout,
+    pub rows: Vec<SlaRow>,
+    pub min: u32,
+    pub max: u32,
+}
+
+#[derive(Default)]
+pub struct DayCell {
+    /// 0 for the blank cells before the 1st and after the last day.
+    pub day: u32,
+    /// `open`, `weekend`, `holiday`, `closure` or `special`.
+    pub class: &'static str,
+    /// The holiday's name, the closure's note or the special hours.
+    pub label: String,
+    /// The date in words, for screen readers.
+    pub full: String,
+}
+
+pub struct MonthView {
+    pub title: String,
+    pub weeks: Vec<Vec<DayCell>>,
+}
+
+pub struct ClosureRow {
+    pub date: String,
+    pub label: String,
+    pub kind: String,
+    pub note: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_calendar.html")]
+pub struct AdminCalendarPage {
+    pub layout: Layout,
+    pub year: i32,
+    pub prev: Option<i32>,
+    pub next: Option<i32>,
+    pub months: Vec<MonthView>,
+    pub holidays: Vec<(String, &'static str)>,
+    pub closures: Vec<ClosureRow>,
+    pub hours: String,
+    pub date: String,
+    pub special: bool,
+    pub special_hours: String,
+    pub note: String,
+    pub errors: FieldErrors,
 }

@@ -29,6 +29,28 @@ impl SlaPolicy {
         }
     }
 
+    /// The range an admin may set a target to, in business minutes: at least a
+    /// minute, at most 100,000 (about 196 business days at 8.5 hours a day).
+    pub const MINUTES: std::ops::RangeInclusive<u32> = 1..=100_000;
+
+    /// Every target inside [`Self::MINUTES`], each field's problem named.
+    pub fn check(self) -> Result<Self, Vec<crate::ValidationError>> {
+        let errors: Vec<_> = [
+            ("first_response_minutes", self.first_response_minutes),
+            ("next_reply_minutes", self.next_reply_minutes),
+            ("resolution_minutes", self.resolution_minutes),
+        ]
+        .into_iter()
+        .filter(|(_, m)| !Self::MINUTES.contains(m))
+        .map(|(f, _)| crate::ValidationError::new(f, "must be between 1 and 100000 minutes"))
+        .collect();
+        if errors.is_empty() {
+            Ok(self)
+        } else {
+            Err(errors)
+        }
+    }
+
     /// Next reply defaults to the first-response target.
     pub const fn new(first_response: u32, resolution: u32) -> Self {
         SlaPolicy {

@@ -46,6 +46,7 @@ pub async fn put_policy(
         Some(Object::new("sla_policy", key)),
     )
     .await?;
+    let policy = policy.check().map_err(ApiError::validation)?;
     let at = state.now();
     let tx = begin(&state.db).await?;
     let (old, _) = board::policies(&tx).await?;

@@ -402,3 +402,11 @@ fn the_answer_a_customer_waits_for_and_the_clock_an_agent_sees() {
         (ClockKind::Resolution, Some(jst(12, 4, 10, 0)))
     );
 }
+
+#[test]
+fn a_policy_outside_one_to_100000_minutes_names_each_field() {
+    assert!(SlaPolicy::stated(1, None, 100_000).check().is_ok());
+    let errors = SlaPolicy::stated(0, Some(100_001), 60).check().unwrap_err();
+    let fields: Vec<&str> = errors.iter().map(|e| &*e.field).collect();
+    assert_eq!(fields, ["first_response_minutes", "next_reply_minutes"]);
+}
