@@ -95,8 +95,12 @@ pub struct PostBody(String);
 impl PostBody {
     pub const MAX_CHARS: usize = 10_000;
 
+    /// Line ends are stored as `\n` whatever sent them: browsers send a
+    /// textarea's lines as CRLF, API clients usually LF, and a body must read
+    /// (and search, and export) the same either way.
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        text("body", raw, Self::MAX_CHARS).map(PostBody)
+        let lf = raw.replace("\r\n", "\n").replace('\r', "\n");
+        text("body", &lf, Self::MAX_CHARS).map(PostBody)
     }
 
     pub fn as_str(&self) -> &str {
@@ -173,5 +177,11 @@ mod tests {
                 == 1
         );
         assert!(Tags::parse(&["a,b".into()]).is_err());
+    }
+
+    #[test]
+    fn a_body_typed_in_a_browser_reads_like_one_sent_by_an_api_client() {
+        let browser = PostBody::parse("一行目\r\n二行目\r三行目").unwrap();
+        assert_eq!(browser.as_str(), "一行目\n二行目\n三行目");
     }
 }
