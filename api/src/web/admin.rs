@@ -22,9 +22,9 @@ use uuid::Uuid;
 
 use super::{
     jp,
-    pages::{failure, field_errors, layout, refused_form, render, signed_in, PAGE},
+    pages::{failure, field_errors, form_session, layout, path_id, render, signed_in, PAGE},
     see_other,
-    session::{self, WebSession},
+    session::WebSession,
     views::*,
 };
 use crate::{
@@ -172,13 +172,10 @@ pub async fn create_organization(
     req: &Request,
     Form(f): Form<OrganizationForm>,
 ) -> Response {
-    let s = match signed_in(&state, req, None).await {
+    let s = match form_session(&state, req, &f.csrf, None).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    if !session::session_form_ok(&state, req, &f.csrf) {
-        return refused_form();
-    }
     let status = ContractStatus::parse(&f.contract_status).ok();
     match service::organizations::create(&state, &s.principal, &f.name, status).await {
         Ok(_) => see_other("/admin/organizations?done=org-created"),
@@ -206,15 +203,13 @@ pub async fn update_organization(
     Path(id): Path<String>,
     Form(f): Form<OrganizationForm>,
 ) -> Response {
-    let s = match signed_in(&state, req, None).await {
+    let s = match form_session(&state, req, &f.csrf, None).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    if !session::session_form_ok(&state, req, &f.csrf) {
-        return refused_form();
-    }
-    let Ok(id) = Uuid::parse_str(&id) else {
-        return failure(&state, Some(&s), ApiError::new(ProblemType::NotFound)).await;
+    let id: Uuid = match path_id(&state, &s, &id).await {
+        Ok(v) => v,
+        Err(r) => return r,
     };
     let status = ContractStatus::parse(&f.contract_status).ok();
     let name = Some(f.name.as_str()).filter(|n| !n.trim().is_empty());
@@ -368,13 +363,10 @@ pub async fn create_user(
     req: &Request,
     Form(f): Form<NewUserForm>,
 ) -> Response {
-    let s = match signed_in(&state, req, None).await {
+    let s = match form_session(&state, req, &f.csrf, None).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    if !session::session_form_ok(&state, req, &f.csrf) {
-        return refused_form();
-    }
     let role = Role::parse(&f.role).unwrap_or(Role::Customer);
     let organization = Uuid::parse_str(f.organization_id.trim()).ok();
     let new = service::users::CreateUser {
@@ -440,15 +432,13 @@ pub async fn update_user(
     Path(id): Path<String>,
     Form(f): Form<UserActionForm>,
 ) -> Response {
-    let s = match signed_in(&state, req, None).await {
+    let s = match form_session(&state, req, &f.csrf, None).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    if !session::session_form_ok(&state, req, &f.csrf) {
-        return refused_form();
-    }
-    let Ok(id) = Uuid::parse_str(&id) else {
-        return failure(&state, Some(&s), ApiError::new(ProblemType::NotFound)).await;
+    let id: Uuid = match path_id(&state, &s, &id).await {
+        Ok(v) => v,
+        Err(r) => return r,
     };
     let mut upd = service::users::UpdateUser {
         display_name: None,
@@ -598,13 +588,10 @@ pub async fn put_sla(
     Path(priority): Path<String>,
     Form(f): Form<SlaForm>,
 ) -> Response {
-    let s = match signed_in(&state, req, None).await {
+    let s = match form_session(&state, req, &f.csrf, None).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    if !session::session_form_ok(&state, req, &f.csrf) {
-        return refused_form();
-    }
     let Ok(priority) = Priority::parse(&priority) else {
         return failure(&state, Some(&s), ApiError::new(ProblemType::NotFound)).await;
     };
@@ -835,13 +822,10 @@ pub async fn add_closure(
     req: &Request,
     Form(f): Form<ClosureForm>,
 ) -> Response {
-    let s = match signed_in(&state, req, None).await {
+    let s = match form_session(&state, req, &f.csrf, None).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    if !session::session_form_ok(&state, req, &f.csrf) {
-        return refused_form();
-    }
     let special = f.kind == "hours";
     let date = NaiveDate::parse_from_str(f.date.trim(), "%Y-%m-%d").ok();
     let hours: Vec<String> = f
@@ -920,15 +904,13 @@ pub async fn remove_closure(
     Path(date): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let s = match signed_in(&state, req, None).await {
+    let s = match form_session(&state, req, &f.csrf, None).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    if !session::session_form_ok(&state, req, &f.csrf) {
-        return refused_form();
-    }
-    let Ok(date) = NaiveDate::parse_from_str(&date, "%Y-%m-%d") else {
-        return failure(&state, Some(&s), ApiError::new(ProblemType::NotFound)).await;
+    let date: NaiveDate = match path_id(&state, &s, &date).await {
+        Ok(v) => v,
+        Err(r) => return r,
     };
     match service::calendar::remove_closure(&state, &s.principal, date).await {
         Ok(()) => see_other(&format!(

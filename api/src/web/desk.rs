@@ -22,10 +22,11 @@ use uuid::Uuid;
 use super::{
     jp,
     pages::{
-        failure, field_errors, layout, priority_choices, refused_form, render, severity, signed_in,
+        failure, field_errors, form_session, layout, path_id, priority_choices, render, severity,
+        signed_in,
     },
     see_other,
-    session::{self, WebSession},
+    session::WebSession,
     views::*,
 };
 use crate::{
@@ -178,13 +179,10 @@ pub async fn new_call(
 
 #[handler]
 pub async fn log_call(state: Data<&AppState>, req: &Request, Form(f): Form<CallForm>) -> Response {
-    let s = match signed_in(&state, req, None).await {
+    let s = match form_session(&state, req, &f.csrf, None).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    if !session::session_form_ok(&state, req, &f.csrf) {
-        return refused_form();
-    }
     // What the form itself cannot express is collected first, then the
     // service checks the rest; every message is shown at once.
     let mut errors = Vec::new();
@@ -435,10 +433,6 @@ pub async fn publish(
     req: &Request,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let s = match signed_in(&state, req, None).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let get = |k: &str| {
         pairs
             .iter()
@@ -446,9 +440,10 @@ pub async fn publish(
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    if !session::session_form_ok(&state, req, &get("csrf")) {
-        return refused_form();
-    }
+    let s = match form_session(&state, req, &get("csrf"), None).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
     let mut errors = Vec::new();
     let organizations: Vec<Uuid> = pairs
         .iter()
@@ -541,15 +536,13 @@ pub async fn add_update(
     Path(id): Path<String>,
     Form(f): Form<UpdateForm>,
 ) -> Response {
-    let s = match signed_in(&state, req, None).await {
+    let s = match form_session(&state, req, &f.csrf, None).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    if !session::session_form_ok(&state, req, &f.csrf) {
-        return refused_form();
-    }
-    let Ok(id) = Uuid::parse_str(&id) else {
-        return failure(&state, Some(&s), ApiError::new(ProblemType::NotFound)).await;
+    let id: Uuid = match path_id(&state, &s, &id).await {
+        Ok(v) => v,
+        Err(r) => return r,
     };
     let status = NoticeStatus::parse(&f.status).ok();
     match service::announcements::add_update(&state, &s.principal, id, &f.body, status).await {

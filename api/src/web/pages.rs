@@ -372,6 +372,34 @@ async fn login_form(
     resp
 }
 
+/// The session of a form's sender with the form's CSRF token checked;
+/// otherwise the page that answers instead (the login page carrying `draft`,
+/// or the refusal).
+pub(super) async fn form_session(
+    state: &AppState,
+    req: &Request,
+    csrf: &str,
+    draft: Option<Draft>,
+) -> Result<WebSession, Response> {
+    let s = signed_in(state, req, draft).await?;
+    if !session::session_form_ok(state, req, csrf) {
+        return Err(refused_form());
+    }
+    Ok(s)
+}
+
+/// An id in a page's path; anything else is the 404 page.
+pub(super) async fn path_id<T: std::str::FromStr>(
+    state: &AppState,
+    s: &WebSession,
+    raw: &str,
+) -> Result<T, Response> {
+    match raw.parse::<T>() {
+        Ok(v) => Ok(v),
+        Err(_) => Err(failure(state, Some(s), ApiError::new(ProblemType::NotFound)).await),
+    }
+}
+
 pub(super) fn refused_form() -> Response {
     html(
         StatusCode::FORBIDDEN,
@@ -749,13 +777,10 @@ pub async fn create_thread(
         priority: f.priority.clone(),
         visibility: String::new(),
     };
-    let s = match signed_in(&state, req, Some(draft)).await {
+    let s = match form_session(&state, req, &f.csrf, Some(draft)).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    if !session::session_form_ok(&state, req, &f.csrf) {
-        return refused_form();
-    }
     let priority = Priority::parse(&f.priority).ok();
     let organization = Uuid::parse_str(f.organization_id.trim()).ok();
     let category = f.category.trim();
@@ -924,8 +949,9 @@ pub async fn thread(state: Data<&AppState>, req: &Request, Path(number): Path<St
         Ok(s) => s,
         Err(r) => return r,
     };
-    let Ok(number) = number.parse::<i64>() else {
-        return failure(&state, Some(&s), ApiError::new(ProblemType::NotFound)).await;
+    let number: i64 = match path_id(&state, &s, &number).await {
+        Ok(v) => v,
+        Err(r) => return r,
     };
     thread_page(
         &state,
@@ -979,15 +1005,13 @@ pub async fn reply(
         visibility: f.visibility.clone(),
         ..Default::default()
     };
-    let s = match signed_in(&state, req, Some(draft)).await {
+    let s = match form_session(&state, req, &f.csrf, Some(draft)).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    if !session::session_form_ok(&state, req, &f.csrf) {
-        return refused_form();
-    }
-    let Ok(number) = number.parse::<i64>() else {
-        return failure(&state, Some(&s), ApiError::new(ProblemType::NotFound)).await;
+    let number: i64 = match path_id(&state, &s, &number).await {
+        Ok(v) => v,
+        Err(r) => return r,
     };
     let p = &s.principal;
     let internal = f.visibility == "internal";
