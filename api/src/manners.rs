@@ -120,7 +120,7 @@ impl<E: Endpoint> Endpoint for MannersEndpoint<E> {
             Some("") | None => match path.as_str() {
                 p @ ("/healthz" | "/readyz" | "/openapi.json" | "/metrics") => p,
                 p if p.starts_with("/docs") => "/docs",
-                _ => "unmatched",
+                p => crate::web::route_label(p).unwrap_or("unmatched"),
             },
             Some(r) => schema_check::index().route(r).unwrap_or(r),
         };

@@ -81,6 +81,39 @@ pub fn mount(route: Route) -> Route {
         .at("/assets/board.css", poem::get(pages::stylesheet))
 }
 
+/// The metrics label of a board path: its route's template, so page views
+/// are counted per page while a client cannot grow the number of series.
+/// Keep in step with [`mount`].
+pub fn route_label(path: &str) -> Option<&'static str> {
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    Some(match segments.as_slice() {
+        [""] => "/",
+        ["login"] => "/login",
+        ["logout"] => "/logout",
+        ["threads"] => "/threads",
+        ["threads", "new"] => "/threads/new",
+        ["threads", _] => "/threads/{number}",
+        ["threads", _, "posts"] => "/threads/{number}/posts",
+        ["queue"] => "/queue",
+        ["notices"] => "/notices",
+        ["notices", _, "updates"] => "/notices/{id}/updates",
+        ["calls"] => "/calls",
+        ["calls", "new"] => "/calls/new",
+        ["admin"] => "/admin",
+        ["admin", "organizations"] => "/admin/organizations",
+        ["admin", "organizations", _] => "/admin/organizations/{id}",
+        ["admin", "users"] => "/admin/users",
+        ["admin", "users", _] => "/admin/users/{id}",
+        ["admin", "sla"] => "/admin/sla",
+        ["admin", "sla", _] => "/admin/sla/{priority}",
+        ["admin", "calendar"] => "/admin/calendar",
+        ["admin", "calendar", "closures"] => "/admin/calendar/closures",
+        ["admin", "calendar", "closures", _, "delete"] => "/admin/calendar/closures/{date}/delete",
+        ["assets", "board.css"] => "/assets/board.css",
+        _ => return None,
+    })
+}
+
 /// The Content-Security-Policy of every page: nothing but this site's own
 /// stylesheet; no script, no frames, forms only to this site.
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
@@ -106,4 +139,21 @@ pub(crate) fn see_other(to: &str) -> Response {
         .header(header::LOCATION, to)
         .header(header::CACHE_CONTROL, "no-store")
         .body(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_label;
+
+    #[test]
+    fn board_paths_are_counted_by_their_route_and_unknown_ones_are_not() {
+        assert_eq!(route_label("/"), Some("/"));
+        assert_eq!(route_label("/threads/1234"), Some("/threads/{number}"));
+        assert_eq!(
+            route_label("/admin/calendar/closures/2026-12-28/delete"),
+            Some("/admin/calendar/closures/{date}/delete")
+        );
+        assert_eq!(route_label("/threads/1/posts/x"), None);
+        assert_eq!(route_label("/wp-login.php"), None);
+    }
 }
