@@ -15,12 +15,12 @@ curl -fsS -o /dev/null -b "$JAR" -c "$JAR" -H 'Sec-Fetch-Site: same-origin' \
 COOKIE=$(awk '$6 ~ /madoguchi_session$/ {print $6 "=" $7}' "$JAR")
 [ -n "$COOKIE" ] || { echo "login failed" >&2; exit 1; }
 export COOKIE
-for path in /queue /threads; do
+for path in ${PATHS:-/queue /threads}; do
   html=$(curl -sS -o /dev/null -w '%{size_download}' -H "Cookie: $COOKIE" "$BASE$path")
   css=$(curl -sS -o /dev/null -w '%{size_download}' "$BASE/assets/board.css")
   echo "== $path: page $html B + stylesheet $css B = $((html + css)) B"
   for c in 1 8; do
     echo "-- c=$c"
-    wrk -t2 -c"$c" -d"${SECONDS_EACH:-10}"s -s "$(dirname "$0")/page.lua" "$BASE$path" | grep -E "Requests/sec|non-200|^p(50|95|99)"
+    wrk -t"$(( c < 2 ? 1 : 2 ))" -c"$c" -d"${SECONDS_EACH:-10}"s -s "$(dirname "$0")/page.lua" "$BASE$path" | grep -E "Requests/sec|non-200|^p(50|95|99)"
   done
 done

@@ -173,13 +173,28 @@ async fn fits(c: &Client) -> (i64, i64) {
     (v[0].as_i64().unwrap(), v[1].as_i64().unwrap())
 }
 
-/// Saved for people to look at; nothing is compared against them.
+/// The whole page (the window stretched to its height, then put back), saved
+/// under `target/tmp/board-screenshots/` for people to look at; nothing is
+/// compared against it.
 async fn keep_screenshot(c: &Client, name: &str) {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("board-screenshots");
     let _ = std::fs::create_dir_all(&dir);
+    let Ok((width, height)) = c.get_window_size().await else {
+        return;
+    };
+    let page = c
+        .execute("return document.documentElement.scrollHeight;", vec![])
+        .await
+        .ok()
+        .and_then(|v| v.as_u64())
+        .unwrap_or(height);
+    let _ = c
+        .set_window_size(width as u32, page.clamp(600, 4000) as u32)
+        .await;
     if let Ok(png) = c.screenshot().await {
         let _ = std::fs::write(dir.join(format!("{name}.png")), png);
     }
+    let _ = c.set_window_size(width as u32, height as u32).await;
 }
 
 fn jst(s: &str) -> chrono::DateTime<chrono::Utc> {
@@ -295,6 +310,9 @@ async fn a_clinic_asks_in_chromium_by_keyboard_and_on_a_phone_wide_screen() {
         .await
         .contains("平日 9:00–17:30、土日祝・年末年始を除く"));
     keep_screenshot(&c, "clinic-thread-1280").await;
+    c.goto(&format!("{base}/threads")).await.unwrap();
+    keep_screenshot(&c, "clinic-threads-1280").await;
+    c.goto(&thread_url).await.unwrap();
 
     // A reply form whose CSRF token was taken out is refused, and nothing
     // is posted.
@@ -337,6 +355,8 @@ async fn a_clinic_asks_in_chromium_by_keyboard_and_on_a_phone_wide_screen() {
         assert!(client <= 400, "a narrow window: {client}");
         assert!(scroll <= client, "{path}: {scroll} px wide in {client} px");
     }
+    c.goto(&format!("{base}/threads")).await.unwrap();
+    keep_screenshot(&c, "clinic-threads-375").await;
     c.goto(&thread_url).await.unwrap();
     let (scroll, client) = fits(&c).await;
     assert!(
@@ -368,6 +388,7 @@ async fn an_agent_answers_from_the_queue_and_the_clinic_never_sees_the_note() {
     wait_for_path(&agent, "/queue").await;
     // Urgent: 30 business minutes from 10:00, the time left written out
     // (the server's clock runs on from 10:00 while the test works).
+    keep_screenshot(&agent, "agent-queue-1280").await;
     let row = text(&agent, "table.queue tbody tr").await;
     assert!(row.contains("レセプト出力が止まります"), "{row}");
     assert!(row.contains("初回回答期限 12月2日(水) 10:30"), "{row}");
