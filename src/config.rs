@@ -111,7 +111,12 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
         "MADOGUCHI_SECURE_COOKIES",
         "false",
-        "Mark the web board's cookies Secure (set it when users reach the board over HTTPS; behind a trusted proxy X-Forwarded-Proto: https does it per request)",
+        "Served over HTTPS: the web board's cookies are Secure (__Host-) and every answer carries Strict-Transport-Security (behind a trusted proxy, X-Forwarded-Proto: https does it per request)",
+    ),
+    (
+        "MADOGUCHI_CORS_ORIGINS",
+        "",
+        "Browser origins allowed to call the API cross-site (CORS), comma-separated, e.g. https://portal.example.jp; none by default",
     ),
     (
         "MADOGUCHI_LOG",
@@ -150,6 +155,7 @@ pub struct Config {
     pub webhook_poll_ms: u64,
     pub web_idle_minutes: i64,
     pub secure_cookies: bool,
+    pub cors_origins: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -293,6 +299,10 @@ impl Config {
             "MADOGUCHI_SECURE_COOKIES",
             &or_default("MADOGUCHI_SECURE_COOKIES"),
         )?;
+        let cors_origins = parse_origins(
+            "MADOGUCHI_CORS_ORIGINS",
+            &or_default("MADOGUCHI_CORS_ORIGINS"),
+        )?;
         let log_json = match or_default("MADOGUCHI_LOG_FORMAT").as_str() {
             "text" => false,
             "json" => true,
@@ -333,8 +343,33 @@ impl Config {
             webhook_poll_ms,
             web_idle_minutes,
             secure_cookies,
+            cors_origins,
         })
     }
+}
+
+/// Origins as browsers send them: `scheme://host[:port]`, no path, no `*`
+/// (a wildcard would let any site read a signed-in clinic's data).
+fn parse_origins(var: &'static str, raw: &str) -> Result<Vec<String>, ConfigError> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|o| {
+            let ok = (o.starts_with("https://") || o.starts_with("http://"))
+                && !o.ends_with('/')
+                && o.split("://").nth(1).is_some_and(|rest| {
+                    !rest.is_empty() && !rest.contains(['/', '*', '?', '#', ' '])
+                });
+            if ok {
+                Ok(o.to_ascii_lowercase())
+            } else {
+                Err(err(
+                    var,
+                    format!("{o:?} is not an origin such as https://portal.example.jp"),
+                ))
+            }
+        })
+        .collect()
 }
 
 fn parse_bool(var: &'static str, raw: &str) -> Result<bool, ConfigError> {
@@ -370,6 +405,28 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Config::from_lookup(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn cors_takes_exact_origins_and_refuses_wildcards_and_paths() {
+        let c = cfg(&[(
+            "MADOGUCHI_CORS_ORIGINS",
+            "https://Portal.example.jp, http://localhost:3000",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.cors_origins,
+            ["https://portal.example.jp", "http://localhost:3000"]
+        );
+        assert!(cfg(&[]).unwrap().cors_origins.is_empty(), "none by default");
+        for bad in [
+            "*",
+            "https://*.example.jp",
+            "https://portal.example.jp/app",
+            "portal.example.jp",
+        ] {
+            assert!(cfg(&[("MADOGUCHI_CORS_ORIGINS", bad)]).is_err(), "{bad}");
+        }
     }
 
     #[test]

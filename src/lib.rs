@@ -61,6 +61,7 @@ pub async fn prepare_with_clock(config: &Config, clock: Clock) -> Result<AppStat
         api_key_rate_per_minute: config.api_key_rate_per_minute,
         web_idle: chrono::Duration::minutes(config.web_idle_minutes),
         secure_cookies: config.secure_cookies,
+        cors_origins: config.cors_origins.clone(),
         webhooks: madoguchi_api::state::WebhookConfig {
             allow_http: config.webhook_allow_http,
             allow_private: config.webhook_allow_private,

@@ -29,7 +29,7 @@ pub mod web;
 
 pub use state::{ApiConfig, AppState};
 
-use poem::{Endpoint, EndpointExt, Route};
+use poem::{http::Method, Endpoint, EndpointExt, Route};
 use poem_openapi::OpenApiService;
 
 /// Title and version written into the OpenAPI document.
@@ -91,5 +91,29 @@ pub fn app(state: AppState) -> impl Endpoint {
         .at("/metrics", poem::get(routes::ops::metrics));
     // The board's pages beside the API (added after the API's catch-all, so
     // `/` is the board's).
-    web::WithHome(web::mount(api)).data(state).with(manners)
+    // Cross-site browser callers only from the configured origins, with the
+    // headers the API reads and writes. Inside the manners, so a refused
+    // preflight is a problem+json answer like every other error.
+    let origins = state.config.cors_origins.clone();
+    let cors = poem::middleware::Cors::new()
+        .allow_origins(origins.iter().map(String::as_str))
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PATCH,
+            Method::PUT,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            "authorization",
+            "content-type",
+            "if-match",
+            "idempotency-key",
+        ])
+        .expose_headers(["etag", "location", "retry-after", "x-request-id"])
+        .max_age(600);
+    web::WithHome(web::mount(api))
+        .data(state)
+        .with_if(!origins.is_empty(), cors)
+        .with(manners)
 }

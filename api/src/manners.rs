@@ -81,6 +81,43 @@ fn client_ip(req: &Request, trust_forwarded_for: bool) -> Option<IpAddr> {
     }
 }
 
+/// The headers every answer carries (OWASP's REST and secure-headers
+/// guidance), each unless the handler chose its own: the board's pages set a
+/// stricter CSP and a same-origin referrer policy themselves; Swagger UI at
+/// `/docs` runs its own script, so it gets no CSP here. Personal data must not
+/// linger in caches: `/v1` answers default to `no-store`. Over HTTPS
+/// (`MADOGUCHI_SECURE_COOKIES`, or a trusted `X-Forwarded-Proto: https`)
+/// browsers are told to use HTTPS only, for a year.
+fn security_headers(resp: &mut Response, path: &str, https: bool) {
+    let h = resp.headers_mut();
+    let mut default = |name: &'static str, value: &'static str| {
+        if !h.contains_key(name) {
+            h.insert(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+    };
+    default("x-content-type-options", "nosniff");
+    default("referrer-policy", "no-referrer");
+    default("x-frame-options", "DENY");
+    if !path.starts_with("/docs") {
+        default(
+            "content-security-policy",
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+        );
+    }
+    if path.starts_with("/v1") {
+        default("cache-control", "no-store");
+    }
+    if https {
+        default(
+            "strict-transport-security",
+            "max-age=31536000; includeSubDomains",
+        );
+    }
+}
+
 impl<E: Endpoint> Endpoint for MannersEndpoint<E> {
     type Output = Response;
 
@@ -92,6 +129,7 @@ impl<E: Endpoint> Endpoint for MannersEndpoint<E> {
         };
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
+        let https = crate::web::session::secure(&self.state, &req);
         let request_id = ctx.request_id.clone();
         let ip = ctx.ip;
 
@@ -106,6 +144,7 @@ impl<E: Endpoint> Endpoint for MannersEndpoint<E> {
             resp.headers_mut()
                 .insert(HeaderName::from_static(REQUEST_ID), v);
         }
+        security_headers(&mut resp, &path, https);
         let status = resp.status().as_u16();
         let elapsed = started.elapsed();
         // A write that succeeded may have added outbox events: deliver them now

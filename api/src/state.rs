@@ -28,8 +28,11 @@ pub struct ApiConfig {
     pub webhooks: WebhookConfig,
     /// A web board session idle this long ends by itself.
     pub web_idle: chrono::Duration,
-    /// Mark the web board's cookies `Secure` whatever the request says.
+    /// Served over HTTPS: `Secure` cookies and `Strict-Transport-Security`
+    /// whatever the request says.
     pub secure_cookies: bool,
+    /// Browser origins that may call the API cross-site; empty: none.
+    pub cors_origins: Vec<String>,
 }
 
 /// Where and how webhooks may be delivered.
@@ -68,6 +71,7 @@ impl Default for ApiConfig {
             webhooks: WebhookConfig::default(),
             web_idle: chrono::Duration::minutes(30),
             secure_cookies: false,
+            cors_origins: Vec::new(),
         }
     }
 }

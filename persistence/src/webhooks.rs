@@ -297,6 +297,20 @@ fn event_body(e: &outbox::Model) -> String {
     .to_string()
 }
 
+/// Every subscription matching `condition`.
+async fn subscriptions_where(
+    db: &impl ConnectionTrait,
+    condition: sea_orm::sea_query::SimpleExpr,
+) -> Result<Vec<Webhook>, StoreError> {
+    webhook::Entity::find()
+        .filter(condition)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(from_model)
+        .collect()
+}
+
 /// Turn up to `limit` new outbox events into deliveries for the enabled
 /// subscriptions that want them (created before the event), and mark them
 /// fanned out; returns how many events were taken. Several instances may run it
@@ -318,13 +332,7 @@ pub async fn fan_out(
     if events.is_empty() {
         return Ok(0);
     }
-    let subs: Vec<Webhook> = webhook::Entity::find()
-        .filter(webhook::Column::Enabled.eq(true))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(from_model)
-        .collect::<Result<_, _>>()?;
+    let subs = subscriptions_where(db, webhook::Column::Enabled.eq(true)).await?;
     let mut rows = Vec::new();
     for e in &events {
         let body = event_body(e);
@@ -412,13 +420,7 @@ pub async fn claim_due(
     let mut hook_ids: Vec<Uuid> = rows.iter().map(|r| r.webhook_id).collect();
     hook_ids.sort();
     hook_ids.dedup();
-    let hooks: Vec<Webhook> = webhook::Entity::find()
-        .filter(webhook::Column::Id.is_in(hook_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(from_model)
-        .collect::<Result<_, _>>()?;
+    let hooks = subscriptions_where(db, webhook::Column::Id.is_in(hook_ids)).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let Some(w) = hooks.iter().find(|w| w.id == r.webhook_id) else {

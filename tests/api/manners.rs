@@ -326,3 +326,115 @@ async fn idempotency_keys_are_forgotten_after_their_lifetime() {
     assert_eq!(gone, 1);
     assert_eq!(app.count("idempotency_keys").await, 0);
 }
+
+#[tokio::test]
+async fn every_answer_carries_security_headers_and_hsts_only_over_https() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    for (path, token) in [
+        ("/v1/me", Some(admin.as_str())),
+        ("/v1/nope", None),
+        ("/healthz", None),
+    ] {
+        let r = app.get(path, token).await;
+        let h = r.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(
+            h["content-security-policy"],
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+            "{path}"
+        );
+        assert!(
+            h.get("strict-transport-security").is_none(),
+            "plain HTTP: no HSTS"
+        );
+    }
+    let me = app.get("/v1/me", Some(&admin)).await;
+    assert_eq!(
+        me.headers()["cache-control"],
+        "no-store",
+        "personal data is not cached"
+    );
+    // The board's pages keep their own, stricter policy (their stylesheet).
+    let login = app.get("/login", None).await;
+    assert!(login.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("style-src 'self'"));
+    assert_eq!(login.headers()["referrer-policy"], "same-origin");
+
+    let https = TestApp::spawn_with(&[("MADOGUCHI_SECURE_COOKIES", "true")]).await;
+    let r = https.get("/healthz", None).await;
+    assert_eq!(
+        r.headers()["strict-transport-security"],
+        "max-age=31536000; includeSubDomains"
+    );
+}
+
+#[tokio::test]
+async fn cross_site_browsers_are_let_in_only_from_configured_origins() {
+    let preflight = |app: &TestApp, origin: &str| {
+        app.req(reqwest::Method::OPTIONS, "/v1/threads", None)
+            .header("origin", origin.to_owned())
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            )
+            .send()
+    };
+    // None by default: no origin is allowed, not even to read.
+    let closed = TestApp::spawn().await;
+    let r = closed
+        .req(
+            reqwest::Method::GET,
+            "/v1/calendar/holidays?year=2026",
+            None,
+        )
+        .header("origin", "https://portal.example.jp")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+
+    let app = TestApp::spawn_with(&[(
+        "MADOGUCHI_CORS_ORIGINS",
+        "https://portal.example.jp, https://records.clinic.example",
+    )])
+    .await;
+    let ok = preflight(&app, "https://portal.example.jp").await.unwrap();
+    assert!(ok.status().is_success(), "{}", ok.status());
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "https://portal.example.jp"
+    );
+    let allowed = ok.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(allowed.contains("authorization"), "{allowed}");
+    let other = preflight(&app, "https://evil.example").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    assert!(other.status().is_client_error(), "{}", other.status());
+    assert_eq!(
+        other.headers()["content-type"],
+        "application/problem+json",
+        "refused like every other error"
+    );
+    let read = app
+        .req(
+            reqwest::Method::GET,
+            "/v1/calendar/holidays?year=2026",
+            None,
+        )
+        .header("origin", "https://records.clinic.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        read.headers()["access-control-allow-origin"],
+        "https://records.clinic.example"
+    );
+}
