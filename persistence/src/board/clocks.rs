@@ -219,17 +219,18 @@ pub async fn claim_due_threads(
     } else {
         ""
     };
+    // The due clocks first, each condition through its own index, then their
+    // threads in number order. Asked as one join with an OR, PostgreSQL walked
+    // every thread by number looking for due clocks: 226 ms a sweep at 100,000
+    // threads with none due, against 0.9 ms this way (EXPLAIN ANALYZE).
     let sql = format!(
-        "SELECT DISTINCT t.id AS id, t.number AS number FROM sla_clocks c JOIN threads t ON t.id = c.thread_id \
-         WHERE c.phase = 'running' AND ((c.warned = $1 AND c.warn_at <= $2) OR (c.breached = $1 AND c.due_at <= $2)) \
+        "WITH due AS MATERIALIZED (\
+           SELECT thread_id FROM sla_clocks WHERE phase = 'running' AND warned = $1 AND warn_at <= $2 \
+           UNION \
+           SELECT thread_id FROM sla_clocks WHERE phase = 'running' AND breached = $1 AND due_at <= $2) \
+         SELECT t.id AS id, t.number AS number FROM threads t JOIN due ON due.thread_id = t.id \
          ORDER BY t.number LIMIT $3{lock}"
     );
-    // DISTINCT and FOR UPDATE do not mix in PostgreSQL: select plain rows there.
-    let sql = if is_pg(db) {
-        sql.replace("SELECT DISTINCT", "SELECT")
-    } else {
-        sql
-    };
     let rows = db
         .query_all(stmt(
             db,
