@@ -86,6 +86,24 @@ pub struct LoginRequest {
     pub totp: Option<Text>,
 }
 
+/// `POST /v1/me/password`
+#[derive(Debug, Object)]
+pub struct ChangePassword {
+    #[oai(validator(max_length = 128))]
+    pub current_password: Text,
+    /// 12 to 128 characters (counted as characters, so Japanese counts as it
+    /// reads), not easy to guess: common passwords, patterns and words from
+    /// the person's own name or email are refused.
+    #[oai(validator(min_length = 12, max_length = 128))]
+    pub new_password: Text,
+}
+
+#[derive(Debug, Object)]
+pub struct PasswordChanged {
+    /// How many other sessions of this person were ended.
+    pub sessions_revoked: u64,
+}
+
 #[derive(Debug, Object)]
 pub struct TokenResponse {
     pub access_token: String,

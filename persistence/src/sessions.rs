@@ -78,6 +78,24 @@ pub async fn revoke_all_for_user(
     Ok(res.rows_affected)
 }
 
+/// Revoke every live session of a user but `keep` (a password changed from
+/// that session).
+pub async fn revoke_others(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    keep: Uuid,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let res = session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Some(now).into())
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::Id.ne(keep))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}
+
 /// A browser session: the same row as a token's, named by the hash of the
 /// cookie's secret.
 pub struct NewWebSession<'a> {

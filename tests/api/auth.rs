@@ -245,3 +245,102 @@ async fn failed_logins_are_throttled_per_client_address() {
     assert!(r.headers().get("retry-after").is_some());
     problem(r, 429, "too-many-requests").await;
 }
+
+#[tokio::test]
+async fn common_or_personal_passwords_are_refused_and_a_japanese_phrase_is_not() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let users = app.count("users").await;
+    let attempt = |email: &'static str, password: &'static str| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            app.post(
+                "/v1/users",
+                Some(&admin),
+                &json!({"email": email, "display_name": "田中 一郎", "role": "agent", "password": password}),
+            )
+            .await
+        }
+    };
+    // Twelve characters or more, and still among the first guesses.
+    for weak in [
+        "password1234",
+        "qwertyuiop123",
+        "111111111111",
+        "tanakatanaka",
+    ] {
+        let r = attempt("tanaka@madoguchi.test", weak).await;
+        let p = problem(r, 422, "validation-failed").await;
+        assert_eq!(p["errors"][0]["field"], "password", "{weak}");
+        assert!(
+            p["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("too easy to guess"),
+            "{weak}: {p}"
+        );
+    }
+    assert_eq!(app.count("users").await, users, "nothing written");
+    // A Japanese passphrase counts by its characters and is accepted.
+    let r = attempt("tanaka@madoguchi.test", "さくら内科の受付は九時から").await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn changing_ones_password_needs_the_current_one_and_ends_the_other_sessions() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    app.create_user(&admin, "agent@madoguchi.test", "agent", None)
+        .await;
+    let here = app.login("agent@madoguchi.test", PASSWORD).await;
+    let elsewhere = app.login("agent@madoguchi.test", PASSWORD).await;
+    let change = |token: &str, current: &str, new: &str| {
+        let (app, token) = (&app, token.to_owned());
+        let body = json!({"current_password": current, "new_password": new});
+        async move { app.post("/v1/me/password", Some(&token), &body).await }
+    };
+
+    let wrong = change(
+        &here,
+        "not the password at all",
+        "月曜の朝は九時から受付開始",
+    )
+    .await;
+    let p = problem(wrong, 422, "validation-failed").await;
+    assert_eq!(p["errors"][0]["field"], "current_password");
+    let weak = change(&here, PASSWORD, "password1234").await;
+    let p = problem(weak, 422, "validation-failed").await;
+    assert_eq!(p["errors"][0]["field"], "new_password");
+
+    let ok = change(&here, PASSWORD, "月曜の朝は九時から受付開始").await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    let body: Value = ok.json().await.unwrap();
+    assert_eq!(body["sessions_revoked"], 1);
+    assert_eq!(
+        app.get("/v1/me", Some(&here)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/v1/me", Some(&elsewhere)).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the other session ended"
+    );
+    assert_eq!(
+        app.login_raw("agent@madoguchi.test", PASSWORD)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    app.login("agent@madoguchi.test", "月曜の朝は九時から受付開始")
+        .await;
+
+    // Guessing the current password with a stolen token is throttled like
+    // logins: five free failures, then 429 with Retry-After.
+    for _ in 0..5 {
+        let r = change(&here, "guess guess guess", "月曜の朝は九時から受付です").await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let locked = change(&here, "guess guess guess", "月曜の朝は九時から受付です").await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(locked.headers().get("retry-after").is_some());
+}

@@ -8,7 +8,7 @@ use crate::{
     problem::ApiError,
     service,
     state::AppState,
-    types::{LoginRequest, TokenResponse, UserDto},
+    types::{ChangePassword, LoginRequest, PasswordChanged, TokenResponse, UserDto},
 };
 
 pub struct AuthApi;
@@ -67,6 +67,36 @@ impl AuthApi {
     ) -> Result<LogoutResponse, ApiError> {
         service::auth::logout(&state, &auth.0).await?;
         Ok(LogoutResponse::Done)
+    }
+
+    /// Change my password
+    ///
+    /// Any signed-in person (not an API key). The current password first: a
+    /// wrong one is a 422 naming `current_password` and counts against the
+    /// account like a failed login (429 with `Retry-After` after too many).
+    /// Every other session of the person ends; this token keeps working.
+    #[oai(
+        path = "/me/password",
+        method = "post",
+        operation_id = "changePassword"
+    )]
+    async fn change_password(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        body: Json<ChangePassword>,
+    ) -> Result<Json<PasswordChanged>, ApiError> {
+        let b = body.0;
+        let ended = service::auth::change_password(
+            &state,
+            &auth.0,
+            b.current_password.0,
+            &b.new_password.0,
+        )
+        .await?;
+        Ok(Json(PasswordChanged {
+            sessions_revoked: ended,
+        }))
     }
 
     /// Who am I

@@ -1,5 +1,5 @@
 use chrono::Duration;
-use madoguchi_domain::{throttle::ThrottlePolicy, Email};
+use madoguchi_domain::{throttle::ThrottlePolicy, Email, Password, ValidationError};
 use madoguchi_persistence::{
     audit::Outcome, begin, commit, sessions, throttle, users, users::User,
 };
@@ -7,8 +7,12 @@ use serde_json::json;
 
 use super::{entry, record, Object};
 use crate::{
-    context::RequestCtx, passwords::verify_password, principal::Principal, problem::ApiError,
-    state::AppState, tokens::Claims,
+    context::RequestCtx,
+    passwords::{check_guessable, hash_password, verify_password},
+    principal::Principal,
+    problem::ApiError,
+    state::AppState,
+    tokens::Claims,
 };
 
 pub struct Token {
@@ -228,4 +232,78 @@ pub fn me(p: &Principal) -> Result<User, ApiError> {
         Principal::User { user, .. } => Ok(user.clone()),
         Principal::Key(_) => Err(ApiError::missing_scope(None)),
     }
+}
+
+/// Change one's own password. The current one is asked first and a wrong one
+/// counts against the account like a failed login (so a stolen token cannot
+/// be used to guess it); the new one follows the rules of every password.
+/// Every other session of the person ends; the one that asked stays. Answers
+/// how many sessions were ended.
+pub async fn change_password(
+    state: &AppState,
+    p: &Principal,
+    current: String,
+    new: &str,
+) -> Result<u64, ApiError> {
+    let Principal::User { user, session_id } = p else {
+        return Err(ApiError::missing_scope(None));
+    };
+    let t = state.now();
+    let per_account = ThrottlePolicy::per_account();
+    let akey = account_key(&user.email);
+    if let Some(secs) = throttle::retry_after(&state.db, &akey, &per_account, t).await? {
+        return Err(ApiError::too_many_requests(secs));
+    }
+    let email = Email::parse(&user.email)?;
+    let creds = users::credentials_by_email(&state.db, &email).await?;
+    let hash = creds.as_ref().map(|c| c.password_hash.clone());
+    if !verify_password(current, hash).await? {
+        let tx = begin(&state.db).await?;
+        throttle::record_failure(&tx, &akey, &per_account, t).await?;
+        record(
+            &tx,
+            entry(
+                t,
+                Some(p),
+                "user.password_change",
+                Some(Object::new("user", &user.id.to_string())),
+                Outcome::Failure,
+                Some(json!({"reason": "current password wrong"})),
+            ),
+        )
+        .await?;
+        commit(tx).await?;
+        return Err(ValidationError::new("current_password", "is not the current password").into());
+    }
+    // The rules of every password, named after this request's field.
+    let as_new = |e: ValidationError| ValidationError::new("new_password", e.message);
+    let new = Password::parse(new).map_err(as_new)?;
+    check_guessable(&new, &[&user.email, &user.display_name]).map_err(as_new)?;
+    let password_hash = hash_password(new.expose().to_owned()).await?;
+    let tx = begin(&state.db).await?;
+    let current = users::get(&tx, user.id).await?;
+    let changes = users::UserChanges {
+        display_name: None,
+        role: None,
+        organization_id: None,
+        active: None,
+        password_hash: Some(password_hash),
+    };
+    users::update(&tx, user.id, current.version, changes, t).await?;
+    let ended = sessions::revoke_others(&tx, user.id, *session_id, t).await?;
+    throttle::clear(&tx, &akey).await?;
+    record(
+        &tx,
+        entry(
+            t,
+            Some(p),
+            "user.password_change",
+            Some(Object::new("user", &user.id.to_string())),
+            Outcome::Success,
+            Some(json!({"sessions_revoked": ended})),
+        ),
+    )
+    .await?;
+    commit(tx).await?;
+    Ok(ended)
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{authorize, entry, record, Object};
 use crate::{
     etag::expected_version,
-    passwords::hash_password,
+    passwords::{check_guessable, hash_password},
     principal::Principal,
     problem::{ApiError, ProblemType},
     state::AppState,
@@ -57,6 +57,9 @@ pub async fn create(
         &mut errors,
         new.role.check_organization(new.organization_id.is_some()),
     );
+    if let (Some(pw), Some(e), Some(n)) = (&password, &email, &name) {
+        collect(&mut errors, check_guessable(pw, &[e.as_str(), n.as_str()]));
+    }
     let (Some(email), Some(name), Some(password)) = (email, name, password) else {
         return Err(ApiError::validation(errors));
     };
@@ -219,7 +222,11 @@ pub async fn update(
         return Err(ValidationError::new("body", "name at least one field to change").into());
     }
     let password_hash = match password {
-        Some(pw) => Some(hash_password(pw.expose().to_owned()).await?),
+        Some(pw) => {
+            let owner = users::get(&state.db, id).await?;
+            check_guessable(&pw, &[&owner.email, &owner.display_name])?;
+            Some(hash_password(pw.expose().to_owned()).await?)
+        }
         None => None,
     };
 

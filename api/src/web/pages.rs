@@ -189,6 +189,8 @@ pub(super) fn field_message(field: &str, english: &str) -> String {
         format!("{what}は改行を含めずに入力してください。")
     } else if english.contains("control characters") {
         format!("{what}に使用できない文字が含まれています。")
+    } else if english.contains("too easy to guess") {
+        "推測されやすいパスワードです。よく使われる語や並び、氏名・メールアドレスを含まない、長めの文にしてください。".to_owned()
     } else if english.contains("email address") {
         "メールアドレスの形式で入力してください（例：name@example.jp）。".to_owned()
     } else if english.contains("phone number") {
