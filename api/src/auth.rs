@@ -31,12 +31,19 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> 
         .verify(&bearer.token, state.now())
         .ok_or_else(ApiError::unauthorized)?;
     let sid = Uuid::parse_str(&claims.sid).map_err(|_| ApiError::unauthorized())?;
-    let user = sessions::active_user(&state.read, sid, state.now())
+    let now = state.now();
+    let (user, seen) = sessions::active_user(&state.read, sid, now, state.config.web_idle)
         .await
         .map_err(ApiError::from)?
-        .ok_or_else(ApiError::unauthorized)?;
+        .ok_or_else(|| ApiError::unauthorized().detail("the session has ended: sign in again"))?;
     if user.id.to_string() != claims.sub {
         return Err(ApiError::unauthorized().into());
+    }
+    // Activity keeps the session alive; written at most once a minute.
+    if now - seen >= chrono::Duration::minutes(1) {
+        sessions::touch(&state.db, sid, now)
+            .await
+            .map_err(ApiError::from)?;
     }
     Ok(Principal::user(user, sid))
 }

@@ -86,6 +86,41 @@ pub struct LoginRequest {
     pub totp: Option<Text>,
 }
 
+/// A signed-in session: an API token's or a board cookie's.
+#[derive(Debug, Object)]
+pub struct SessionDto {
+    pub id: Uuid,
+    /// `token` (the API) or `board` (a browser on the web board).
+    pub kind: String,
+    /// The session the request itself was made with.
+    pub current: bool,
+    pub created_at: DateTime<FixedOffset>,
+    /// Last request made with it (recorded at most once a minute); a session
+    /// unused for `MADOGUCHI_WEB_IDLE_MINUTES` ends by itself.
+    pub last_seen_at: DateTime<FixedOffset>,
+    /// When it ends at the latest (12 hours after sign-in).
+    pub expires_at: DateTime<FixedOffset>,
+    /// The address it signed in from, when known.
+    pub client_address: Option<String>,
+    /// The browser it signed in with (board sessions).
+    pub user_agent: Option<String>,
+}
+
+impl SessionDto {
+    pub fn of(s: madoguchi_persistence::sessions::SessionInfo, current: Option<Uuid>) -> Self {
+        SessionDto {
+            id: s.id,
+            kind: if s.browser { "board" } else { "token" }.to_owned(),
+            current: Some(s.id) == current,
+            created_at: to_wire(s.created_at),
+            last_seen_at: to_wire(s.last_seen_at),
+            expires_at: to_wire(s.expires_at),
+            client_address: s.client_address,
+            user_agent: s.user_agent,
+        }
+    }
+}
+
 /// `POST /v1/me/password`
 #[derive(Debug, Object)]
 pub struct ChangePassword {

@@ -12,6 +12,7 @@ pub async fn create(
     user_id: Uuid,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
+    client_address: Option<String>,
 ) -> Result<Uuid, StoreError> {
     let id = Uuid::new_v4();
     session::ActiveModel {
@@ -21,8 +22,8 @@ pub async fn create(
         expires_at: Set(expires_at),
         revoked_at: Set(None),
         cookie_hash: Set(None),
-        last_seen_at: Set(None),
-        client_address: Set(None),
+        last_seen_at: Set(Some(now)),
+        client_address: Set(client_address),
         user_agent: Set(None),
     }
     .insert(db)
@@ -30,23 +31,117 @@ pub async fn create(
     Ok(id)
 }
 
-/// The user behind a live session: not revoked, not expired, user still active.
-/// One query (a sub-select on the session), since every authenticated request asks.
+/// The user behind a live session: not revoked, not expired, not idle for
+/// `idle`, user still active; with when the session was last seen (so the
+/// caller touches it at most once a minute). Two lookups by primary key, since
+/// every authenticated request asks.
 pub async fn active_user(
     db: &impl ConnectionTrait,
     session_id: Uuid,
     now: DateTime<Utc>,
-) -> Result<Option<User>, StoreError> {
-    use sea_orm::sea_query::Query;
-    let live = Query::select()
-        .column(session::Column::UserId)
-        .from(session::Entity)
-        .and_where(session::Column::Id.eq(session_id))
-        .and_where(session::Column::RevokedAt.is_null())
-        .and_where(session::Column::ExpiresAt.gt(now))
-        .to_owned();
-    let found = crate::users::find_active_in(db, live).await?;
-    Ok(found)
+    idle: chrono::Duration,
+) -> Result<Option<(User, DateTime<Utc>)>, StoreError> {
+    let Some(row) = session::Entity::find_by_id(session_id)
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(now))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let seen = row.last_seen_at.unwrap_or(row.created_at);
+    if now - seen >= idle {
+        return Ok(None);
+    }
+    let Some(user) = crate::users::get(db, row.user_id)
+        .await
+        .map(Some)
+        .or_else(|e| match e {
+            StoreError::NotFound => Ok(None),
+            e => Err(e),
+        })?
+        .filter(|u| u.active)
+    else {
+        return Ok(None);
+    };
+    Ok(Some((user, seen)))
+}
+
+/// A session as its owner (or an admin) sees it.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    /// A board cookie (`true`) or an API token.
+    pub browser: bool,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub client_address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A user's sessions that are neither revoked, expired nor idle for `idle`,
+/// the most recently seen first.
+pub async fn live_for_user(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+    idle: chrono::Duration,
+) -> Result<Vec<SessionInfo>, StoreError> {
+    let rows = session::Entity::find()
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(now))
+        .all(db)
+        .await?;
+    let mut out: Vec<SessionInfo> = rows
+        .into_iter()
+        .map(|r| SessionInfo {
+            id: r.id,
+            user_id: r.user_id,
+            browser: r.cookie_hash.is_some(),
+            created_at: r.created_at,
+            last_seen_at: r.last_seen_at.unwrap_or(r.created_at),
+            expires_at: r.expires_at,
+            client_address: r.client_address,
+            user_agent: r.user_agent,
+        })
+        .filter(|s| now - s.last_seen_at < idle)
+        .collect();
+    out.sort_by_key(|s| std::cmp::Reverse(s.last_seen_at));
+    Ok(out)
+}
+
+/// Revoke one live session of `user_id`; false when it is not theirs or
+/// already ended.
+pub async fn revoke_of_user(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    session_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let res = session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Some(now).into())
+        .filter(session::Column::Id.eq(session_id))
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// When a live session ends at the latest (its 12-hour cap), for a refreshed
+/// token never to outlive it.
+pub async fn expires_at(
+    db: &impl ConnectionTrait,
+    session_id: Uuid,
+) -> Result<DateTime<Utc>, StoreError> {
+    session::Entity::find_by_id(session_id)
+        .one(db)
+        .await?
+        .map(|r| r.expires_at)
+        .ok_or(StoreError::NotFound)
 }
 
 pub async fn revoke(

@@ -344,3 +344,166 @@ async fn changing_ones_password_needs_the_current_one_and_ends_the_other_session
     assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(locked.headers().get("retry-after").is_some());
 }
+
+#[tokio::test]
+async fn sessions_are_listed_and_ended_by_their_owner_and_by_admins_on_every_instance() {
+    let app = TestApp::spawn().await;
+    let other = app.sibling().await;
+    let admin = app.admin().await;
+    let agent = app
+        .create_user(&admin, "agent@madoguchi.test", "agent", None)
+        .await;
+    let agent_id = agent["id"].as_str().unwrap().to_owned();
+    let here = app.login("agent@madoguchi.test", PASSWORD).await;
+    let phone = app.login("agent@madoguchi.test", PASSWORD).await;
+
+    let list: Value = app
+        .get("/v1/me/sessions", Some(&here))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = list.as_array().unwrap();
+    assert_eq!(items.len(), 2, "{list}");
+    assert_eq!(items.iter().filter(|s| s["current"] == true).count(), 1);
+    assert!(items.iter().all(|s| s["kind"] == "token"));
+    assert!(items.iter().all(|s| s["client_address"] == "127.0.0.1"));
+    assert!(items[0]["created_at"].as_str().unwrap().ends_with("+09:00"));
+    let phone_id = items
+        .iter()
+        .find(|s| s["current"] == false)
+        .and_then(|s| s["id"].as_str())
+        .unwrap()
+        .to_owned();
+
+    // Ending the other device's session: refused at once on another instance too.
+    let r = app
+        .req(
+            Method::DELETE,
+            &format!("/v1/me/sessions/{phone_id}"),
+            Some(&here),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let elsewhere = app
+        .client
+        .get(other.url("/v1/me"))
+        .bearer_auth(&phone)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/v1/me", Some(&here)).await.status(),
+        StatusCode::OK
+    );
+
+    // Someone else's session is not mine to end: 404, and it keeps working.
+    let admin_sessions: Value = app
+        .get("/v1/me/sessions", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let admin_sid = admin_sessions[0]["id"].as_str().unwrap();
+    let r = app
+        .req(
+            Method::DELETE,
+            &format!("/v1/me/sessions/{admin_sid}"),
+            Some(&here),
+        )
+        .send()
+        .await
+        .unwrap();
+    problem(r, 404, "not-found").await;
+    assert_eq!(
+        app.get("/v1/me", Some(&admin)).await.status(),
+        StatusCode::OK
+    );
+
+    // An admin sees the agent's sessions and ends the last one; an agent may not.
+    let r = app
+        .get(&format!("/v1/users/{agent_id}/sessions"), Some(&here))
+        .await;
+    problem(r, 403, "forbidden").await;
+    let theirs: Value = app
+        .get(&format!("/v1/users/{agent_id}/sessions"), Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(theirs.as_array().unwrap().len(), 1);
+    let sid = theirs[0]["id"].as_str().unwrap();
+    let r = app
+        .req(
+            Method::DELETE,
+            &format!("/v1/users/{agent_id}/sessions/{sid}"),
+            Some(&admin),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get("/v1/me", Some(&here)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let audited = app
+        .scalar("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'session.revoke' AND outcome = 'success'")
+        .await;
+    assert_eq!(audited, 2);
+}
+
+#[tokio::test]
+async fn an_idle_session_ends_and_a_live_one_refreshes_without_the_password() {
+    // Long tokens, so only the session's own rules end it.
+    let app = TestApp::spawn_with(&[("MADOGUCHI_TOKEN_TTL_SECONDS", "86400")]).await;
+    let admin = app.admin().await;
+    app.create_user(&admin, "agent@madoguchi.test", "agent", None)
+        .await;
+    let r = app.login_raw("agent@madoguchi.test", PASSWORD).await;
+    let body: Value = r.json().await.unwrap();
+    // The servers' clock runs on while the test works: allow a few seconds.
+    let near = |v: &Value, want: i64| (want - 5..=want).contains(&v.as_i64().unwrap());
+    assert!(
+        near(&body["expires_in"], 43200),
+        "a token never outlives its session's 12 hours: {body}"
+    );
+    let token = body["access_token"].as_str().unwrap().to_owned();
+
+    // Used every 29 minutes, it stays alive; a refresh needs no password.
+    for _ in 0..3 {
+        app.clock.advance(chrono::Duration::minutes(29));
+        assert_eq!(
+            app.get("/v1/me", Some(&token)).await.status(),
+            StatusCode::OK
+        );
+    }
+    let refreshed = app.post("/v1/auth/refresh", Some(&token), &json!({})).await;
+    assert_eq!(refreshed.status(), StatusCode::OK);
+    let fresh: Value = refreshed.json().await.unwrap();
+    let fresh_token = fresh["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(fresh["token_type"], "Bearer");
+    assert!(
+        near(&fresh["expires_in"], 43200 - 3 * 29 * 60),
+        "the same session, so the same end: {fresh}"
+    );
+    assert_eq!(
+        app.get("/v1/me", Some(&fresh_token)).await.status(),
+        StatusCode::OK
+    );
+
+    // Left alone for 31 minutes (a screen left unattended), it ends: neither
+    // token works and it cannot be refreshed.
+    app.clock.advance(chrono::Duration::minutes(31));
+    for t in [&token, &fresh_token] {
+        let r = app.get("/v1/me", Some(t)).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = app
+        .post("/v1/auth/refresh", Some(&fresh_token), &json!({}))
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}

@@ -1,5 +1,6 @@
 use poem::web::Data;
-use poem_openapi::{payload::Json, ApiResponse, OpenApi};
+use poem_openapi::{param::Path, payload::Json, ApiResponse, OpenApi};
+use uuid::Uuid;
 
 use super::ApiTags;
 use crate::{
@@ -8,7 +9,7 @@ use crate::{
     problem::ApiError,
     service,
     state::AppState,
-    types::{ChangePassword, LoginRequest, PasswordChanged, TokenResponse, UserDto},
+    types::{ChangePassword, LoginRequest, PasswordChanged, SessionDto, TokenResponse, UserDto},
 };
 
 pub struct AuthApi;
@@ -16,6 +17,13 @@ pub struct AuthApi;
 #[derive(ApiResponse)]
 enum LogoutResponse {
     /// The session is ended; its token no longer works.
+    #[oai(status = 204)]
+    Done,
+}
+
+#[derive(ApiResponse)]
+enum SessionEnded {
+    /// The session is ended; its token or cookie no longer works, on every instance.
     #[oai(status = 204)]
     Done,
 }
@@ -69,6 +77,64 @@ impl AuthApi {
         Ok(LogoutResponse::Done)
     }
 
+    /// Refresh my token
+    ///
+    /// Any signed-in person, with a token that still works: a new token for
+    /// the same session, without the password. A session lasts 12 hours at
+    /// most and ends after `MADOGUCHI_WEB_IDLE_MINUTES` without a request;
+    /// after that, sign in again.
+    #[oai(path = "/auth/refresh", method = "post", operation_id = "refreshToken")]
+    async fn refresh(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+    ) -> Result<Json<TokenResponse>, ApiError> {
+        let t = service::auth::refresh(&state, &auth.0).await?;
+        Ok(Json(TokenResponse {
+            access_token: t.access_token,
+            token_type: "Bearer".into(),
+            expires_in: t.expires_in,
+        }))
+    }
+
+    /// My sessions
+    ///
+    /// Any signed-in person: their live sessions (API tokens and board
+    /// browsers), most recently used first, `current` marking this one.
+    #[oai(path = "/me/sessions", method = "get", operation_id = "listMySessions")]
+    async fn my_sessions(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+    ) -> Result<Json<Vec<SessionDto>>, ApiError> {
+        let current = current_session(&auth.0);
+        let list = service::auth::my_sessions(&state, &auth.0).await?;
+        Ok(Json(
+            list.into_iter()
+                .map(|s| SessionDto::of(s, current))
+                .collect(),
+        ))
+    }
+
+    /// End one of my sessions
+    ///
+    /// Any signed-in person, for their own sessions (another's is 404). Ends
+    /// at once on every instance.
+    #[oai(
+        path = "/me/sessions/:id",
+        method = "delete",
+        operation_id = "endMySession"
+    )]
+    async fn end_my_session(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> Result<SessionEnded, ApiError> {
+        service::auth::end_my_session(&state, &auth.0, id.0).await?;
+        Ok(SessionEnded::Done)
+    }
+
     /// Change my password
     ///
     /// Any signed-in person (not an API key). The current password first: a
@@ -107,5 +173,13 @@ impl AuthApi {
         let user = service::auth::me(&auth.0)?;
         let tag = etag(user.version);
         Ok(MeResponse::Ok(Json(user.into()), tag))
+    }
+}
+
+/// The session a request was made with, if a person's.
+pub(crate) fn current_session(p: &crate::principal::Principal) -> Option<Uuid> {
+    match p {
+        crate::principal::Principal::User { session_id, .. } => Some(*session_id),
+        crate::principal::Principal::Key(_) => None,
     }
 }

@@ -15,10 +15,17 @@ use crate::{
     problem::ApiError,
     service::{self, users as svc},
     state::AppState,
-    types::{CreateUser, RoleDto, UpdateUser, UserDto, UserList},
+    types::{CreateUser, RoleDto, SessionDto, UpdateUser, UserDto, UserList},
 };
 
 pub struct UsersApi;
+
+#[derive(ApiResponse)]
+enum SessionDeleted {
+    /// The session is ended; its token or cookie no longer works.
+    #[oai(status = 204)]
+    Done,
+}
 
 const LIST: &str = "users";
 
@@ -104,6 +111,50 @@ impl UsersApi {
             items: page.items.into_iter().map(Into::into).collect(),
             next_cursor,
         }))
+    }
+
+    /// A user's sessions
+    ///
+    /// Admin. The user's live sessions (API tokens and board browsers).
+    /// Audited: it shows where they sign in from.
+    #[oai(
+        path = "/users/:id/sessions",
+        method = "get",
+        operation_id = "listUserSessions"
+    )]
+    async fn sessions(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> Result<Json<Vec<SessionDto>>, ApiError> {
+        let current = super::auth::current_session(&auth.0);
+        let list = service::auth::user_sessions(&state, &auth.0, id.0).await?;
+        Ok(Json(
+            list.into_iter()
+                .map(|s| SessionDto::of(s, current))
+                .collect(),
+        ))
+    }
+
+    /// End a user's session
+    ///
+    /// Admin: a lost device, a shared screen left signed in. Ends at once on
+    /// every instance; audited.
+    #[oai(
+        path = "/users/:id/sessions/:session_id",
+        method = "delete",
+        operation_id = "endUserSession"
+    )]
+    async fn end_session(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        session_id: Path<Uuid>,
+    ) -> Result<SessionDeleted, ApiError> {
+        service::auth::end_user_session(&state, &auth.0, id.0, session_id.0).await?;
+        Ok(SessionDeleted::Done)
     }
 
     /// Read a user

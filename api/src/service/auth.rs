@@ -40,10 +40,29 @@ pub async fn login(
     totp: Option<String>,
 ) -> Result<Token, ApiError> {
     let t = state.now();
-    let ttl = state.config.token_ttl;
-    let expires_at = t + ttl;
-    let (user, sid) =
-        open_session(state, email, password, totp, SessionKind::Token, expires_at).await?;
+    let session_ends = t + Duration::hours(WEB_SESSION_LIFETIME_HOURS);
+    let (user, sid) = open_session(
+        state,
+        email,
+        password,
+        totp,
+        SessionKind::Token,
+        session_ends,
+    )
+    .await?;
+    token_for(state, &user, sid, session_ends)
+}
+
+/// A token for a live session: `MADOGUCHI_TOKEN_TTL_SECONDS` long, never past
+/// the session's own end.
+fn token_for(
+    state: &AppState,
+    user: &User,
+    sid: uuid::Uuid,
+    session_ends: chrono::DateTime<chrono::Utc>,
+) -> Result<Token, ApiError> {
+    let t = state.now();
+    let expires_at = (t + state.config.token_ttl).min(session_ends);
     let claims = Claims {
         iss: "madoguchi".into(),
         sub: user.id.to_string(),
@@ -56,8 +75,120 @@ pub async fn login(
     let access_token = state.jwt.sign(&claims)?;
     Ok(Token {
         access_token,
-        expires_in: Duration::num_seconds(&ttl),
+        expires_in: (expires_at - t).num_seconds(),
     })
+}
+
+/// A fresh token for the caller's live session, without the password: the
+/// session must still be live (not revoked, not idle, within its 12 hours),
+/// which the token check already established.
+pub async fn refresh(state: &AppState, p: &Principal) -> Result<Token, ApiError> {
+    let Principal::User { user, session_id } = p else {
+        return Err(ApiError::missing_scope(None));
+    };
+    let ends = sessions::expires_at(&state.db, *session_id).await?;
+    token_for(state, user, *session_id, ends)
+}
+
+/// The caller's live sessions (tokens and board cookies), most recent first.
+pub async fn my_sessions(
+    state: &AppState,
+    p: &Principal,
+) -> Result<Vec<sessions::SessionInfo>, ApiError> {
+    let Some(uid) = p.user_id() else {
+        return Err(ApiError::missing_scope(None));
+    };
+    Ok(sessions::live_for_user(&state.read, uid, state.now(), state.config.web_idle).await?)
+}
+
+/// End one of the caller's own sessions (another device, a forgotten
+/// browser); someone else's is "not found".
+pub async fn end_my_session(
+    state: &AppState,
+    p: &Principal,
+    session: uuid::Uuid,
+) -> Result<(), ApiError> {
+    let Some(uid) = p.user_id() else {
+        return Err(ApiError::missing_scope(None));
+    };
+    end_session(state, p, uid, session).await
+}
+
+/// A user's live sessions, for an admin (audited: it shows where they sign in from).
+pub async fn user_sessions(
+    state: &AppState,
+    p: &Principal,
+    user_id: uuid::Uuid,
+) -> Result<Vec<sessions::SessionInfo>, ApiError> {
+    let key = user_id.to_string();
+    super::authorize(
+        state,
+        p,
+        madoguchi_domain::Role::ADMINS,
+        "session.list",
+        Some(Object::new("user", &key)),
+    )
+    .await?;
+    users::get(&state.db, user_id).await?;
+    let list =
+        sessions::live_for_user(&state.db, user_id, state.now(), state.config.web_idle).await?;
+    record(
+        &state.db,
+        entry(
+            state.now(),
+            Some(p),
+            "session.list",
+            Some(Object::new("user", &key)),
+            Outcome::Success,
+            None,
+        ),
+    )
+    .await?;
+    Ok(list)
+}
+
+/// End one of a user's sessions, for an admin (a lost device, a leaver).
+pub async fn end_user_session(
+    state: &AppState,
+    p: &Principal,
+    user_id: uuid::Uuid,
+    session: uuid::Uuid,
+) -> Result<(), ApiError> {
+    super::authorize(
+        state,
+        p,
+        madoguchi_domain::Role::ADMINS,
+        "session.revoke",
+        Some(Object::new("session", &session.to_string())),
+    )
+    .await?;
+    end_session(state, p, user_id, session).await
+}
+
+async fn end_session(
+    state: &AppState,
+    p: &Principal,
+    user_id: uuid::Uuid,
+    session: uuid::Uuid,
+) -> Result<(), ApiError> {
+    let tx = begin(&state.db).await?;
+    if !sessions::revoke_of_user(&tx, user_id, session, state.now()).await? {
+        return Err(ApiError::new(crate::problem::ProblemType::NotFound));
+    }
+    record(
+        &tx,
+        entry(
+            state.now(),
+            Some(p),
+            "session.revoke",
+            Some(Object::new("session", &session.to_string())),
+            Outcome::Success,
+            Some(json!({"user_id": user_id})),
+        ),
+    )
+    .await?;
+    commit(tx).await?;
+    Ok(())
 }
 
 /// How long a browser session lasts at most, however active: a working day.
@@ -168,7 +299,9 @@ async fn open_session(
     };
     throttle::clear(&tx, &akey).await?;
     let sid = match kind {
-        SessionKind::Token => sessions::create(&tx, user.id, t, expires_at).await?,
+        SessionKind::Token => {
+            sessions::create(&tx, user.id, t, expires_at, ctx.ip_string()).await?
+        }
         SessionKind::Cookie { hash, user_agent } => {
             sessions::create_web(
                 &tx,
