@@ -36,7 +36,7 @@ def api(method, path, body=None, token=None):
 
 admin = api("POST", "/v1/auth/login", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})["access_token"]
 org = api("POST", "/v1/organizations", {"name": "さくら内科クリニック " + STAMP}, admin)["id"]
-clinic_email, agent_email, password = f"jimu{STAMP}@sakura.example", f"agent{STAMP}@vendor.example", "screenshot-password-1"
+clinic_email, agent_email, password = f"jimu{STAMP}@sakura.example", f"agent{STAMP}@vendor.example", "さくら内科の受付は九時から"
 api("POST", "/v1/users", {"email": clinic_email, "display_name": "佐藤 事務長", "role": "customer",
                           "organization_id": org, "password": password}, admin)
 api("POST", "/v1/users", {"email": agent_email, "display_name": "鈴木 担当", "role": "agent",

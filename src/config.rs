@@ -106,7 +106,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
         "MADOGUCHI_WEB_IDLE_MINUTES",
         "30",
-        "A web board session idle this long ends by itself (and lasts 12 hours at most), 5-720 minutes",
+        "A session (a web board cookie or an API token) unused this long ends by itself; either lasts 12 hours at most, 5-720 minutes",
     ),
     (
         "MADOGUCHI_SECURE_COOKIES",

@@ -121,14 +121,15 @@ pub async fn revoke_of_user(
     session_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let res = session::Entity::update_many()
-        .col_expr(session::Column::RevokedAt, Some(now).into())
-        .filter(session::Column::Id.eq(session_id))
-        .filter(session::Column::UserId.eq(user_id))
-        .filter(session::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected == 1)
+    let n = revoke_where(
+        db,
+        session::Column::Id
+            .eq(session_id)
+            .and(session::Column::UserId.eq(user_id)),
+        now,
+    )
+    .await?;
+    Ok(n == 1)
 }
 
 /// When a live session ends at the latest (its 12-hour cap), for a refreshed
@@ -144,17 +145,27 @@ pub async fn expires_at(
         .ok_or(StoreError::NotFound)
 }
 
+/// End the live sessions matching `condition`; how many ended.
+async fn revoke_where(
+    db: &impl ConnectionTrait,
+    condition: sea_orm::sea_query::SimpleExpr,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let res = session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Some(now).into())
+        .filter(condition)
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}
+
 pub async fn revoke(
     db: &impl ConnectionTrait,
     session_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    session::Entity::update_many()
-        .col_expr(session::Column::RevokedAt, Some(now).into())
-        .filter(session::Column::Id.eq(session_id))
-        .filter(session::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
+    revoke_where(db, session::Column::Id.eq(session_id), now).await?;
     Ok(())
 }
 
@@ -164,13 +175,7 @@ pub async fn revoke_all_for_user(
     user_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
-    let res = session::Entity::update_many()
-        .col_expr(session::Column::RevokedAt, Some(now).into())
-        .filter(session::Column::UserId.eq(user_id))
-        .filter(session::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected)
+    revoke_where(db, session::Column::UserId.eq(user_id), now).await
 }
 
 /// Revoke every live session of a user but `keep` (a password changed from
@@ -181,14 +186,14 @@ pub async fn revoke_others(
     keep: Uuid,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
-    let res = session::Entity::update_many()
-        .col_expr(session::Column::RevokedAt, Some(now).into())
-        .filter(session::Column::UserId.eq(user_id))
-        .filter(session::Column::Id.ne(keep))
-        .filter(session::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected)
+    revoke_where(
+        db,
+        session::Column::UserId
+            .eq(user_id)
+            .and(session::Column::Id.ne(keep)),
+        now,
+    )
+    .await
 }
 
 /// A browser session: the same row as a token's, named by the hash of the
