@@ -34,6 +34,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "HS256 signing secret for access tokens, at least 32 bytes; every instance must agree",
     ),
     (
+        "MADOGUCHI_TOTP_KEY",
+        "(generated once, kept in the database)",
+        "AES-256-GCM key sealing the staff TOTP secrets: 32 bytes in base64 (`openssl rand -base64 32`); set it to keep the key out of the database",
+    ),
+    (
         "MADOGUCHI_TOKEN_TTL_SECONDS",
         "900",
         "Lifetime of an access token, 60-86400",
@@ -137,6 +142,8 @@ pub struct Config {
     pub admin_email: String,
     pub admin_password: Option<String>,
     pub jwt_secret: Option<String>,
+    /// The key sealing TOTP secrets; generated and kept in the database when absent.
+    pub totp_key: Option<[u8; 32]>,
     pub token_ttl_seconds: i64,
     pub max_body_bytes: usize,
     pub trust_forwarded_for: bool,
@@ -319,12 +326,22 @@ impl Config {
                 return Err(err("MADOGUCHI_JWT_SECRET", "must be at least 32 bytes"));
             }
         }
+        let totp_key = match val("MADOGUCHI_TOTP_KEY") {
+            None => None,
+            Some(v) => Some(parse_key(&v).ok_or_else(|| {
+                err(
+                    "MADOGUCHI_TOTP_KEY",
+                    "must be 32 bytes in base64 (openssl rand -base64 32)",
+                )
+            })?),
+        };
         Ok(Config {
             database_url,
             listen,
             admin_email: or_default("MADOGUCHI_ADMIN_EMAIL"),
             admin_password: val("MADOGUCHI_ADMIN_PASSWORD"),
             jwt_secret,
+            totp_key,
             token_ttl_seconds,
             max_body_bytes,
             trust_forwarded_for,
@@ -350,6 +367,12 @@ impl Config {
 
 /// Origins as browsers send them: `scheme://host[:port]`, no path, no `*`
 /// (a wildcard would let any site read a signed-in clinic's data).
+/// A 32-byte key written in base64.
+fn parse_key(raw: &str) -> Option<[u8; 32]> {
+    use base64::{engine::general_purpose::STANDARD, Engine};
+    STANDARD.decode(raw.trim()).ok()?.try_into().ok()
+}
+
 fn parse_origins(var: &'static str, raw: &str) -> Result<Vec<String>, ConfigError> {
     raw.split(',')
         .map(str::trim)
@@ -467,6 +490,20 @@ mod tests {
         assert_eq!(
             cfg(&[("MADOGUCHI_JWT_SECRET", "short")]).unwrap_err().var,
             "MADOGUCHI_JWT_SECRET"
+        );
+        assert_eq!(
+            cfg(&[("MADOGUCHI_TOTP_KEY", "c2hvcnQ=")]).unwrap_err().var,
+            "MADOGUCHI_TOTP_KEY"
+        );
+        assert_eq!(
+            cfg(&[(
+                "MADOGUCHI_TOTP_KEY",
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+            )])
+            .ok()
+            .and_then(|c| c.totp_key)
+            .map(|k| k[31]),
+            Some(31)
         );
         assert_eq!(
             cfg(&[("MADOGUCHI_LOG_FORMAT", "xml")]).unwrap_err().var,

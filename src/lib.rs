@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use madoguchi_api::{
     clock::Clock,
+    second_factor::Sealer,
     service::bootstrap::{self, AdminBootstrap},
     tokens::JwtKeys,
     ApiConfig, AppState,
@@ -53,6 +54,9 @@ pub async fn prepare_with_clock(config: &Config, clock: Clock) -> Result<AppStat
     let secret = bootstrap::jwt_secret(&db, config.jwt_secret.as_deref())
         .await
         .map_err(|e| StartError::Bootstrap(format!("settling the token secret: {e}")))?;
+    let totp_key = bootstrap::totp_key(&db, config.totp_key)
+        .await
+        .map_err(|e| StartError::Bootstrap(format!("settling the TOTP key: {e}")))?;
     let api_config = ApiConfig {
         token_ttl: chrono::Duration::seconds(config.token_ttl_seconds),
         max_body_bytes: config.max_body_bytes,
@@ -78,6 +82,7 @@ pub async fn prepare_with_clock(config: &Config, clock: Clock) -> Result<AppStat
     let state = AppState::new(
         pools,
         JwtKeys::from_secret(&secret),
+        Sealer::new(&totp_key),
         api_config,
         rules,
         clock,

@@ -45,7 +45,9 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> 
             .await
             .map_err(ApiError::from)?;
     }
-    Ok(Principal::user(user, sid))
+    crate::service::second_factor::principal_for(state, user, sid)
+        .await
+        .map_err(Into::into)
 }
 
 /// An API key: live (not revoked, not expired: read on every request, so a

@@ -19,6 +19,7 @@ pub mod principal;
 pub mod problem;
 pub mod routes;
 pub mod schema_check;
+pub mod second_factor;
 pub mod secrets;
 pub mod service;
 pub mod state;

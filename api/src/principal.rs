@@ -14,8 +14,14 @@ use crate::problem::ApiError;
 /// An authenticated caller of a protected route.
 #[derive(Debug, Clone)]
 pub enum Principal {
-    /// A person signed in with a password (and a session).
-    User { user: User, session_id: Uuid },
+    /// A person signed in with a password (and a session). `enrol_only`: a
+    /// staff member without a second factor while one is required for staff;
+    /// such a session may only enrol one (and see itself, sign out).
+    User {
+        user: User,
+        session_id: Uuid,
+        enrol_only: bool,
+    },
     /// Another system holding an API key: it acts with [`key_role`] and only
     /// within its scopes.
     Key(ApiKey),
@@ -23,7 +29,22 @@ pub enum Principal {
 
 impl Principal {
     pub fn user(user: User, session_id: Uuid) -> Self {
-        Principal::User { user, session_id }
+        Principal::User {
+            user,
+            session_id,
+            enrol_only: false,
+        }
+    }
+
+    /// Whether this session may only enrol a second factor.
+    pub fn enrol_only(&self) -> bool {
+        matches!(
+            self,
+            Principal::User {
+                enrol_only: true,
+                ..
+            }
+        )
     }
 
     pub fn actor(&self) -> Actor {
@@ -86,6 +107,9 @@ impl Principal {
     /// (an admin-only scope such as `audit:read` standing for the admin role).
     pub fn permits(&self, allowed: &[Role], action: &str) -> Result<(), ApiError> {
         let by_role = self.actor().has_role(allowed);
+        if self.enrol_only() {
+            return Err(ApiError::second_factor_enrolment_required());
+        }
         match self {
             Principal::User { .. } if by_role => Ok(()),
             Principal::User { .. } => Err(ApiError::forbidden_for(allowed)),

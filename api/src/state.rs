@@ -5,8 +5,8 @@ use madoguchi_persistence::{Db, Pools};
 use madoguchi_domain::calendar::CalendarRules;
 
 use crate::{
-    calendar_handle::CalendarHandle, clock::Clock, metrics::Metrics, service::opener::ThreadOpener,
-    tokens::JwtKeys,
+    calendar_handle::CalendarHandle, clock::Clock, metrics::Metrics, second_factor::Sealer,
+    service::opener::ThreadOpener, tokens::JwtKeys,
 };
 
 /// Settings the HTTP layer needs, read once by the binary.
@@ -86,6 +86,8 @@ pub struct AppState {
     /// Where new threads are written, many per transaction under load.
     pub opener: ThreadOpener,
     pub jwt: Arc<JwtKeys>,
+    /// Seals and opens TOTP secrets at rest.
+    pub sealer: Arc<Sealer>,
     pub config: Arc<ApiConfig>,
     pub metrics: Arc<Metrics>,
     pub calendar: Arc<CalendarHandle>,
@@ -113,6 +115,7 @@ impl AppState {
     pub fn new(
         pools: Pools,
         jwt: JwtKeys,
+        sealer: Sealer,
         config: ApiConfig,
         calendar: CalendarRules,
         clock: Clock,
@@ -134,6 +137,7 @@ impl AppState {
             read: pools.read,
             opener,
             jwt: Arc::new(jwt),
+            sealer: Arc::new(sealer),
             config: Arc::new(config),
             metrics,
             calendar,

@@ -81,8 +81,9 @@ pub struct LoginRequest {
     pub email: Text,
     #[oai(validator(max_length = 128))]
     pub password: Text,
-    /// Six-digit TOTP code, for accounts that enrolled a second factor.
-    #[oai(validator(max_length = 10))]
+    /// For accounts with a second factor: the authenticator app's current
+    /// six-digit code, or one of the recovery codes (each works once).
+    #[oai(validator(max_length = 32))]
     pub totp: Option<Text>,
 }
 
@@ -131,6 +132,59 @@ pub struct ChangePassword {
     /// the person's own name or email are refused.
     #[oai(validator(min_length = 12, max_length = 128))]
     pub new_password: Text,
+}
+
+/// `POST /v1/me/totp`: what an authenticator app needs. Shown once; the
+/// factor works after `POST /v1/me/totp/confirm`.
+#[derive(Debug, Object)]
+pub struct TotpEnrolment {
+    /// The shared secret in base32, for typing into an app by hand.
+    pub secret: String,
+    /// `otpauth://totp/madoguchi:<email>?secret=…&issuer=madoguchi` (SHA-1,
+    /// 6 digits, 30 seconds), what the QR code holds.
+    pub otpauth_uri: String,
+    /// The URI as a QR code: an SVG document.
+    pub qr_svg: String,
+}
+
+/// A code from the authenticator app (or, to remove the factor, a recovery code).
+#[derive(Debug, Object)]
+pub struct TotpCode {
+    #[oai(validator(min_length = 1, max_length = 32))]
+    pub code: Text,
+}
+
+/// `POST /v1/me/totp/confirm`: the factor is live.
+#[derive(Debug, Object)]
+pub struct RecoveryCodes {
+    /// Ten one-time codes for when the phone is lost, shown only now: each
+    /// signs in once in place of a TOTP code.
+    pub recovery_codes: Vec<String>,
+}
+
+/// The caller's second factor.
+#[derive(Debug, Object)]
+pub struct TotpStatus {
+    pub enrolled: bool,
+    /// Unused recovery codes left.
+    pub recovery_codes_left: u64,
+    /// Whether the caller must have one (staff, while the admin setting is on).
+    pub required: bool,
+}
+
+/// Settings that apply to every sign-in.
+#[derive(Debug, Object)]
+pub struct SecuritySettings {
+    /// Every agent and admin must use a second factor: one without it may
+    /// only enrol (`POST /v1/me/totp`) until it is done.
+    pub staff_totp_required: bool,
+}
+
+/// `DELETE /v1/users/{id}/totp`: the factor is gone and so are the sessions.
+#[derive(Debug, Object)]
+pub struct SecondFactorReset {
+    /// How many sessions of the person were ended.
+    pub sessions_revoked: u64,
 }
 
 #[derive(Debug, Object)]

@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod migration;
 pub mod organizations;
 pub mod page;
+pub mod second_factor;
 pub mod sessions;
 pub mod settings;
 pub mod throttle;

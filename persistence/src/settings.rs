@@ -32,3 +32,20 @@ pub async fn get(db: &impl ConnectionTrait, key: &str) -> Result<Option<String>,
         .await?
         .map(|m| m.value))
 }
+
+/// Set `key` to `value`, whatever it was.
+pub async fn put(db: &impl ConnectionTrait, key: &str, value: &str) -> Result<(), StoreError> {
+    let row = setting::ActiveModel {
+        key: Set(key.to_owned()),
+        value: Set(value.to_owned()),
+    };
+    setting::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(setting::Column::Key)
+                .update_column(setting::Column::Value)
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}

@@ -29,6 +29,8 @@ pub struct User {
 pub struct Credentials {
     pub user: User,
     pub password_hash: String,
+    /// The sealed TOTP secret, when the person has a second factor.
+    pub totp_secret: Option<String>,
 }
 
 fn corrupt(e: impl ToString) -> StoreError {
@@ -72,6 +74,8 @@ pub async fn insert(
         password_hash: Set(new.password_hash),
         active: Set(true),
         totp_secret: Set(None),
+        totp_pending_secret: Set(None),
+        totp_last_step: Set(None),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -111,9 +115,11 @@ pub async fn credentials_by_email(
         return Ok(None);
     };
     let password_hash = m.password_hash.clone();
+    let totp_secret = m.totp_secret.clone();
     Ok(Some(Credentials {
         user: from_model(m)?,
         password_hash,
+        totp_secret,
     }))
 }
 

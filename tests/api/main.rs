@@ -14,6 +14,7 @@ mod helpers;
 mod manners;
 mod ops;
 mod process;
+mod second_factor;
 mod web;
 mod web_desk;
 mod webhooks;

@@ -10,6 +10,7 @@ pub mod calls;
 pub mod ops;
 pub mod organizations;
 pub mod queue;
+pub mod second_factor;
 pub mod sla_policies;
 pub mod threads;
 pub mod users;
@@ -45,6 +46,7 @@ pub enum ApiTags {
 
 pub type Api = (
     auth::AuthApi,
+    second_factor::SecondFactorApi,
     organizations::OrganizationsApi,
     users::UsersApi,
     audit::AuditApi,
@@ -62,6 +64,7 @@ pub type Api = (
 pub fn api() -> Api {
     (
         auth::AuthApi,
+        second_factor::SecondFactorApi,
         organizations::OrganizationsApi,
         users::UsersApi,
         audit::AuditApi,

@@ -5,7 +5,7 @@ use madoguchi_persistence::{
 };
 use serde_json::json;
 
-use super::{entry, record, Object};
+use super::{entry, record, second_factor, Object};
 use crate::{
     context::RequestCtx,
     passwords::{check_guessable, hash_password, verify_password},
@@ -83,7 +83,10 @@ fn token_for(
 /// session must still be live (not revoked, not idle, within its 12 hours),
 /// which the token check already established.
 pub async fn refresh(state: &AppState, p: &Principal) -> Result<Token, ApiError> {
-    let Principal::User { user, session_id } = p else {
+    let Principal::User {
+        user, session_id, ..
+    } = p
+    else {
         return Err(ApiError::missing_scope(None));
     };
     let ends = sessions::expires_at(&state.db, *session_id).await?;
@@ -268,12 +271,33 @@ async fn open_session(
     let creds = users::credentials_by_email(&state.db, &email).await?;
     let hash = creds.as_ref().map(|c| c.password_hash.clone());
     let password_ok = verify_password(password, hash).await?;
+    // An account with a second factor answers every failure with "second
+    // factor required", so the answer never tells whether the password was
+    // right. The code is only checked (and spent) after the right password.
+    let factor = creds
+        .as_ref()
+        .filter(|c| c.user.active)
+        .and_then(|c| c.totp_secret.clone());
+    let refusal = if factor.is_some() {
+        ApiError::second_factor_required()
+    } else {
+        ApiError::invalid_credentials()
+    };
     let user = creds.map(|c| c.user).filter(|u| u.active && password_ok);
-    // The second factor is enforced as soon as enrolment exists; until then no
-    // account has one.
-    let user = match user {
-        Some(u) if u.totp_enrolled && totp.is_none() => None,
-        other => other,
+    let mut reason = "password";
+    let user = match (user, factor) {
+        (Some(u), Some(sealed)) => {
+            reason = if totp.is_some() {
+                "second factor wrong"
+            } else {
+                "second factor missing"
+            };
+            match &totp {
+                Some(code) if second_factor::accept(state, u.id, &sealed, code).await? => Some(u),
+                _ => None,
+            }
+        }
+        (u, _) => u,
     };
 
     let tx = begin(&state.db).await?;
@@ -290,12 +314,12 @@ async fn open_session(
                 "auth.login",
                 None,
                 Outcome::Failure,
-                Some(json!({"email": email.as_str()})),
+                Some(json!({"email": email.as_str(), "reason": reason})),
             ),
         )
         .await?;
         commit(tx).await?;
-        return Err(ApiError::invalid_credentials());
+        return Err(refusal);
     };
     throttle::clear(&tx, &akey).await?;
     let sid = match kind {
@@ -378,7 +402,10 @@ pub async fn change_password(
     current: String,
     new: &str,
 ) -> Result<u64, ApiError> {
-    let Principal::User { user, session_id } = p else {
+    let Principal::User {
+        user, session_id, ..
+    } = p
+    else {
         return Err(ApiError::missing_scope(None));
     };
     let t = state.now();

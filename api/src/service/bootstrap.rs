@@ -44,6 +44,24 @@ pub async fn jwt_secret(db: &Db, configured: Option<&str>) -> Result<Vec<u8>, Bo
     Ok(stored.into_bytes())
 }
 
+/// The key that seals TOTP secrets: the configured one, or one generated once
+/// and kept in the database (like the token secret) so every instance opens
+/// what another sealed. Configuring it keeps the key out of a database dump.
+pub async fn totp_key(db: &Db, configured: Option<[u8; 32]>) -> Result<[u8; 32], BootstrapError> {
+    if let Some(k) = configured {
+        return Ok(k);
+    }
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    let candidate = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let stored = settings::get_or_init(db, "totp_key", &candidate).await?;
+    base64::engine::general_purpose::STANDARD
+        .decode(stored)
+        .ok()
+        .and_then(|v| v.try_into().ok())
+        .ok_or_else(|| BootstrapError::Invalid("the stored TOTP key is not 32 bytes".into()))
+}
+
 /// A strong random password for the first admin (24 alphanumerics ≈ 142 bits).
 pub fn generate_password() -> String {
     OsRng

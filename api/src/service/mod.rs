@@ -13,6 +13,7 @@ pub mod calls;
 mod journal;
 pub mod opener;
 pub mod organizations;
+pub mod second_factor;
 pub mod users;
 pub mod webhooks;
 

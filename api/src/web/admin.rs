@@ -41,6 +41,10 @@ fn done_message(code: &str) -> Option<String> {
         "user-created" => "利用者を登録しました。",
         "user-deactivated" => "利用者を無効にしました。ログイン中のセッションはすべて終了しました。",
         "user-activated" => "利用者を有効にしました。",
+        "totp-reset" => "2段階認証をリセットしました。この利用者のセッションはすべて終了しました。次のログインで設定し直します。",
+        "totp-required" => "スタッフの2段階認証を必須にしました。未設定のスタッフは、設定が終わるまでほかの操作ができません。",
+        "totp-optional" => "スタッフの2段階認証を任意にしました。",
+        "totp-own-first" => "必須にする前に、ご自身の2段階認証を「アカウント」で設定してください（設定は変わっていません）。",
         "password-reset" => {
             "パスワードを再設定しました。この利用者のセッションはすべて終了しました。新しいパスワードをご本人に安全な方法でお伝えください。"
         }
@@ -131,6 +135,36 @@ async fn organizations_page(
         next,
     };
     render(status, &page)
+}
+
+#[derive(Deserialize)]
+pub struct SecurityForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    staff_totp_required: String,
+}
+
+/// Require (or not) a second factor of all staff.
+#[handler]
+pub async fn put_security(
+    state: Data<&AppState>,
+    req: &Request,
+    Form(f): Form<SecurityForm>,
+) -> Response {
+    let s = match form_session(&state, req, &f.csrf, None).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let on = f.staff_totp_required == "on";
+    match service::second_factor::set_staff_required(&state, &s.principal, on).await {
+        Ok(true) => see_other("/admin/users?done=totp-required"),
+        Ok(false) => see_other("/admin/users?done=totp-optional"),
+        Err(e) if e.kind == ProblemType::ValidationFailed => {
+            see_other("/admin/users?done=totp-own-first")
+        }
+        Err(e) => failure(&state, Some(&s), e).await,
+    }
 }
 
 #[handler]
@@ -319,6 +353,9 @@ async fn users_page(
         display_name: form.display_name,
         errors,
         next,
+        staff_totp_required: service::second_factor::staff_required(state)
+            .await
+            .unwrap_or(false),
     };
     render(status, &page)
 }
@@ -447,6 +484,12 @@ pub async fn update_user(
         active: None,
         password: None,
     };
+    if f.action == "totp_reset" {
+        return match service::second_factor::reset(&state, &s.principal, id).await {
+            Ok(_) => see_other("/admin/users?done=totp-reset"),
+            Err(e) => failure(&state, Some(&s), e).await,
+        };
+    }
     let done = match f.action.as_str() {
         "deactivate" => {
             upd.active = Some(false);

@@ -9,6 +9,7 @@
 //! strict security headers and no caching; a service error becomes the page it
 //! means (the login page, the 404 page, the form again with its message).
 
+mod account;
 mod admin;
 mod desk;
 pub mod jp;
@@ -41,6 +42,18 @@ pub fn mount(route: Route) -> Route {
     route
         .at("/login", poem::get(pages::login_page).post(pages::login))
         .at("/logout", poem::post(pages::logout))
+        .at("/account", poem::get(account::account))
+        .at(
+            "/account/totp",
+            poem::get(account::totp_page).post(account::start_totp),
+        )
+        .at("/account/totp/confirm", poem::post(account::confirm_totp))
+        .at("/account/totp/remove", poem::post(account::remove_totp))
+        .at(
+            "/account/sessions/:id/end",
+            poem::post(account::end_session),
+        )
+        .at("/account/password", poem::post(account::change_password))
         .at(
             "/threads",
             poem::get(pages::threads).post(pages::create_thread),
@@ -70,6 +83,7 @@ pub fn mount(route: Route) -> Route {
             poem::get(admin::users).post(admin::create_user),
         )
         .at("/admin/users/:id", poem::post(admin::update_user))
+        .at("/admin/security", poem::post(admin::put_security))
         .at("/admin/sla", poem::get(admin::sla))
         .at("/admin/sla/:priority", poem::post(admin::put_sla))
         .at("/admin/calendar", poem::get(admin::calendar))
@@ -90,6 +104,11 @@ pub fn route_label(path: &str) -> Option<&'static str> {
         [""] => "/",
         ["login"] => "/login",
         ["logout"] => "/logout",
+        ["account"] => "/account",
+        ["account", "totp"] => "/account/totp",
+        ["account", "totp", _] => "/account/totp/{action}",
+        ["account", "sessions", _, "end"] => "/account/sessions/{id}/end",
+        ["account", "password"] => "/account/password",
         ["threads"] => "/threads",
         ["threads", "new"] => "/threads/new",
         ["threads", _] => "/threads/{number}",
@@ -104,6 +123,7 @@ pub fn route_label(path: &str) -> Option<&'static str> {
         ["admin", "organizations", _] => "/admin/organizations/{id}",
         ["admin", "users"] => "/admin/users",
         ["admin", "users", _] => "/admin/users/{id}",
+        ["admin", "security"] => "/admin/security",
         ["admin", "sla"] => "/admin/sla",
         ["admin", "sla", _] => "/admin/sla/{priority}",
         ["admin", "calendar"] => "/admin/calendar",

@@ -26,7 +26,6 @@ use super::{
     views::*,
 };
 use crate::{
-    principal::Principal,
     problem::{ApiError, ProblemType},
     service::{self, board as svc},
     state::AppState,
@@ -153,6 +152,7 @@ pub(super) fn field_message(field: &str, english: &str) -> String {
         "email" => "メールアドレス",
         "display_name" => "氏名",
         "password" => "パスワード",
+        "new_password" => "新しいパスワード",
         "role" => "役割",
         "contract_status" => "契約状態",
         "first_response_minutes" => "初回回答の目標",
@@ -326,6 +326,10 @@ pub(super) async fn signed_in(
     draft: Option<Draft>,
 ) -> Result<WebSession, Response> {
     match session::current(state, req).await {
+        // Staff who must enrol a second factor see nothing else until they have.
+        Ok(Some(s)) if s.principal.enrol_only() && !req.uri().path().starts_with("/account") => {
+            Err(super::see_other("/account"))
+        }
         Ok(Some(s)) => Ok(s),
         Ok(None) => {
             let mut draft = draft.unwrap_or_default();
@@ -477,13 +481,18 @@ pub async fn login(state: Data<&AppState>, req: &Request, Form(f): Form<LoginFor
                     "ログインの試行が多すぎます。{}秒ほど待ってからもう一度お試しください。",
                     e.retry_after.unwrap_or(60)
                 ),
+                ProblemType::SecondFactorRequired => "このアカウントは2段階認証を使っています。正しいパスワードと、認証アプリの確認コード（または回復コード）を入力してください。".to_owned(),
                 _ => "メールアドレスまたはパスワード（確認コード）が正しくありません。".to_owned(),
             };
             return login_form(&state, req, f.email, Some(message), f.draft, e.status).await;
         }
     };
+    let principal = match service::second_factor::principal_for(&state, user, sid).await {
+        Ok(p) => p,
+        Err(e) => return failure(&state, None, e).await,
+    };
     let s = WebSession {
-        principal: Principal::user(user, sid),
+        principal,
         csrf: session::csrf_token(&state, &hash),
     };
     let cookie = session::session_cookie(&state, req, &secret);
@@ -549,6 +558,12 @@ async fn resume(state: &AppState, s: &WebSession, draft: Draft) -> Response {
 pub struct CsrfOnly {
     #[serde(default)]
     csrf: String,
+}
+
+impl CsrfOnly {
+    pub(super) fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 #[handler]

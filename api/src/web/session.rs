@@ -158,7 +158,7 @@ pub async fn current(state: &AppState, req: &Request) -> Result<Option<WebSessio
         sessions::touch(&state.db, live.id, now).await?;
     }
     Ok(Some(WebSession {
-        principal: Principal::user(live.user, live.id),
+        principal: crate::service::second_factor::principal_for(state, live.user, live.id).await?,
         csrf: csrf_token(state, &h),
     }))
 }

@@ -321,6 +321,7 @@ pub struct AdminUsersPage {
     pub display_name: String,
     pub errors: FieldErrors,
     pub next: Option<String>,
+    pub staff_totp_required: bool,
 }
 
 pub struct SlaRow {
@@ -384,4 +385,45 @@ pub struct AdminCalendarPage {
     pub special_hours: String,
     pub note: String,
     pub errors: FieldErrors,
+}
+
+// ---- account ---------------------------------------------------------------
+
+pub struct SessionRow {
+    pub id: String,
+    pub kind: &'static str,
+    pub current: bool,
+    pub created: String,
+    pub last_seen: String,
+    pub address: String,
+    pub agent: String,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct AccountPage {
+    pub layout: Layout,
+    pub staff: bool,
+    pub enrolled: bool,
+    pub required: bool,
+    pub recovery_left: u64,
+    pub error: Option<String>,
+    pub sessions: Vec<SessionRow>,
+}
+
+#[derive(Template)]
+#[template(path = "totp_enrol.html")]
+pub struct TotpEnrolPage {
+    pub layout: Layout,
+    /// An SVG document drawn by the server from the otpauth URI (no user text).
+    pub qr_svg: String,
+    pub secret: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "recovery_codes.html")]
+pub struct RecoveryCodesPage {
+    pub layout: Layout,
+    pub codes: Vec<String>,
 }

@@ -13,6 +13,7 @@ pub mod login_throttle;
 pub mod organization;
 pub mod outbox;
 pub mod post;
+pub mod recovery_code;
 pub mod session;
 pub mod setting;
 pub mod sla_clock;

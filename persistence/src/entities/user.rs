@@ -12,8 +12,12 @@ pub struct Model {
     pub organization_id: Option<Uuid>,
     pub password_hash: String,
     pub active: bool,
-    /// Reserved for the TOTP second factor (RFC 6238); null until enrolled.
+    /// The confirmed TOTP secret (RFC 6238), sealed; null until enrolled.
     pub totp_secret: Option<String>,
+    /// A TOTP secret handed out for enrolment and not yet confirmed, sealed.
+    pub totp_pending_secret: Option<String>,
+    /// The last TOTP time step accepted: a code is good once.
+    pub totp_last_step: Option<i64>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -1,0 +1,409 @@
+//! The staff second factor: enrolment, removal, an admin's reset, the setting
+//! that requires it of all staff, and the check at login.
+//!
+//! Rules, in one place:
+//! - agents and admins may enrol; customers and API keys may not;
+//! - a TOTP code is accepted for a time step later than any accepted before
+//!   (once only, on every instance), with one step of skew either side;
+//! - a recovery code is accepted once;
+//! - a wrong code counts against the account like a wrong password (429 once
+//!   the account's budget is spent);
+//! - while staff must use a second factor, a staff session without one may
+//!   only enrol it ([`principal_for`]).
+
+use madoguchi_domain::{throttle::ThrottlePolicy, Role, ValidationError};
+use madoguchi_persistence::{
+    audit::Outcome, begin, commit, second_factor as store, sessions, settings, throttle, users,
+    users::User,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{entry, record, Object};
+use crate::{
+    principal::Principal,
+    problem::{ApiError, ProblemType},
+    second_factor::{
+        looks_like_code, matching_step, new_recovery_codes, new_secret, otpauth, qr_svg,
+        recovery_hash,
+    },
+    state::AppState,
+};
+
+/// The setting (in the shared settings table, so every instance agrees) that
+/// requires a second factor of every agent and admin.
+const STAFF_REQUIRED: &str = "staff_totp_required";
+
+/// What an enrolment hands out: enough for any authenticator app.
+pub struct Enrolment {
+    /// The shared secret in base32, for typing in by hand.
+    pub secret: String,
+    pub otpauth_uri: String,
+    /// The URI as a QR code, an SVG document.
+    pub qr_svg: String,
+}
+
+fn person(p: &Principal) -> Result<&User, ApiError> {
+    match p {
+        Principal::User { user, .. } => Ok(user),
+        Principal::Key(_) => Err(ApiError::missing_scope(None)),
+    }
+}
+
+fn staff_only(user: &User) -> Result<(), ApiError> {
+    if Role::STAFF.contains(&user.role) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden_for(Role::STAFF))
+    }
+}
+
+fn account_key(user: &User) -> String {
+    format!("account:{}", user.email)
+}
+
+/// Whether every agent and admin must use a second factor.
+pub async fn staff_required(state: &AppState) -> Result<bool, ApiError> {
+    Ok(settings::get(&state.read, STAFF_REQUIRED).await?.as_deref() == Some("true"))
+}
+
+/// The security settings, for an admin.
+pub async fn settings(state: &AppState, p: &Principal) -> Result<bool, ApiError> {
+    super::authorize(
+        state,
+        p,
+        Role::ADMINS,
+        "settings.read",
+        Some(Object::kind("security_settings")),
+    )
+    .await?;
+    staff_required(state).await
+}
+
+/// Require (or stop requiring) a second factor of every agent and admin. Admin
+/// only, audited; to require it, the admin must have one. Staff without one keep their sessions but may only enrol
+/// until they have.
+pub async fn set_staff_required(
+    state: &AppState,
+    p: &Principal,
+    required: bool,
+) -> Result<bool, ApiError> {
+    super::authorize(
+        state,
+        p,
+        Role::ADMINS,
+        "settings.update",
+        Some(Object::kind("security_settings")),
+    )
+    .await?;
+    // Whoever requires it shows it works first, and cannot lock themselves out.
+    if required && !person(p)?.totp_enrolled {
+        return Err(ValidationError::new(
+            "staff_totp_required",
+            "enrol your own second factor first (POST /v1/me/totp)",
+        )
+        .into());
+    }
+    let tx = begin(&state.db).await?;
+    settings::put(&tx, STAFF_REQUIRED, if required { "true" } else { "false" }).await?;
+    record(
+        &tx,
+        entry(
+            state.now(),
+            Some(p),
+            "settings.update",
+            Some(Object::kind("security_settings")),
+            Outcome::Success,
+            Some(json!({"staff_totp_required": required})),
+        ),
+    )
+    .await?;
+    commit(tx).await?;
+    Ok(required)
+}
+
+/// The principal of a live session of `user`: restricted to enrolment when the
+/// person is staff, has no second factor and one is required.
+pub async fn principal_for(
+    state: &AppState,
+    user: User,
+    session_id: Uuid,
+) -> Result<Principal, ApiError> {
+    let enrol_only =
+        Role::STAFF.contains(&user.role) && !user.totp_enrolled && staff_required(state).await?;
+    Ok(Principal::User {
+        user,
+        session_id,
+        enrol_only,
+    })
+}
+
+/// Start an enrolment: a new secret, kept sealed until a code from it is
+/// confirmed. Starting again replaces an unconfirmed one.
+pub async fn start(state: &AppState, p: &Principal) -> Result<Enrolment, ApiError> {
+    let user = person(p)?;
+    staff_only(user)?;
+    let factor = store::get(&state.db, user.id).await?;
+    if factor.secret.is_some() {
+        return Err(ApiError::new(ProblemType::SecondFactorExists));
+    }
+    let secret = new_secret();
+    let sealed = state
+        .sealer
+        .seal(user.id, &secret)
+        .ok_or_else(|| ApiError::internal("sealing a TOTP secret failed"))?;
+    let enrolment = enrolment(user, &secret)?;
+    let tx = begin(&state.db).await?;
+    store::set_pending(&tx, user.id, &sealed).await?;
+    record(
+        &tx,
+        entry(
+            state.now(),
+            Some(p),
+            "second_factor.enrol_start",
+            Some(Object::new("user", &user.id.to_string())),
+            Outcome::Success,
+            None,
+        ),
+    )
+    .await?;
+    commit(tx).await?;
+    Ok(enrolment)
+}
+
+fn enrolment(user: &User, secret: &[u8]) -> Result<Enrolment, ApiError> {
+    let (otpauth_uri, base32) = otpauth(secret, &user.email)
+        .ok_or_else(|| ApiError::internal("building the otpauth URI failed"))?;
+    let svg =
+        qr_svg(&otpauth_uri).ok_or_else(|| ApiError::internal("drawing the QR code failed"))?;
+    Ok(Enrolment {
+        secret: base32,
+        otpauth_uri,
+        qr_svg: svg,
+    })
+}
+
+/// The enrolment started and not yet confirmed, shown again (a page
+/// reloaded, a code mistyped).
+pub async fn pending(state: &AppState, p: &Principal) -> Result<Option<Enrolment>, ApiError> {
+    let user = person(p)?;
+    let factor = store::get(&state.read, user.id).await?;
+    let Some(sealed) = factor.pending.filter(|_| factor.secret.is_none()) else {
+        return Ok(None);
+    };
+    let secret = state
+        .sealer
+        .open(user.id, &sealed)
+        .ok_or_else(|| ApiError::internal("a pending TOTP secret does not open"))?;
+    enrolment(user, &secret).map(Some)
+}
+
+/// Refuse while the account's failure budget is spent.
+async fn not_throttled(state: &AppState, user: &User) -> Result<(), ApiError> {
+    let policy = ThrottlePolicy::per_account();
+    match throttle::retry_after(&state.db, &account_key(user), &policy, state.now()).await? {
+        Some(secs) => Err(ApiError::too_many_requests(secs)),
+        None => Ok(()),
+    }
+}
+
+/// A wrong code: counted against the account and audited; the 422 names `code`.
+async fn wrong_code(
+    state: &AppState,
+    p: &Principal,
+    user: &User,
+    action: &str,
+) -> Result<ApiError, ApiError> {
+    let tx = begin(&state.db).await?;
+    throttle::record_failure(
+        &tx,
+        &account_key(user),
+        &ThrottlePolicy::per_account(),
+        state.now(),
+    )
+    .await?;
+    record(
+        &tx,
+        entry(
+            state.now(),
+            Some(p),
+            action,
+            Some(Object::new("user", &user.id.to_string())),
+            Outcome::Failure,
+            Some(json!({"reason": "wrong code"})),
+        ),
+    )
+    .await?;
+    commit(tx).await?;
+    Ok(ValidationError::new(
+        "code",
+        "is not a current code of the authenticator app (or an unused recovery code)",
+    )
+    .into())
+}
+
+/// Confirm an enrolment with a code from the new secret: the factor is live
+/// from now on, and ten recovery codes are answered, once.
+pub async fn confirm(state: &AppState, p: &Principal, code: &str) -> Result<Vec<String>, ApiError> {
+    let user = person(p)?;
+    staff_only(user)?;
+    not_throttled(state, user).await?;
+    let factor = store::get(&state.db, user.id).await?;
+    if factor.secret.is_some() {
+        return Err(ApiError::new(ProblemType::SecondFactorExists));
+    }
+    let Some(pending) = factor.pending else {
+        return Err(ValidationError::new(
+            "code",
+            "there is no enrolment to confirm: start one with POST /v1/me/totp",
+        )
+        .into());
+    };
+    let secret = state
+        .sealer
+        .open(user.id, &pending)
+        .ok_or_else(|| ApiError::internal("a pending TOTP secret does not open"))?;
+    let step =
+        looks_like_code(code).and_then(|c| matching_step(&secret, &c, state.now().timestamp()));
+    let Some(step) = step else {
+        return Err(wrong_code(state, p, user, "second_factor.enrol").await?);
+    };
+    let codes = new_recovery_codes();
+    let hashes: Vec<String> = codes.iter().map(|c| recovery_hash(c)).collect();
+    let tx = begin(&state.db).await?;
+    if !store::confirm(&tx, user.id, &pending, step, state.now()).await? {
+        return Err(ValidationError::new(
+            "code",
+            "another enrolment was started meanwhile: use the newest QR code",
+        )
+        .into());
+    }
+    store::replace_recovery_codes(&tx, user.id, &hashes, state.now()).await?;
+    throttle::clear(&tx, &account_key(user)).await?;
+    record(
+        &tx,
+        entry(
+            state.now(),
+            Some(p),
+            "second_factor.enrol",
+            Some(Object::new("user", &user.id.to_string())),
+            Outcome::Success,
+            None,
+        ),
+    )
+    .await?;
+    commit(tx).await?;
+    Ok(codes)
+}
+
+/// Remove one's own second factor, proven with a current code or a recovery
+/// code (a stolen token alone cannot take it away).
+pub async fn remove(state: &AppState, p: &Principal, code: &str) -> Result<(), ApiError> {
+    let user = person(p)?;
+    not_throttled(state, user).await?;
+    let factor = store::get(&state.db, user.id).await?;
+    let Some(sealed) = factor.secret else {
+        return Err(ApiError::with_detail(
+            ProblemType::NotFound,
+            "no second factor is enrolled",
+        ));
+    };
+    if !accept(state, user.id, &sealed, code).await? {
+        return Err(wrong_code(state, p, user, "second_factor.remove").await?);
+    }
+    let tx = begin(&state.db).await?;
+    store::remove(&tx, user.id, state.now()).await?;
+    throttle::clear(&tx, &account_key(user)).await?;
+    record(
+        &tx,
+        entry(
+            state.now(),
+            Some(p),
+            "second_factor.remove",
+            Some(Object::new("user", &user.id.to_string())),
+            Outcome::Success,
+            None,
+        ),
+    )
+    .await?;
+    commit(tx).await?;
+    Ok(())
+}
+
+/// An admin removes a person's second factor (a lost phone): every session of
+/// the person ends too, since whoever has the phone may be signed in. Audited.
+/// Answers how many sessions ended.
+pub async fn reset(state: &AppState, p: &Principal, user_id: Uuid) -> Result<u64, ApiError> {
+    let key = user_id.to_string();
+    super::authorize(
+        state,
+        p,
+        Role::ADMINS,
+        "second_factor.reset",
+        Some(Object::new("user", &key)),
+    )
+    .await?;
+    users::get(&state.db, user_id).await?;
+    let tx = begin(&state.db).await?;
+    if !store::remove(&tx, user_id, state.now()).await? {
+        return Err(ApiError::with_detail(
+            ProblemType::NotFound,
+            "the user has no second factor",
+        ));
+    }
+    let ended = sessions::revoke_all_for_user(&tx, user_id, state.now()).await?;
+    record(
+        &tx,
+        entry(
+            state.now(),
+            Some(p),
+            "second_factor.reset",
+            Some(Object::new("user", &key)),
+            Outcome::Success,
+            Some(json!({"sessions_revoked": ended})),
+        ),
+    )
+    .await?;
+    commit(tx).await?;
+    Ok(ended)
+}
+
+/// Whether `code` proves the factor whose sealed secret is `sealed`: a TOTP
+/// code for a step later than any accepted, or an unspent recovery code.
+/// Whatever it accepts is spent.
+pub(crate) async fn accept(
+    state: &AppState,
+    user_id: Uuid,
+    sealed: &str,
+    code: &str,
+) -> Result<bool, ApiError> {
+    if let Some(digits) = looks_like_code(code) {
+        let Some(secret) = state.sealer.open(user_id, sealed) else {
+            return Err(ApiError::internal(
+                "a TOTP secret does not open with this key",
+            ));
+        };
+        return match matching_step(&secret, &digits, state.now().timestamp()) {
+            Some(step) => Ok(store::accept_step(&state.db, user_id, step).await?),
+            None => Ok(false),
+        };
+    }
+    Ok(store::spend_recovery_code(&state.db, user_id, &recovery_hash(code), state.now()).await?)
+}
+
+/// The person's second factor as their account page shows it.
+pub struct Status {
+    pub enrolled: bool,
+    pub recovery_codes_left: u64,
+    pub required: bool,
+}
+
+pub async fn status(state: &AppState, p: &Principal) -> Result<Status, ApiError> {
+    let user = person(p)?;
+    let factor = store::get(&state.read, user.id).await?;
+    Ok(Status {
+        enrolled: factor.secret.is_some(),
+        recovery_codes_left: store::recovery_codes_left(&state.read, user.id).await?,
+        required: Role::STAFF.contains(&user.role) && staff_required(state).await?,
+    })
+}
