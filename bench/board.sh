@@ -4,7 +4,9 @@
 # Signs in through the login form (pre-session cookie + CSRF token), then runs
 # wrk on the queue and the thread list with the session cookie, and prints
 # each page's size with its stylesheet (the whole transfer: no script, no
-# images, no fonts are fetched).
+# images, no fonts are fetched). Start the server with
+# MADOGUCHI_USER_RATE_PER_MINUTE=0: one person's browser at thousands of pages
+# a second is what the per-person rate limit exists to refuse.
 set -euo pipefail
 BASE=${1:?base url} EMAIL=${2:?email} PASSWORD=${3:?password}
 JAR=$(mktemp)

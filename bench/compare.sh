@@ -9,7 +9,7 @@ BIN=$(realpath "$1"); LABEL=$2
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 rm -rf /tmp/bench-$LABEL; mkdir -p /tmp/bench-$LABEL; cp /tmp/bench-seed/bench.db* /tmp/bench-$LABEL/
 cd /tmp/bench-$LABEL
-DATABASE_URL="sqlite:///tmp/bench-$LABEL/bench.db?mode=rwc" MADOGUCHI_LISTEN=127.0.0.1:18181 MADOGUCHI_LOG=warn MADOGUCHI_ADMIN_PASSWORD=bench-admin-password-1 MADOGUCHI_TOKEN_TTL_SECONDS=3600 $BIN > server.log 2>&1 &
+DATABASE_URL="sqlite:///tmp/bench-$LABEL/bench.db?mode=rwc" MADOGUCHI_LISTEN=127.0.0.1:18181 MADOGUCHI_LOG=warn MADOGUCHI_ADMIN_PASSWORD=bench-admin-password-1 MADOGUCHI_TOKEN_TTL_SECONDS=3600 MADOGUCHI_USER_RATE_PER_MINUTE=0 $BIN > server.log 2>&1 &
 PID=$!
 for i in $(seq 1 50); do curl -fs localhost:18181/healthz >/dev/null && break; sleep 0.2; done
 TOKEN=$(curl -fsS -X POST localhost:18181/v1/auth/login -H 'Content-Type: application/json' -d '{"email":"admin@localhost","password":"bench-admin-password-1"}' | python3 -c 'import json,sys;print(json.load(sys.stdin)["access_token"])')

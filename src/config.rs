@@ -89,6 +89,16 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "Requests one API key may make per minute on each instance (bursts of a sixth of it), 1-1000000; beyond, 429 with Retry-After",
     ),
     (
+        "MADOGUCHI_USER_RATE_PER_MINUTE",
+        "600",
+        "Requests one signed-in person may make per minute on each instance, API and board (bursts of a sixth of it), 0-1000000 (0: no limit, for load tests); beyond, 429 with Retry-After",
+    ),
+    (
+        "MADOGUCHI_METRICS_TOKEN",
+        "(none: /metrics answers loopback only)",
+        "Bearer token Prometheus sends to read /metrics (at least 16 characters); without it, /metrics answers only requests from this machine that no proxy forwarded",
+    ),
+    (
         "MADOGUCHI_WEBHOOK_ALLOW_HTTP",
         "false",
         "Accept webhook URLs with http:// (otherwise https:// only)",
@@ -156,6 +166,10 @@ pub struct Config {
     pub sweep_ms: u64,
     pub sla_warning_percent: u32,
     pub api_key_rate_per_minute: u32,
+    /// Requests per minute per signed-in person; 0: unlimited.
+    pub user_rate_per_minute: u32,
+    /// The token `/metrics` asks for; without one, loopback only.
+    pub metrics_token: Option<String>,
     pub webhook_allow_http: bool,
     pub webhook_allow_private: bool,
     pub webhook_timeout_ms: u64,
@@ -276,6 +290,22 @@ impl Config {
             1,
             1_000_000,
         )? as u32;
+        let user_rate_per_minute = parse_num(
+            "MADOGUCHI_USER_RATE_PER_MINUTE",
+            &or_default("MADOGUCHI_USER_RATE_PER_MINUTE"),
+            0,
+            1_000_000,
+        )? as u32;
+        let metrics_token = val("MADOGUCHI_METRICS_TOKEN");
+        if metrics_token
+            .as_ref()
+            .is_some_and(|t| t.chars().count() < 16 || t.chars().any(|c| c.is_whitespace()))
+        {
+            return Err(err(
+                "MADOGUCHI_METRICS_TOKEN",
+                "must be at least 16 characters, without spaces",
+            ));
+        }
         let webhook_allow_http = parse_bool(
             "MADOGUCHI_WEBHOOK_ALLOW_HTTP",
             &or_default("MADOGUCHI_WEBHOOK_ALLOW_HTTP"),
@@ -354,6 +384,8 @@ impl Config {
             sweep_ms,
             sla_warning_percent,
             api_key_rate_per_minute,
+            user_rate_per_minute,
+            metrics_token,
             webhook_allow_http,
             webhook_allow_private,
             webhook_timeout_ms,

@@ -63,6 +63,8 @@ pub async fn prepare_with_clock(config: &Config, clock: Clock) -> Result<AppStat
         trust_forwarded_for: config.trust_forwarded_for,
         warn_permille: config.sla_warning_percent * 10,
         api_key_rate_per_minute: config.api_key_rate_per_minute,
+        user_rate_per_minute: config.user_rate_per_minute,
+        metrics_token: config.metrics_token.clone(),
         web_idle: chrono::Duration::minutes(config.web_idle_minutes),
         secure_cookies: config.secure_cookies,
         cors_origins: config.cors_origins.clone(),

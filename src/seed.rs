@@ -173,6 +173,8 @@ pub async fn seed(db: &Db, threads: u64, posts: u64) -> Result<SeedReport, Strin
             version: 1,
             created_at: created,
             updated_at: created,
+            public_version: 1,
+            public_updated_at: created,
         };
         board::insert_thread(&tx, &t).await.map_err(e)?;
         board::index_document(

@@ -2,7 +2,6 @@
 //! [`crate::tokens`], checked against its live session, or an API key from
 //! [`crate::secrets`], checked against its row, becomes a [`Principal`].
 
-use governor::clock::{Clock as _, DefaultClock};
 use madoguchi_persistence::{api_keys, sessions};
 use poem::Request;
 use poem_openapi::{auth::Bearer, SecurityScheme};
@@ -39,6 +38,9 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> 
     if user.id.to_string() != claims.sub {
         return Err(ApiError::unauthorized().into());
     }
+    if let Some(limiter) = &state.user_limiter {
+        state.within_rate(limiter, &user.id)?;
+    }
     // Activity keeps the session alive; written at most once a minute.
     if now - seen >= chrono::Duration::minutes(1) {
         sessions::touch(&state.db, sid, now)
@@ -60,10 +62,7 @@ async fn check_key(state: &AppState, secret: &str) -> Result<Principal, ApiError
         .ok_or_else(|| {
             ApiError::unauthorized().detail("the API key is unknown, revoked or expired")
         })?;
-    if let Err(not_until) = state.key_limiter.check_key(&key.id) {
-        let wait = not_until.wait_time_from(DefaultClock::default().now());
-        return Err(ApiError::too_many_requests(wait.as_secs().max(1)));
-    }
+    state.within_rate(&state.key_limiter, &key.id)?;
     if key
         .last_used_at
         .is_none_or(|t| now - t >= chrono::Duration::minutes(1))

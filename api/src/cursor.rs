@@ -1,12 +1,21 @@
 //! Opaque pagination cursors. A cursor is the last key of a page plus the list it
 //! belongs to, signed with HMAC-SHA256, so a forged cursor or one taken from
 //! another list is refused (400) instead of silently paging somewhere odd.
+//! The signing key is the caller's own ([`key_for`]): a cursor works only for
+//! the person or API key it was handed to.
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::problem::{ApiError, ProblemType};
+
+/// The cursor key of one caller: the server's cursor secret bound to who is
+/// asking (a person or an API key), so a cursor passed to someone else is 400.
+pub fn key_for(state: &crate::state::AppState, p: &crate::principal::Principal) -> Vec<u8> {
+    let issued_to = format!("{}:{}", p.kind().as_str(), p.id());
+    mac(&state.jwt.cursor_key, "cursor-owner", &issued_to).unwrap_or_default()
+}
 
 /// Lists take `?limit=` (default 50, at most 200).
 pub const DEFAULT_LIMIT: u32 = 50;

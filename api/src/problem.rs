@@ -77,6 +77,7 @@ problem_types! {
     Forbidden = ("forbidden", FORBIDDEN, "Not allowed", "the caller's role may not do this; `allowed` names the roles that may"),
     MissingScope = ("missing-scope", FORBIDDEN, "Outside the API key's scopes", "an API key without the scope this needs; `required_scope` names it (absent when no key may do this)"),
     ContractInactive = ("contract-inactive", FORBIDDEN, "Contract not active", "the organization's contract is not active: it reads its history but cannot post"),
+    ContractNotEnded = ("contract-not-ended", CONFLICT, "Conflict", "erasure is for an organization whose contract has ended: set `contract_status` to `ended` first"),
     NotFound = ("not-found", NOT_FOUND, "Not found", "no such object, or not the caller's to know of; also an unknown route"),
     MethodNotAllowed = ("method-not-allowed", METHOD_NOT_ALLOWED, "Method not allowed", "the route exists but not with this method"),
     IllegalTransition = ("illegal-transition", CONFLICT, "Conflict", "the status cannot change that way; `allowed` lists where it can go"),

@@ -13,6 +13,8 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use rand::{rngs::OsRng, Rng, RngCore};
 use sha2::{Digest, Sha256};
 use totp_rs::{Algorithm, TOTP};
+
+use crate::secrets::constant_time_eq;
 use uuid::Uuid;
 
 /// Seconds per TOTP step, digits per code: what every authenticator app assumes.
@@ -95,10 +97,6 @@ pub fn matching_step(secret: &[u8], code: &str, unix: i64) -> Option<i64> {
         }
     }
     found
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Ten new recovery codes, written `abcd-efgh-jkmn-pqrs`.

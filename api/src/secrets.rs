@@ -70,6 +70,12 @@ pub fn api_key_shown(secret: &str) -> String {
     secret.chars().take(SHOWN_CHARS).collect()
 }
 
+/// Equality that takes the same time wherever the first difference is, for
+/// comparing secrets and codes.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// A new webhook signing secret.
 pub fn new_webhook_secret() -> String {
     let mut bytes = [0u8; 24];

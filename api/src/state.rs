@@ -25,6 +25,11 @@ pub struct ApiConfig {
     /// Requests one API key may make per minute on one instance (bursts of a
     /// sixth of that); beyond, 429 with `Retry-After`.
     pub api_key_rate_per_minute: u32,
+    /// Requests one signed-in person may make per minute on one instance
+    /// (bursts of a sixth); 0: unlimited.
+    pub user_rate_per_minute: u32,
+    /// The bearer token `/metrics` asks for; `None`: loopback callers only.
+    pub metrics_token: Option<String>,
     pub webhooks: WebhookConfig,
     /// A web board session idle this long ends by itself.
     pub web_idle: chrono::Duration,
@@ -68,6 +73,8 @@ impl Default for ApiConfig {
             idempotency_ttl: chrono::Duration::hours(24),
             warn_permille: 750,
             api_key_rate_per_minute: 600,
+            user_rate_per_minute: 600,
+            metrics_token: None,
             webhooks: WebhookConfig::default(),
             web_idle: chrono::Duration::minutes(30),
             secure_cookies: false,
@@ -95,6 +102,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Per-key request budgets (this instance's share).
     pub key_limiter: Arc<KeyLimiter>,
+    /// Per-person request budgets (this instance's share); `None`: unlimited.
+    pub user_limiter: Option<Arc<KeyLimiter>>,
     /// Wakes this instance's webhook dispatcher: something may be new in the
     /// outbox or a delivery may be due.
     pub webhook_wake: Arc<tokio::sync::Notify>,
@@ -103,7 +112,7 @@ pub struct AppState {
 /// A rate limiter per API key id.
 pub type KeyLimiter = governor::DefaultKeyedRateLimiter<uuid::Uuid>;
 
-fn key_limiter(per_minute: u32) -> KeyLimiter {
+fn limiter(per_minute: u32) -> KeyLimiter {
     let rate = std::num::NonZeroU32::new(per_minute.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
     let burst =
         std::num::NonZeroU32::new((per_minute / 6).max(1)).unwrap_or(std::num::NonZeroU32::MIN);
@@ -129,9 +138,12 @@ impl AppState {
             config.warn_permille,
             clock.clone(),
         );
-        let key_limiter = Arc::new(key_limiter(config.api_key_rate_per_minute));
+        let key_limiter = Arc::new(limiter(config.api_key_rate_per_minute));
+        let user_limiter = (config.user_rate_per_minute > 0)
+            .then(|| Arc::new(limiter(config.user_rate_per_minute)));
         AppState {
             key_limiter,
+            user_limiter,
             webhook_wake: Arc::new(tokio::sync::Notify::new()),
             db: pools.write,
             read: pools.read,
@@ -143,6 +155,20 @@ impl AppState {
             calendar,
             clock,
         }
+    }
+
+    /// Spend one request of `id`'s budget (a person's or an API key's), or
+    /// answer 429 with how long to wait.
+    pub fn within_rate(
+        &self,
+        limiter: &KeyLimiter,
+        id: &uuid::Uuid,
+    ) -> Result<(), crate::problem::ApiError> {
+        use governor::clock::{Clock as _, DefaultClock};
+        limiter.check_key(id).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            crate::problem::ApiError::too_many_requests(wait.as_secs().max(1))
+        })
     }
 
     /// The current instant by the application's clock.

@@ -649,8 +649,12 @@ pub struct ThreadDto {
     /// Any clock breached.
     pub breached: bool,
     pub sla: SlaDto,
+    /// What `ETag` carries. A customer's moves only with what they can see:
+    /// an internal note changes staff's version, not theirs.
     pub version: i32,
     pub created_at: DateTime<FixedOffset>,
+    /// The last change the caller can see (for a customer, internal notes
+    /// do not count).
     pub updated_at: DateTime<FixedOffset>,
 }
 

@@ -9,6 +9,7 @@ pub mod announcements;
 pub mod board;
 pub mod calendar;
 pub mod calls;
+pub mod erasure;
 pub mod error;
 pub mod identity;
 pub mod integrations;

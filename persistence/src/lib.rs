@@ -12,6 +12,7 @@ pub mod calendar;
 pub mod calls;
 pub mod db;
 mod entities;
+pub mod erasure;
 pub mod error;
 pub mod idempotency;
 pub mod migration;

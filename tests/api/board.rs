@@ -324,9 +324,8 @@ async fn internal_notes_never_reach_a_customer() {
     assert_eq!(seen["post_count"], 1);
     assert_eq!(seen["last_public_post_at"], before["last_public_post_at"]);
     assert_eq!(
-        seen["version"],
-        before["version"].as_i64().unwrap() + 1,
-        "version may move; content may not"
+        seen["version"], before["version"],
+        "an internal note moves nothing a customer sees"
     );
     let staff = body(app.get(&route::thread(n), Some(&d.agent)).await).await;
     assert_eq!(staff["post_count"], 2);
@@ -951,7 +950,9 @@ async fn thread_numbers_stay_unique_under_concurrency() {
 /// outbox event and audit entry, attributed to its own request.
 #[tokio::test]
 async fn threads_opened_together_each_keep_their_own_rows() {
-    let d = desk().await;
+    // One agent sends 40 creates at once and reads each back: a burst past the
+    // per-person budget, which this test is not about.
+    let d = Desk::on(TestApp::spawn_with(&[("MADOGUCHI_USER_RATE_PER_MINUTE", "0")]).await).await;
     let app = &d.app;
     let priorities = ["low", "normal", "high", "urgent"];
     let first_response = [510, 240, 60, 30];
@@ -1300,6 +1301,8 @@ async fn a_traced_thread_survives_storage_between_every_step() {
         version: 1,
         created_at: created,
         updated_at: created,
+        public_version: 1,
+        public_updated_at: created,
     };
     store::insert_thread(db, &t).await.unwrap();
     store::save_sla(db, id, &sla).await.unwrap();

@@ -10,6 +10,7 @@ mod board;
 mod browser;
 mod calendar;
 mod calls;
+mod customer_view;
 mod helpers;
 mod manners;
 mod ops;

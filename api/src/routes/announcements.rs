@@ -28,8 +28,17 @@ pub struct AnnouncementsApi;
 const LIST: &str = "announcements";
 
 fn dto(p: &Principal, a: Announcement, updates: Vec<Update>) -> AnnouncementDto {
-    let organization_ids = svc::visible_audience(p, &a);
-    let thread_numbers = svc::visible_threads(p, &a);
+    notice_dto(crate::service::Viewer::of(p), a, updates)
+}
+
+/// A notice as `v` may read it.
+pub(crate) fn notice_dto(
+    v: crate::service::Viewer,
+    a: Announcement,
+    updates: Vec<Update>,
+) -> AnnouncementDto {
+    let organization_ids = svc::visible_audience(v, &a);
+    let thread_numbers = svc::visible_threads(v, &a);
     AnnouncementDto {
         id: a.id,
         active: NoticeStatus::parse(&a.status)
@@ -127,7 +136,11 @@ impl AnnouncementsApi {
         cursor: Query<Option<String>>,
         active: Query<Option<bool>>,
     ) -> Result<Json<AnnouncementList>, ApiError> {
-        let before = cursor::decode_as::<Uuid>(&state.jwt.cursor_key, LIST, cursor.0.as_deref())?;
+        let before = cursor::decode_as::<Uuid>(
+            &cursor::key_for(&state, &auth.0),
+            LIST,
+            cursor.0.as_deref(),
+        )?;
         let page = svc::list(
             &state,
             &auth.0,
@@ -136,7 +149,9 @@ impl AnnouncementsApi {
             cursor::limit(limit.0),
         )
         .await?;
-        let next_cursor = cursor::next(&state.jwt.cursor_key, LIST, &page, |(a, _)| a.id);
+        let next_cursor = cursor::next(&cursor::key_for(&state, &auth.0), LIST, &page, |(a, _)| {
+            a.id
+        });
         Ok(Json(AnnouncementList {
             items: page
                 .items

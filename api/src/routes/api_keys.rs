@@ -95,9 +95,13 @@ impl ApiKeysApi {
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> Result<Json<ApiKeyList>, ApiError> {
-        let before = cursor::decode_as::<Uuid>(&state.jwt.cursor_key, LIST, cursor.0.as_deref())?;
+        let before = cursor::decode_as::<Uuid>(
+            &cursor::key_for(&state, &auth.0),
+            LIST,
+            cursor.0.as_deref(),
+        )?;
         let page = svc::list(&state, &auth.0, before, cursor::limit(limit.0)).await?;
-        let next_cursor = cursor::next(&state.jwt.cursor_key, LIST, &page, |k| k.id);
+        let next_cursor = cursor::next(&cursor::key_for(&state, &auth.0), LIST, &page, |k| k.id);
         Ok(Json(ApiKeyList {
             items: page.items.into_iter().map(Into::into).collect(),
             next_cursor,

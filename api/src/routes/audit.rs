@@ -90,7 +90,8 @@ impl AuditApi {
         /// Entries before this instant (RFC 3339).
         to: Query<Option<DateTime<FixedOffset>>>,
     ) -> Result<Json<AuditEventList>, ApiError> {
-        let before = cursor::decode_as::<i64>(&state.jwt.cursor_key, LIST, cursor.0.as_deref())?;
+        let before =
+            cursor::decode_as::<i64>(&cursor::key_for(&state, &auth.0), LIST, cursor.0.as_deref())?;
         let filter = audit_filter(
             actor_id.0,
             object_type.0,
@@ -102,7 +103,7 @@ impl AuditApi {
         )?;
         let limit = cursor::limit(limit.0);
         let page = service::audit_trail::list(&state, &auth.0, filter, before, limit).await?;
-        let next_cursor = cursor::next(&state.jwt.cursor_key, LIST, &page, |e| e.id);
+        let next_cursor = cursor::next(&cursor::key_for(&state, &auth.0), LIST, &page, |e| e.id);
         Ok(Json(AuditEventList {
             items: page.items.into_iter().map(Into::into).collect(),
             next_cursor,

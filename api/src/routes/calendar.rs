@@ -225,10 +225,13 @@ impl CalendarApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))] limit: Query<Option<u32>>,
         cursor: Query<Option<String>>,
     ) -> Result<Json<ClosureList>, ApiError> {
-        let after =
-            cursor::decode_as::<NaiveDate>(&state.jwt.cursor_key, LIST, cursor.0.as_deref())?;
+        let after = cursor::decode_as::<NaiveDate>(
+            &cursor::key_for(&state, &auth.0),
+            LIST,
+            cursor.0.as_deref(),
+        )?;
         let page = svc::list_closures(&state, &auth.0, after, cursor::limit(limit.0)).await?;
-        let next_cursor = cursor::next(&state.jwt.cursor_key, LIST, &page, |o| o.date);
+        let next_cursor = cursor::next(&cursor::key_for(&state, &auth.0), LIST, &page, |o| o.date);
         Ok(Json(ClosureList {
             items: page.items.into_iter().map(closure_dto).collect(),
             next_cursor,

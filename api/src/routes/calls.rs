@@ -28,7 +28,7 @@ pub struct CallsApi;
 
 const LIST: &str = "calls";
 
-fn dto(v: CallView) -> CallDto {
+pub(crate) fn dto(v: CallView) -> CallDto {
     let c = v.call;
     CallDto {
         id: c.id,
@@ -169,7 +169,11 @@ impl CallsApi {
         from: Query<Option<DateTime<FixedOffset>>>,
         to: Query<Option<DateTime<FixedOffset>>>,
     ) -> Result<Json<CallList>, ApiError> {
-        let before = cursor::decode_as::<Uuid>(&state.jwt.cursor_key, LIST, cursor.0.as_deref())?;
+        let before = cursor::decode_as::<Uuid>(
+            &cursor::key_for(&state, &auth.0),
+            LIST,
+            cursor.0.as_deref(),
+        )?;
         let filter = CallFilter {
             organization_id: organization_id.0,
             agent_id: agent_id.0,
@@ -179,7 +183,9 @@ impl CallsApi {
             to: to.0.map(|t| t.with_timezone(&Utc)),
         };
         let page = svc::list_calls(&state, &auth.0, filter, before, cursor::limit(limit.0)).await?;
-        let next_cursor = cursor::next(&state.jwt.cursor_key, LIST, &page, |v| v.call.id);
+        let next_cursor = cursor::next(&cursor::key_for(&state, &auth.0), LIST, &page, |v| {
+            v.call.id
+        });
         Ok(Json(CallList {
             items: page.items.into_iter().map(dto).collect(),
             next_cursor,

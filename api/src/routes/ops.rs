@@ -1,4 +1,4 @@
-use poem::{handler, web::Data, Response};
+use poem::{handler, http::header, web::Data, Request, Response};
 use poem_openapi::{payload::Json, OpenApi};
 
 use super::ApiTags;
@@ -44,10 +44,42 @@ impl OpsApi {
     }
 }
 
-/// Prometheus text exposition.
+/// Prometheus text exposition, for the scraper only: with
+/// `MADOGUCHI_METRICS_TOKEN`, to a request bearing it; without, to a request
+/// from this machine that no proxy forwarded (a proxy on the same host would
+/// otherwise pass the world's requests off as local).
 #[handler]
-pub async fn metrics(state: Data<&AppState>) -> Response {
-    Response::builder()
+pub async fn metrics(state: Data<&AppState>, req: &Request) -> Result<Response, ApiError> {
+    match &state.config.metrics_token {
+        Some(token) => {
+            let sent = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or("");
+            if !crate::secrets::constant_time_eq(sent.as_bytes(), token.as_bytes()) {
+                return Err(ApiError::unauthorized()
+                    .detail("/metrics needs the bearer token MADOGUCHI_METRICS_TOKEN names"));
+            }
+        }
+        None => {
+            let loopback = req
+                .remote_addr()
+                .as_socket_addr()
+                .is_some_and(|a| a.ip().is_loopback());
+            let forwarded = ["forwarded", "x-forwarded-for", "x-real-ip"]
+                .iter()
+                .any(|h| req.headers().contains_key(*h));
+            if !loopback || forwarded {
+                return Err(ApiError::with_detail(
+                    ProblemType::Forbidden,
+                    "/metrics answers this machine only; set MADOGUCHI_METRICS_TOKEN to scrape it from elsewhere",
+                ));
+            }
+        }
+    }
+    Ok(Response::builder()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render())
+        .body(state.metrics.render()))
 }

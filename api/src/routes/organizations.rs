@@ -93,7 +93,11 @@ impl OrganizationsApi {
         /// Only organizations with this contract status.
         contract_status: Query<Option<ContractStatusDto>>,
     ) -> Result<Json<OrganizationList>, ApiError> {
-        let after = cursor::decode_as::<Uuid>(&state.jwt.cursor_key, LIST, cursor.0.as_deref())?;
+        let after = cursor::decode_as::<Uuid>(
+            &cursor::key_for(&state, &auth.0),
+            LIST,
+            cursor.0.as_deref(),
+        )?;
         let limit = cursor::limit(limit.0);
         let page = service::organizations::list(
             &state,
@@ -103,7 +107,7 @@ impl OrganizationsApi {
             limit,
         )
         .await?;
-        let next_cursor = cursor::next(&state.jwt.cursor_key, LIST, &page, |o| o.id);
+        let next_cursor = cursor::next(&cursor::key_for(&state, &auth.0), LIST, &page, |o| o.id);
         Ok(Json(OrganizationList {
             items: page.items.into_iter().map(Into::into).collect(),
             next_cursor,

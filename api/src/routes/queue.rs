@@ -42,7 +42,11 @@ impl QueueApi {
         assignee_id: Query<Option<Uuid>>,
         #[oai(validator(max_length = 30))] tag: Query<Option<String>>,
     ) -> Result<Json<ThreadList>, ApiError> {
-        let after = cursor::decode_as(&state.jwt.cursor_key, QUEUE, cursor.0.as_deref())?;
+        let after = cursor::decode_as(
+            &cursor::key_for(&state, &auth.0),
+            QUEUE,
+            cursor.0.as_deref(),
+        )?;
         let filter = thread_filter(
             status.0,
             priority.0,
@@ -51,7 +55,7 @@ impl QueueApi {
             tag.0,
         );
         let page = svc::queue(&state, &auth.0, filter, after, cursor::limit(limit.0)).await?;
-        let next_cursor = cursor::next(&state.jwt.cursor_key, QUEUE, &page, |v| {
+        let next_cursor = cursor::next(&cursor::key_for(&state, &auth.0), QUEUE, &page, |v| {
             queue_key(&v.thread)
         });
         let cal = state.calendar.get();
@@ -82,7 +86,11 @@ impl QueueApi {
         cursor: Query<Option<String>>,
     ) -> Result<Json<SearchResults>, ApiError> {
         let list = format!("{SEARCH}:{}", q.0);
-        let before = cursor::decode_as::<i64>(&state.jwt.cursor_key, &list, cursor.0.as_deref())?;
+        let before = cursor::decode_as::<i64>(
+            &cursor::key_for(&state, &auth.0),
+            &list,
+            cursor.0.as_deref(),
+        )?;
         let limit = u64::from(limit.0.unwrap_or(20).clamp(1, 100));
         let (hits, next) = svc::search_threads(&state, &auth.0, &q.0, before, limit).await?;
         Ok(Json(SearchResults {
@@ -97,7 +105,8 @@ impl QueueApi {
                     post_id: h.post_id,
                 })
                 .collect(),
-            next_cursor: next.map(|d| cursor::encode_as(&state.jwt.cursor_key, &list, &d)),
+            next_cursor: next
+                .map(|d| cursor::encode_as(&cursor::key_for(&state, &auth.0), &list, &d)),
         }))
     }
 }

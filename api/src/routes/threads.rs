@@ -1,6 +1,6 @@
 use chrono::{DateTime, Utc};
 use madoguchi_domain::{
-    board::{ClockView, ThreadSla},
+    board::{ClockEvent, ClockView, ThreadSla},
     calendar::BusinessCalendar,
     time::to_wire,
 };
@@ -94,7 +94,18 @@ pub(crate) fn thread_filter(
     }
 }
 
-fn post_dto(p: PostRecord, number: i64) -> PostDto {
+pub(crate) fn clock_event_dto(e: ClockEvent) -> ClockEventDto {
+    ClockEventDto {
+        clock: e.kind.as_str().to_owned(),
+        cycle: e.cycle,
+        event: e.event.as_str().to_owned(),
+        at: to_wire(e.at),
+        cause: e.cause,
+        used_seconds: e.used_seconds,
+    }
+}
+
+pub(crate) fn post_dto(p: PostRecord, number: i64) -> PostDto {
     PostDto {
         id: p.id,
         thread_number: number,
@@ -194,7 +205,8 @@ impl ThreadsApi {
         assignee_id: Query<Option<Uuid>>,
         #[oai(validator(max_length = 30))] tag: Query<Option<String>>,
     ) -> Result<Json<ThreadList>, ApiError> {
-        let before = cursor::decode_as::<i64>(&state.jwt.cursor_key, LIST, cursor.0.as_deref())?;
+        let before =
+            cursor::decode_as::<i64>(&cursor::key_for(&state, &auth.0), LIST, cursor.0.as_deref())?;
         let filter = thread_filter(
             status.0,
             priority.0,
@@ -204,7 +216,9 @@ impl ThreadsApi {
         );
         let page =
             svc::list_threads(&state, &auth.0, filter, before, cursor::limit(limit.0)).await?;
-        let next_cursor = cursor::next(&state.jwt.cursor_key, LIST, &page, |v| v.thread.number);
+        let next_cursor = cursor::next(&cursor::key_for(&state, &auth.0), LIST, &page, |v| {
+            v.thread.number
+        });
         let cal = state.calendar.get();
         Ok(Json(ThreadList {
             items: page
@@ -287,19 +301,7 @@ impl ThreadsApi {
         number: Path<i64>,
     ) -> Result<Json<Vec<ClockEventDto>>, ApiError> {
         let events = svc::clock_log(&state, &auth.0, number.0).await?;
-        Ok(Json(
-            events
-                .into_iter()
-                .map(|e| ClockEventDto {
-                    clock: e.kind.as_str().to_owned(),
-                    cycle: e.cycle,
-                    event: e.event.as_str().to_owned(),
-                    at: to_wire(e.at),
-                    cause: e.cause,
-                    used_seconds: e.used_seconds,
-                })
-                .collect(),
-        ))
+        Ok(Json(events.into_iter().map(clock_event_dto).collect()))
     }
 
     /// List posts
@@ -320,10 +322,14 @@ impl ThreadsApi {
         cursor: Query<Option<String>>,
     ) -> Result<Json<PostList>, ApiError> {
         let list = format!("{POSTS}:{}", number.0);
-        let after = cursor::decode_as::<Uuid>(&state.jwt.cursor_key, &list, cursor.0.as_deref())?;
+        let after = cursor::decode_as::<Uuid>(
+            &cursor::key_for(&state, &auth.0),
+            &list,
+            cursor.0.as_deref(),
+        )?;
         let page =
             svc::list_posts(&state, &auth.0, number.0, after, cursor::limit(limit.0)).await?;
-        let next_cursor = cursor::next(&state.jwt.cursor_key, &list, &page, |p| p.id);
+        let next_cursor = cursor::next(&cursor::key_for(&state, &auth.0), &list, &page, |p| p.id);
         Ok(Json(PostList {
             items: page
                 .items

@@ -98,7 +98,11 @@ impl UsersApi {
         role: Query<Option<RoleDto>>,
         active: Query<Option<bool>>,
     ) -> Result<Json<UserList>, ApiError> {
-        let after = cursor::decode_as::<Uuid>(&state.jwt.cursor_key, LIST, cursor.0.as_deref())?;
+        let after = cursor::decode_as::<Uuid>(
+            &cursor::key_for(&state, &auth.0),
+            LIST,
+            cursor.0.as_deref(),
+        )?;
         let filter = UserFilter {
             organization_id: organization_id.0,
             role: role.0.map(Into::into),
@@ -106,7 +110,7 @@ impl UsersApi {
         };
         let limit = cursor::limit(limit.0);
         let page = service::users::list(&state, &auth.0, filter, after, limit).await?;
-        let next_cursor = cursor::next(&state.jwt.cursor_key, LIST, &page, |u| u.id);
+        let next_cursor = cursor::next(&cursor::key_for(&state, &auth.0), LIST, &page, |u| u.id);
         Ok(Json(UserList {
             items: page.items.into_iter().map(Into::into).collect(),
             next_cursor,

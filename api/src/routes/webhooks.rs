@@ -123,9 +123,13 @@ impl WebhooksApi {
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> Result<Json<WebhookList>, ApiError> {
-        let before = cursor::decode_as::<Uuid>(&state.jwt.cursor_key, LIST, cursor.0.as_deref())?;
+        let before = cursor::decode_as::<Uuid>(
+            &cursor::key_for(&state, &auth.0),
+            LIST,
+            cursor.0.as_deref(),
+        )?;
         let page = svc::list(&state, &auth.0, before, cursor::limit(limit.0)).await?;
-        let next_cursor = cursor::next(&state.jwt.cursor_key, LIST, &page, |w| w.id);
+        let next_cursor = cursor::next(&cursor::key_for(&state, &auth.0), LIST, &page, |w| w.id);
         Ok(Json(WebhookList {
             items: page.items.into_iter().map(Into::into).collect(),
             next_cursor,
@@ -277,8 +281,11 @@ impl WebhooksApi {
         #[oai(validator(max_length = 60))]
         event_type: Query<Option<String>>,
     ) -> Result<Json<DeliveryList>, ApiError> {
-        let before =
-            cursor::decode_as::<Uuid>(&state.jwt.cursor_key, DELIVERIES, cursor.0.as_deref())?;
+        let before = cursor::decode_as::<Uuid>(
+            &cursor::key_for(&state, &auth.0),
+            DELIVERIES,
+            cursor.0.as_deref(),
+        )?;
         let page = svc::deliveries(
             &state,
             &auth.0,
@@ -291,7 +298,9 @@ impl WebhooksApi {
             cursor::limit(limit.0),
         )
         .await?;
-        let next_cursor = cursor::next(&state.jwt.cursor_key, DELIVERIES, &page, |d| d.delivery.id);
+        let next_cursor = cursor::next(&cursor::key_for(&state, &auth.0), DELIVERIES, &page, |d| {
+            d.delivery.id
+        });
         Ok(Json(DeliveryList {
             items: page
                 .items

@@ -19,7 +19,7 @@ use madoguchi_persistence::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{authorize, board::post_in, entry, hidden, record, Object};
+use super::{authorize, board::post_in, entry, hidden, record, Object, Viewer};
 use crate::{principal::Principal, problem::ApiError, state::AppState};
 
 pub struct NewNotice<'a> {
@@ -38,17 +38,17 @@ fn addressed_to(a: &Announcement, org: Option<Uuid>) -> bool {
 /// The linked threads the caller may know of: staff all of them, a customer
 /// only its own organization's (another clinic's thread numbers are not its
 /// business).
-pub fn visible_threads(p: &Principal, a: &Announcement) -> Vec<i64> {
+pub fn visible_threads(v: Viewer, a: &Announcement) -> Vec<i64> {
     a.threads
         .iter()
-        .filter(|t| p.role().is_staff() || Some(t.organization_id) == p.organization_id())
+        .filter(|t| v == Viewer::Staff || v == Viewer::Clinic(Some(t.organization_id)))
         .map(|t| t.number)
         .collect()
 }
 
 /// Who else was told: staff only.
-pub fn visible_audience(p: &Principal, a: &Announcement) -> Option<Vec<Uuid>> {
-    p.role().is_staff().then(|| a.organization_ids.clone())
+pub fn visible_audience(v: Viewer, a: &Announcement) -> Option<Vec<Uuid>> {
+    v.is_staff().then(|| a.organization_ids.clone())
 }
 
 fn event(

@@ -10,6 +10,7 @@ pub mod board;
 pub mod bootstrap;
 pub mod calendar;
 pub mod calls;
+pub mod contract_end;
 mod journal;
 pub mod opener;
 pub mod organizations;
@@ -23,6 +24,30 @@ use madoguchi_persistence::audit::Outcome;
 pub use journal::{entry, record, record_all, Object};
 
 use crate::{principal::Principal, problem::ApiError, state::AppState};
+
+/// Whose eyes a record is shown to: staff see everything; a clinic (its people,
+/// a key bound to it, or its archive at contract end) sees its own public side.
+/// One decision, so that the API, the board and the export show a clinic the
+/// same thing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewer {
+    Staff,
+    Clinic(Option<uuid::Uuid>),
+}
+
+impl Viewer {
+    pub fn of(p: &Principal) -> Self {
+        if p.role().is_staff() {
+            Viewer::Staff
+        } else {
+            Viewer::Clinic(p.organization_id())
+        }
+    }
+
+    pub fn is_staff(self) -> bool {
+        self == Viewer::Staff
+    }
+}
 
 /// Record that `p` did `action` on `object` with `outcome`, outside any
 /// transaction: the one shape every audited read and every refusal takes.

@@ -334,7 +334,7 @@ async fn notices_page(
         .into_iter()
         .map(|(a, updates)| {
             let st = NoticeStatus::parse(&a.status).ok();
-            let threads = service::announcements::visible_threads(p, &a);
+            let threads = service::announcements::visible_threads(service::Viewer::of(p), &a);
             let (update_body, update_message) = match &update_error {
                 Some((id, body, m)) if *id == a.id => (body.clone(), Some(m.clone())),
                 _ => (String::new(), None),

@@ -1142,7 +1142,11 @@ pub async fn queue(state: Data<&AppState>, req: &Request, Query(q): Query<QueueQ
         tag: (!tag.is_empty()).then(|| tag.clone()),
     };
     let cursor = Some(q.after.trim()).filter(|c| !c.is_empty());
-    let after = match crate::cursor::decode_as(&state.jwt.cursor_key, "queue", cursor) {
+    let after = match crate::cursor::decode_as(
+        &crate::cursor::key_for(&state, &s.principal),
+        "queue",
+        cursor,
+    ) {
         Ok(a) => a,
         Err(e) => return failure(&state, Some(&s), e).await,
     };
@@ -1165,7 +1169,7 @@ pub async fn queue(state: Data<&AppState>, req: &Request, Query(q): Query<QueueQ
                 urlencode(&tag),
                 q.mine,
                 crate::cursor::encode_as(
-                    &state.jwt.cursor_key,
+                    &crate::cursor::key_for(&state, &s.principal),
                     "queue",
                     &madoguchi_persistence::board::queue_key(&v.thread)
                 )

@@ -154,6 +154,9 @@ pub async fn current(state: &AppState, req: &Request) -> Result<Option<WebSessio
     else {
         return Ok(None);
     };
+    if let Some(limiter) = &state.user_limiter {
+        state.within_rate(limiter, &live.user.id)?;
+    }
     if now - live.last_seen_at >= chrono::Duration::minutes(1) {
         sessions::touch(&state.db, live.id, now).await?;
     }

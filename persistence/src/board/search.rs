@@ -65,10 +65,16 @@ fn tsvector_literal(tokens: &[String]) -> String {
 
 /// The FTS5 row of a document: its tokens plus the scope tokens a query filters on.
 fn fts_text(d: &IndexDoc<'_>) -> String {
-    let mut text = d.tokens.join(" ");
+    fts_row_text(d.tokens, d.organization_id, d.internal)
+}
+
+/// The FTS5 row text of a document with these tokens: erasure gives it back to
+/// FTS5's `delete` command, which must see exactly what was inserted.
+pub(crate) fn fts_row_text(tokens: &[String], organization_id: Uuid, internal: bool) -> String {
+    let mut text = tokens.join(" ");
     text.push(' ');
-    text.push_str(&org_token(d.organization_id));
-    if !d.internal {
+    text.push_str(&org_token(organization_id));
+    if !internal {
         text.push(' ');
         text.push_str(PUBLIC_TOKEN);
     }

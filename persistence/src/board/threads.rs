@@ -42,9 +42,14 @@ pub struct ThreadRecord {
     pub last_public_by_staff: bool,
     pub next_due_at: Option<DateTime<Utc>>,
     pub breached: bool,
+    /// Moves with every change, internal notes included (staff's `ETag`).
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Moves only with what a customer can see (their `ETag`): not with
+    /// internal notes.
+    pub public_version: i32,
+    pub public_updated_at: DateTime<Utc>,
 }
 
 fn thread_from(m: thread::Model, tags: Vec<String>) -> Result<ThreadRecord, StoreError> {
@@ -71,6 +76,8 @@ fn thread_from(m: thread::Model, tags: Vec<String>) -> Result<ThreadRecord, Stor
         version: m.version,
         created_at: m.created_at,
         updated_at: m.updated_at,
+        public_version: m.public_version,
+        public_updated_at: m.public_updated_at.unwrap_or(m.updated_at),
     })
 }
 
@@ -98,6 +105,8 @@ fn thread_active(t: &ThreadRecord) -> thread::ActiveModel {
         version: Set(t.version),
         created_at: Set(t.created_at),
         updated_at: Set(t.updated_at),
+        public_version: Set(t.public_version),
+        public_updated_at: Set(Some(t.public_updated_at)),
     }
 }
 

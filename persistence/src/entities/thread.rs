@@ -28,6 +28,10 @@ pub struct Model {
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The version as customers see it: moves with what they can see only.
+    pub public_version: i32,
+    /// Null only on rows written before the column (read as `updated_at`).
+    pub public_updated_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -101,7 +101,7 @@ pub async fn search_threads(
             None => t.title.as_str(),
         };
         out.push(Hit {
-            thread: t.clone(),
+            thread: super::seen_by(crate::service::Viewer::of(p), t.clone()),
             post_id: pid,
             snippet: search::snippet(text, &query.needles, 80),
         });

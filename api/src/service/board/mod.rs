@@ -60,12 +60,30 @@ impl ThreadView {
     }
 }
 
+/// The thread as `p` may see it: a customer (or a key acting as one) sees the
+/// version and last change of what they can see, so an internal note shows
+/// neither in the thread, its `ETag`, nor its `updated_at`.
+pub(crate) fn seen_by(v: crate::service::Viewer, mut thread: ThreadRecord) -> ThreadRecord {
+    if !v.is_staff() {
+        thread.version = thread.public_version;
+        thread.updated_at = thread.public_updated_at;
+        thread.post_count = thread.public_post_count;
+    }
+    thread
+}
+
 fn view(p: &Principal, thread: ThreadRecord, sla: ThreadSla) -> ThreadView {
-    let post_count = if p.role().is_staff() {
-        thread.post_count
-    } else {
-        thread.public_post_count
-    };
+    seen_as(crate::service::Viewer::of(p), thread, sla)
+}
+
+/// The thread and its clocks as `v` sees them.
+pub(crate) fn seen_as(
+    v: crate::service::Viewer,
+    thread: ThreadRecord,
+    sla: ThreadSla,
+) -> ThreadView {
+    let thread = seen_by(v, thread);
+    let post_count = thread.post_count;
     ThreadView {
         thread,
         sla,

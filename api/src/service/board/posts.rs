@@ -100,6 +100,9 @@ pub(crate) async fn post_in(
         t.public_post_count += 1;
         t.last_public_post_at = Some(at);
         t.last_public_by_staff = staff;
+        // What the clinic sees moved; an internal note leaves its view as it was.
+        t.public_version += 1;
+        t.public_updated_at = at;
     }
     t.updated_at = at;
     apply_urgency(&mut t, &sla, at);

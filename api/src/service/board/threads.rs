@@ -360,7 +360,10 @@ pub async fn update_thread(
     if let Some(tags) = tags {
         t.tags = tags.as_slice().to_vec();
     }
+    // Every field a PATCH changes is one the clinic sees too.
     t.updated_at = at;
+    t.public_version += 1;
+    t.public_updated_at = at;
     apply_urgency(&mut t, &sla, at);
     board::update_thread(&tx, &mut t, version).await?;
     if tags_changed {

@@ -159,6 +159,8 @@ pub(crate) async fn open_threads_in(
             version: 1,
             created_at: at,
             updated_at: at,
+            public_version: 1,
+            public_updated_at: at,
         };
         number += 1;
         apply_urgency(&mut thread, &sla, at);
