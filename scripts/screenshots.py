@@ -5,7 +5,9 @@ Starts nothing itself: run a server first (see README, "Screenshots"), then
     python3 scripts/screenshots.py http://127.0.0.1:8080 <admin password> [out dir]
 It creates a clinic, its office manager and an agent through the REST API,
 opens a thread in the browser as the clinic, answers it as the agent, and
-saves PNGs of the clinic's thread list and thread page and the agent's queue.
+saves PNGs of the clinic's thread list and thread page, the agent's queue, the
+agent's アカウント page and second-factor enrolment (QR code), and the admin's
+clinic list with an ended contract's export and erase controls.
 Needs selenium (pip) and Debian's chromium + chromium-driver + fonts-noto-cjk.
 """
 import json
@@ -24,11 +26,13 @@ ADMIN_EMAIL = os.environ.get("MADOGUCHI_ADMIN_EMAIL", "admin@localhost")
 STAMP = str(int(time.time()))
 
 
-def api(method, path, body=None, token=None):
+def api(method, path, body=None, token=None, headers=None):
     req = urllib.request.Request(BASE + path, method=method)
     req.add_header("content-type", "application/json")
     if token:
         req.add_header("authorization", "Bearer " + token)
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
     data = json.dumps(body).encode() if body is not None else None
     with urllib.request.urlopen(req, data) as r:
         return json.loads(r.read() or "null")
@@ -57,10 +61,10 @@ def browser():
     return webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=opts)
 
 
-def login(d, email):
+def login(d, email, secret=None):
     d.get(BASE + "/login")
     d.find_element(By.ID, "email").send_keys(email)
-    d.find_element(By.ID, "password").send_keys(password)
+    d.find_element(By.ID, "password").send_keys(secret or password)
     d.find_element(By.CSS_SELECTOR, "button.primary").click()
 
 
@@ -98,5 +102,18 @@ clinic.get(thread_url)
 shoot(clinic, "clinic-thread")
 clinic.get(BASE + "/threads")
 shoot(clinic, "clinic-threads")
+agent.get(BASE + "/account")
+shoot(agent, "agent-account")
+agent.find_element(By.CSS_SELECTOR, "form[action='/account/totp'] button").click()
+shoot(agent, "agent-totp-enrol")
+
+# The contract ends: the admin's list offers the archive and the erasure.
+api("PATCH", "/v1/organizations/" + org, {"contract_status": "ended"}, admin, {"if-match": '"1"'})
+office = browser()
+login(office, ADMIN_EMAIL, ADMIN_PASSWORD)
+office.get(BASE + "/admin/organizations")
+office.execute_script("document.querySelectorAll('details.erase').forEach(d => d.open = true)")
+shoot(office, "admin-organizations-ended")
+office.quit()
 clinic.quit()
 agent.quit()

@@ -5,6 +5,7 @@
 //! transaction and the audit write. Every error, the framework's included, leaves
 //! through [`problem`] as `application/problem+json`.
 
+pub mod archive;
 pub mod auth;
 pub mod calendar_handle;
 pub mod clock;

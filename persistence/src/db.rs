@@ -197,6 +197,21 @@ pub async fn begin_writer(db: &Db) -> Result<Tx, StoreError> {
     Ok(tx)
 }
 
+/// A read-only transaction that sees one moment throughout, for a long read
+/// made of many queries (an organization's archive). SQLite's read transaction
+/// already does in WAL mode; PostgreSQL needs REPEATABLE READ.
+pub async fn begin_snapshot(db: &Db) -> Result<Tx, StoreError> {
+    if sea_orm::ConnectionTrait::get_database_backend(db) == sea_orm::DatabaseBackend::Postgres {
+        return Ok(db
+            .begin_with_config(
+                Some(sea_orm::IsolationLevel::RepeatableRead),
+                Some(sea_orm::AccessMode::ReadOnly),
+            )
+            .await?);
+    }
+    Ok(db.begin().await?)
+}
+
 pub async fn commit(tx: Tx) -> Result<(), StoreError> {
     Ok(tx.commit().await?)
 }

@@ -125,8 +125,8 @@ pub async fn erase_organization(
     let users = db
         .query_all(stmt(
             db,
-            "SELECT id, email FROM users WHERE organization_id = $1",
-            vec![org.into()],
+            "SELECT id, email FROM users WHERE organization_id = $1 AND email NOT LIKE $2",
+            vec![org.into(), "erased-%@erased.invalid".into()],
         ))
         .await?;
     let mut user_ids = Vec::with_capacity(users.len());
@@ -191,7 +191,7 @@ pub async fn erase_organization(
         &format!(
             "UPDATE posts SET body = $1, \
              author_name = CASE WHEN author_role = 'customer' THEN $1 ELSE author_name END \
-             WHERE thread_id IN ({})",
+             WHERE body <> $1 AND thread_id IN ({})",
             threads_of_org.replace("$1", "$2")
         ),
         vec![TOMBSTONE.into(), org.into()],
@@ -205,7 +205,7 @@ pub async fn erase_organization(
     .await?;
     out.threads = exec(
         db,
-        "UPDATE threads SET title = $1 WHERE organization_id = $2",
+        "UPDATE threads SET title = $1 WHERE organization_id = $2 AND title <> $1",
         vec![TOMBSTONE.into(), org.into()],
     )
     .await?;
@@ -213,7 +213,7 @@ pub async fn erase_organization(
         db,
         "UPDATE calls SET caller_name = $1, caller_number = $1, \
          summary = CASE WHEN summary IS NULL THEN NULL ELSE $1 END, \
-         version = version + 1, updated_at = $2 WHERE organization_id = $3",
+         version = version + 1, updated_at = $2 WHERE organization_id = $3 AND caller_name <> $1",
         vec![TOMBSTONE.into(), now.into(), org.into()],
     )
     .await?;

@@ -10,6 +10,7 @@ mod board;
 mod browser;
 mod calendar;
 mod calls;
+mod contract_end;
 mod customer_view;
 mod helpers;
 mod manners;

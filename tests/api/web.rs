@@ -84,6 +84,17 @@ impl Browser {
         .await
     }
 
+    /// Send a form and keep the answer as it came (a download, say).
+    pub async fn post_raw(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("sec-fetch-site", "same-origin")
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> Page {
         let login = self.get("/login").await;
         self.post(

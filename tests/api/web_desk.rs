@@ -549,3 +549,91 @@ async fn an_agent_logs_a_call_as_a_thread_and_the_clinic_hears_of_the_incident()
     let t = clinic.get(&format!("/threads/{number}")).await;
     assert!(t.html.contains("FAX送信は復旧しました。"), "{}", t.html);
 }
+
+#[tokio::test]
+async fn an_admin_hands_back_and_erases_an_ended_clinic_from_the_board() {
+    let d = Desk::new().await;
+    let t = d
+        .app
+        .create_thread(
+            &d.customer,
+            &serde_json::json!({"title": "紹介状の書式", "body": "田中より"}),
+        )
+        .await;
+    let n = t["number"].as_i64().unwrap();
+    let admin = Browser::new(&d.app);
+    admin.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+
+    // An active clinic offers neither.
+    let orgs = admin.get("/admin/organizations").await;
+    assert!(!orgs
+        .html
+        .contains(&format!("/admin/organizations/{}/erase", d.org)));
+    let version = ok_json(
+        d.app
+            .get(&format!("/v1/organizations/{}", d.org), Some(&d.admin))
+            .await,
+    )
+    .await["version"]
+        .to_string();
+    admin
+        .post(
+            &format!("/admin/organizations/{}", d.org),
+            &[
+                ("csrf", &orgs.csrf()),
+                ("contract_status", "ended"),
+                ("version", &version),
+            ],
+        )
+        .await;
+    let orgs = admin.get("/admin/organizations").await;
+    assert!(orgs.html.contains("データを書き出す（ZIP）"));
+    assert!(orgs.html.contains("個人データを削除する"));
+
+    let zip = admin
+        .post_raw(
+            &format!("/admin/organizations/{}/export", d.org),
+            &[("csrf", &orgs.csrf())],
+        )
+        .await;
+    assert_eq!(zip.status(), StatusCode::OK);
+    assert_eq!(zip.headers()["content-type"], "application/zip");
+    let bytes = zip.bytes().await.unwrap();
+    assert_eq!(&bytes[..2], b"PK");
+
+    // A name that is not the clinic's: told so, nothing erased.
+    let wrong = admin
+        .post(
+            &format!("/admin/organizations/{}/erase", d.org),
+            &[("csrf", &orgs.csrf()), ("confirm", "さくら")],
+        )
+        .await;
+    assert!(wrong
+        .html
+        .contains("医療機関名が一致しないため、削除しませんでした"));
+    let seen = ok_json(d.app.get(&format!("/v1/threads/{n}"), Some(&d.agent)).await).await;
+    assert_eq!(seen["title"], "紹介状の書式");
+
+    let done = admin
+        .post(
+            &format!("/admin/organizations/{}/erase", d.org),
+            &[("csrf", &orgs.csrf()), ("confirm", crate::helpers::CLINIC)],
+        )
+        .await;
+    assert!(
+        done.html.contains("個人データを削除しました"),
+        "{}",
+        done.html
+    );
+    let seen = ok_json(d.app.get(&format!("/v1/threads/{n}"), Some(&d.agent)).await).await;
+    assert_eq!(seen["title"], "（削除済み）");
+    // The clinic's manager can no longer sign in to the board.
+    let manager = Browser::new(&d.app);
+    let page = manager.login(CUSTOMER_EMAIL, PASSWORD).await;
+    assert!(
+        page.html
+            .contains("メールアドレスまたはパスワード（確認コード）が正しくありません"),
+        "{}",
+        page.html
+    );
+}

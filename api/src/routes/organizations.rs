@@ -1,7 +1,8 @@
 use poem::web::Data;
+use poem::Body;
 use poem_openapi::{
     param::{Header, Path, Query},
-    payload::Json,
+    payload::{Binary, Json},
     ApiResponse, OpenApi,
 };
 use uuid::Uuid;
@@ -15,8 +16,8 @@ use crate::{
     service,
     state::AppState,
     types::{
-        ContractStatusDto, CreateOrganization, OrganizationDto, OrganizationList,
-        UpdateOrganization,
+        ContractStatusDto, CreateOrganization, EraseOrganization, ErasureDto, OrganizationDto,
+        OrganizationList, UpdateOrganization,
     },
 };
 
@@ -38,6 +39,16 @@ enum Created {
 enum One {
     #[oai(status = 200)]
     Ok(Json<OrganizationDto>, #[oai(header = "ETag")] String),
+}
+
+#[derive(ApiResponse)]
+enum Archive {
+    /// A ZIP archive, sent while it is written: `manifest.json` (files and line
+    /// counts), `organization.json`, and JSON Lines of the API's own objects
+    /// (`users`, `threads`, `posts`, `sla_events`, `calls`, `notices`), plus
+    /// `calls.csv` for spreadsheets. A transfer that ends early was not complete.
+    #[oai(status = 200, content_type = "application/zip")]
+    Ok(Binary<Body>, #[oai(header = "Content-Disposition")] String),
 }
 
 fn one(o: madoguchi_persistence::organizations::Organization) -> One {
@@ -159,5 +170,75 @@ impl OrganizationsApi {
         )
         .await?;
         Ok(one(o))
+    }
+
+    /// Export an organization's data
+    ///
+    /// Admin. Everything the clinic has here, as it saw it, in one ZIP: its users,
+    /// threads (its own view), public posts, their SLA history, call logs (JSON
+    /// Lines and CSV) and the notices addressed to it. For handing data back at
+    /// the end of a contract (APPI); the export's start and its end (with line
+    /// counts) are audited.
+    #[oai(
+        path = "/organizations/:id/export",
+        method = "post",
+        operation_id = "exportOrganization"
+    )]
+    async fn export(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> Result<Archive, ApiError> {
+        let (org, finished) = service::contract_end::start_export(&state, &auth.0, id.0).await?;
+        let name = crate::archive::file_name(&org, state.now());
+        let body = crate::archive::stream(state.clone(), org, finished);
+        Ok(Archive::Ok(
+            Binary(body),
+            format!("attachment; filename=\"{name}\""),
+        ))
+    }
+
+    /// Erase an organization's personal data
+    ///
+    /// Admin; only for an organization whose contract has `ended` (409
+    /// `contract-not-ended` otherwise), with its name typed in
+    /// `confirm_organization_name`. User names and emails, phone numbers, caller
+    /// names, titles and bodies become `（削除済み）`; the organization's people
+    /// can no longer sign in, its keys are revoked and its webhooks disabled; its
+    /// search documents are removed. Ids, times, statuses and the audit trail stay
+    /// (the trail holds no such values, and verifies afterwards). Export first.
+    #[oai(
+        path = "/organizations/:id/erase",
+        method = "post",
+        operation_id = "eraseOrganization"
+    )]
+    async fn erase(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        body: Json<EraseOrganization>,
+    ) -> Result<Json<ErasureDto>, ApiError> {
+        let (org, e) =
+            service::contract_end::erase(&state, &auth.0, id.0, &body.confirm_organization_name)
+                .await?;
+        Ok(Json(ErasureDto {
+            organization_id: org.id,
+            erased_at: madoguchi_domain::time::to_wire(state.now()),
+            users: e.users,
+            sessions: e.sessions,
+            recovery_codes: e.recovery_codes,
+            threads: e.threads,
+            tags: e.tags,
+            posts: e.posts,
+            calls: e.calls,
+            search_documents: e.search_documents,
+            events: e.events,
+            webhook_deliveries: e.webhook_deliveries,
+            idempotency_records: e.idempotency_records,
+            api_keys_revoked: e.api_keys_revoked,
+            webhooks_disabled: e.webhooks_disabled,
+        }))
     }
 }

@@ -253,15 +253,20 @@ async fn open_session(
         wait = wait.max(w);
     }
     if let Some(secs) = wait {
+        // The account by its id, never the address typed: the trail outlives an
+        // erasure and must hold nothing it would have to forget.
+        let account = users::credentials_by_email(&state.db, &email)
+            .await?
+            .map(|c| c.user.id.to_string());
         record(
             &state.db,
             entry(
                 state.now(),
                 None,
                 "auth.login",
-                None,
+                account.as_deref().map(|id| Object::new("user", id)),
                 Outcome::Denied,
-                Some(json!({"email": email.as_str(), "reason": "throttled"})),
+                Some(json!({"reason": "throttled"})),
             ),
         )
         .await?;
@@ -283,6 +288,7 @@ async fn open_session(
     } else {
         ApiError::invalid_credentials()
     };
+    let account = creds.as_ref().map(|c| c.user.id.to_string());
     let user = creds.map(|c| c.user).filter(|u| u.active && password_ok);
     let mut reason = "password";
     let user = match (user, factor) {
@@ -306,15 +312,20 @@ async fn open_session(
         if let Some(k) = &ikey {
             throttle::record_failure(&tx, k, &per_address, t).await?;
         }
+        let reason = if account.is_some() {
+            reason
+        } else {
+            "unknown account"
+        };
         record(
             &tx,
             entry(
                 state.now(),
                 None,
                 "auth.login",
-                None,
+                account.as_deref().map(|id| Object::new("user", id)),
                 Outcome::Failure,
-                Some(json!({"email": email.as_str(), "reason": reason})),
+                Some(json!({"reason": reason})),
             ),
         )
         .await?;

@@ -34,7 +34,7 @@ pub struct CallView {
     pub duration_seconds: Option<i64>,
 }
 
-async fn view(
+pub(crate) async fn view(
     conn: &impl madoguchi_persistence::Conn,
     call: CallRecord,
 ) -> Result<CallView, ApiError> {

@@ -38,6 +38,9 @@ fn done_message(code: &str) -> Option<String> {
     let m = match code {
         "org-created" => "医療機関を登録しました。",
         "org-updated" => "医療機関の契約状態を変更しました。",
+        "org-erased" => "個人データを削除しました。利用者はログインできなくなり、件名・本文・氏名・電話番号は「（削除済み）」になりました。",
+        "erase-name-mismatch" => "医療機関名が一致しないため、削除しませんでした。登録どおりの名称を入力してください。",
+        "erase-not-ended" => "契約が終了していない医療機関の個人データは削除できません（何も変更していません）。",
         "user-created" => "利用者を登録しました。",
         "user-deactivated" => "利用者を無効にしました。ログイン中のセッションはすべて終了しました。",
         "user-activated" => "利用者を有効にしました。",
@@ -124,6 +127,7 @@ async fn organizations_page(
                 id: o.id.to_string(),
                 contract: jp::contract(o.contract_status),
                 statuses: contract_choices(o.contract_status),
+                ended: o.contract_status == ContractStatus::Ended,
                 version: o.version,
                 created: jp::full_datetime(o.created_at),
                 name: o.name,
@@ -250,6 +254,73 @@ pub async fn update_organization(
     let tag = tag(&f.version);
     match service::organizations::update(&state, &s.principal, id, Some(&tag), name, status).await {
         Ok(_) => see_other("/admin/organizations?done=org-updated"),
+        Err(e) => failure(&state, Some(&s), e).await,
+    }
+}
+
+/// The organization's archive (the same ZIP as `POST /v1/organizations/{id}/export`).
+#[handler]
+pub async fn export_organization(
+    state: Data<&AppState>,
+    req: &Request,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    let s = match form_session(&state, req, &f.csrf, None).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let id: Uuid = match path_id(&state, &s, &id).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match service::contract_end::start_export(&state, &s.principal, id).await {
+        Ok((org, finished)) => {
+            let name = crate::archive::file_name(&org, state.now());
+            Response::builder()
+                .content_type("application/zip")
+                .header(
+                    poem::http::header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                )
+                .body(crate::archive::stream(state.clone(), org, finished))
+        }
+        Err(e) => failure(&state, Some(&s), e).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EraseForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Erase an ended contract's personal data, its name typed as confirmation.
+#[handler]
+pub async fn erase_organization(
+    state: Data<&AppState>,
+    req: &Request,
+    Path(id): Path<String>,
+    Form(f): Form<EraseForm>,
+) -> Response {
+    let s = match form_session(&state, req, &f.csrf, None).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let id: Uuid = match path_id(&state, &s, &id).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match service::contract_end::erase(&state, &s.principal, id, &f.confirm).await {
+        Ok(_) => see_other("/admin/organizations?done=org-erased"),
+        Err(e) if e.kind == ProblemType::ValidationFailed => {
+            see_other("/admin/organizations?done=erase-name-mismatch")
+        }
+        Err(e) if e.kind == ProblemType::ContractNotEnded => {
+            see_other("/admin/organizations?done=erase-not-ended")
+        }
         Err(e) => failure(&state, Some(&s), e).await,
     }
 }

@@ -79,6 +79,14 @@ pub fn mount(route: Route) -> Route {
             poem::post(admin::update_organization),
         )
         .at(
+            "/admin/organizations/:id/export",
+            poem::post(admin::export_organization),
+        )
+        .at(
+            "/admin/organizations/:id/erase",
+            poem::post(admin::erase_organization),
+        )
+        .at(
             "/admin/users",
             poem::get(admin::users).post(admin::create_user),
         )

@@ -283,6 +283,8 @@ pub struct OrganizationRow {
     pub statuses: Vec<Choice>,
     pub version: i32,
     pub created: String,
+    /// The contract has ended: its data may be exported and erased.
+    pub ended: bool,
 }
 
 #[derive(Template)]

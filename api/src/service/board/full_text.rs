@@ -114,7 +114,12 @@ pub async fn search_threads(
             "search",
             Some(Object::kind("thread")),
             Outcome::Success,
-            Some(json!({"q": q, "returned": out.len()})),
+            // Which threads were shown, not the words asked for: a query can
+            // hold a patient's name, and the trail keeps nothing erasure must.
+            Some(json!({
+                "returned": out.len(),
+                "threads": out.iter().map(|h| h.thread.number).collect::<Vec<_>>(),
+            })),
         ),
     )
     .await?;
