@@ -1,6 +1,7 @@
 //! The madoguchi binary's library half: configuration and start-up, shared by
 //! `main` and the end-to-end tests so both start exactly the same server.
 
+pub mod backup;
 pub mod config;
 pub mod seed;
 
@@ -127,6 +128,8 @@ pub async fn serve(
     let refresher = tokio::spawn(refresh_calendar(state.clone(), timing.calendar_poll));
     let sweeper = tokio::spawn(sweep_sla(state.clone(), timing.sweep));
     let purger = tokio::spawn(purge_idempotency_keys(state.clone()));
+    let beat = tokio::spawn(heartbeat(state.clone()));
+    let leaving = state.clone();
     let dispatcher = tokio::spawn(madoguchi_api::service::webhooks::dispatcher::run(
         state.clone(),
     ));
@@ -141,7 +144,31 @@ pub async fn serve(
     sweeper.abort();
     purger.abort();
     dispatcher.abort();
+    beat.abort();
+    // A clean stop says so, so nobody waits out the grace period for our claims.
+    if let Err(e) =
+        madoguchi_persistence::instances::leave(&leaving.db, leaving.instance_id, leaving.now())
+            .await
+    {
+        tracing::warn!(error = %e, "could not sign this instance off");
+    }
     result
+}
+
+/// Say every few seconds that this instance is alive: a claim it holds is
+/// orphaned only once the beats stop (`api::state::INSTANCE_GRACE`).
+async fn heartbeat(state: AppState) {
+    let mut tick = tokio::time::interval(madoguchi_api::state::HEARTBEAT);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) =
+            madoguchi_persistence::instances::heartbeat(&state.db, state.instance_id, state.now())
+                .await
+        {
+            tracing::warn!(error = %e, "heartbeat failed; will retry");
+        }
+    }
 }
 
 /// Forget `Idempotency-Key`s past their lifetime, every ten minutes, so the table

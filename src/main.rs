@@ -32,6 +32,11 @@ Commands:
                              sessions; audited. EMAIL defaults to MADOGUCHI_ADMIN_EMAIL
   healthcheck                Exit 0 when the server on MADOGUCHI_LISTEN answers /readyz with 200
                              (for a container HEALTHCHECK)
+  backup --to FILE           Copy the SQLite database into the new FILE while servers run
+                             (one consistent snapshot), then check the copy: integrity and
+                             the audit chain. PostgreSQL: pg_dump (see the README)
+  restore --from FILE        Check a backup and write it as DATABASE_URL's file, which must
+                             not exist yet; then start the server on it
   seed [--threads N] [--posts-per-thread M]
                              Write benchmark threads straight to the database
   seed-audit N               Append N chained audit entries, for verify/export benchmarks
@@ -79,6 +84,24 @@ async fn main() {
         }
         Some("reset-admin-password") => {
             reset_admin_password(&args[1..]).await;
+            return;
+        }
+        Some(cmd @ ("backup" | "restore")) => {
+            let flag = if cmd == "backup" { "--to" } else { "--from" };
+            let file = match &args[1..] {
+                [f, file] if f == flag => std::path::PathBuf::from(file),
+                _ => fail(format!("usage: madoguchi {cmd} {flag} FILE")),
+            };
+            let config = Config::from_env().unwrap_or_else(|e| fail(e));
+            let done = if cmd == "backup" {
+                madoguchi::backup::backup(&config, &file).await
+            } else {
+                madoguchi::backup::restore(&config, &file).await
+            };
+            match done {
+                Ok(report) => eprintln!("{report}"),
+                Err(e) => fail(format!("{cmd}: {e}")),
+            }
             return;
         }
         Some(other) => fail(format!(

@@ -269,6 +269,7 @@ impl<E: Endpoint> MannersEndpoint<E> {
         h.update(b"\n");
         h.update(body);
         let hash = hex(&h.finalize());
+        let request_id = crate::context::RequestCtx::current().request_id;
         let begin = idempotency::begin(
             &self.state.db,
             &scope,
@@ -276,6 +277,12 @@ impl<E: Endpoint> MannersEndpoint<E> {
             &hash,
             self.state.now(),
             self.state.config.idempotency_ttl,
+            idempotency::Claimant {
+                instance_id: self.state.instance_id,
+                request_id: &request_id,
+                grace: crate::state::INSTANCE_GRACE,
+                lease: crate::state::REQUEST_LEASE,
+            },
         )
         .await
         .map_err(ApiError::from)?;
@@ -285,6 +292,13 @@ impl<E: Endpoint> MannersEndpoint<E> {
             Begin::Mismatch => Err(ApiError::new(ProblemType::IdempotencyKeyReused).detail(
                 "this Idempotency-Key was already used with a different request; use a new key",
             )),
+            Begin::Applied {
+                object_type,
+                object_id,
+            } => Ok(Claim::Answer(applied(
+                object_type.as_deref(),
+                object_id.as_deref(),
+            ))),
             Begin::InProgress => Err(ApiError::with_detail(
                 ProblemType::IdempotencyInProgress,
                 "the first request with this Idempotency-Key is still running; retry shortly",
@@ -328,6 +342,33 @@ impl<E: Endpoint> MannersEndpoint<E> {
         resp.headers_mut().remove(IDEMPOTENT_REPLAY);
         resp
     }
+}
+
+/// The answer to a retry whose first attempt was applied by a process that
+/// died before answering: a problem naming what it wrote, by `Location`.
+fn applied(object_type: Option<&str>, object_id: Option<&str>) -> Response {
+    let collection = match object_type {
+        Some("thread") => Some("/v1/threads"),
+        Some("call") => Some("/v1/calls"),
+        Some("announcement") => Some("/v1/announcements"),
+        Some("organization") => Some("/v1/organizations"),
+        Some("user") => Some("/v1/users"),
+        Some("api_key") => Some("/v1/api-keys"),
+        Some("webhook") => Some("/v1/webhooks"),
+        _ => None,
+    };
+    let location = collection.zip(object_id).map(|(c, id)| format!("{c}/{id}"));
+    let detail = match &location {
+        Some(l) => format!(
+            "the first request with this Idempotency-Key was applied, but the server stopped before answering it; what it wrote is at {l}"
+        ),
+        None => "the first request with this Idempotency-Key was applied, but the server stopped before answering it; read the resource to see its result".to_owned(),
+    };
+    let mut resp = ApiError::with_detail(ProblemType::IdempotencyApplied, detail).into_response();
+    if let Some(v) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        resp.headers_mut().insert(poem::http::header::LOCATION, v);
+    }
+    resp
 }
 
 enum Claim {

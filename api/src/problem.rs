@@ -87,6 +87,7 @@ problem_types! {
     ClosureExists = ("closure-exists", CONFLICT, "Conflict", "the date already has a closure or special hours"),
     AlreadyExists = ("already-exists", CONFLICT, "Conflict", "an object with these values already exists"),
     IdempotencyInProgress = ("idempotency-in-progress", CONFLICT, "Conflict", "the first request with this `Idempotency-Key` is still running; retry shortly"),
+    IdempotencyApplied = ("idempotency-applied", CONFLICT, "Conflict", "the first request with this `Idempotency-Key` was applied, but the server stopped before answering it; `Location` names what it wrote"),
     IdempotencyKeyReused = ("idempotency-key-reused", UNPROCESSABLE_ENTITY, "Idempotency-Key reused", "the `Idempotency-Key` was used with another request body"),
     PreconditionFailed = ("precondition-failed", PRECONDITION_FAILED, "The object changed since you read it", "`If-Match` is not the current version: read it again"),
     PreconditionRequired = ("precondition-required", PRECONDITION_REQUIRED, "If-Match required", "a change without `If-Match`"),
@@ -355,6 +356,15 @@ impl From<StoreError> for ApiError {
                 "an object with these values already exists",
             ),
             StoreError::Stale => ApiError::precondition_failed(),
+            StoreError::Unavailable(e) => {
+                tracing::warn!(request_id = %RequestCtx::current().request_id, error = %e, "database unavailable");
+                let mut err = ApiError::with_detail(
+                    ProblemType::Unavailable,
+                    "the database cannot be reached just now; nothing was changed, retry shortly",
+                );
+                err.retry_after = Some(5);
+                err
+            }
             StoreError::Db(e) => ApiError::internal(e),
         }
     }

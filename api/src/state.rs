@@ -107,7 +107,19 @@ pub struct AppState {
     /// Wakes this instance's webhook dispatcher: something may be new in the
     /// outbox or a delivery may be due.
     pub webhook_wake: Arc<tokio::sync::Notify>,
+    /// This process, as its heartbeat and its idempotency claims name it.
+    pub instance_id: uuid::Uuid,
 }
+
+/// How long an instance may go without a heartbeat (sent every
+/// [`HEARTBEAT`]) before the work it claimed counts as orphaned: three missed
+/// beats, so a busy instance is not mistaken for a dead one.
+pub const INSTANCE_GRACE: chrono::Duration = chrono::Duration::seconds(15);
+pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(5);
+/// Longer than any request can run (database statements and connections time
+/// out after 10 s): an unanswered idempotency claim older than this is
+/// orphaned whatever its instance's state.
+pub const REQUEST_LEASE: chrono::Duration = chrono::Duration::minutes(2);
 
 /// A rate limiter per API key id.
 pub type KeyLimiter = governor::DefaultKeyedRateLimiter<uuid::Uuid>;
@@ -145,6 +157,7 @@ impl AppState {
             key_limiter,
             user_limiter,
             webhook_wake: Arc::new(tokio::sync::Notify::new()),
+            instance_id: uuid::Uuid::new_v4(),
             db: pools.write,
             read: pools.read,
             opener,

@@ -327,7 +327,11 @@ impl Walk {
     }
 }
 
-const CHAIN_SQL: &str = "SELECT id, occurred_at, actor_type, actor_id, action, object_type, object_id, ip, outcome, request_id, detail, prev_hash, hash FROM audit_events ORDER BY id";
+/// The chain up to the head read first (`?1` / `$1`): entries appended while
+/// the walk runs are the next walk's, so a verify under load never mistakes
+/// them for a break.
+const CHAIN_SQL: &str = "SELECT id, occurred_at, actor_type, actor_id, action, object_type, object_id, ip, outcome, request_id, detail, prev_hash, hash FROM audit_events WHERE id <= ?1 ORDER BY id";
+const CHAIN_SQL_PG: &str = "SELECT id, occurred_at, actor_type, actor_id, action, object_type, object_id, ip, outcome, request_id, detail, prev_hash, hash FROM audit_events WHERE id <= $1 ORDER BY id";
 
 /// Decode one row of [`CHAIN_SQL`], borrowing its text: no allocation per field.
 fn chain_row<'r, R>(
@@ -362,7 +366,7 @@ where
 /// reading each field where SQLite holds it. Through sqlx every value of every
 /// row is copied and handed from its worker thread to ours, which costs several
 /// times the hashing itself.
-fn walk_sqlite(path: &std::path::Path) -> Result<(Walk, Option<Break>), StoreError> {
+fn walk_sqlite(path: &std::path::Path, upto: i64) -> Result<(Walk, Option<Break>), StoreError> {
     use rusqlite::{types::ValueRef, Connection, OpenFlags};
     let db_err =
         |e: rusqlite::Error| StoreError::Db(sea_orm::DbErr::Custom(format!("audit verify: {e}")));
@@ -374,7 +378,7 @@ fn walk_sqlite(path: &std::path::Path) -> Result<(Walk, Option<Break>), StoreErr
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(db_err)?;
     let mut stmt = conn.prepare(CHAIN_SQL).map_err(db_err)?;
-    let mut rows = stmt.query([]).map_err(db_err)?;
+    let mut rows = stmt.query([upto]).map_err(db_err)?;
     let mut walk = Walk::new();
     while let Some(row) = rows.next().map_err(db_err)? {
         // A field that is not text where text belongs cannot match its hash.
@@ -446,6 +450,22 @@ fn sqlx_err(e: sea_orm::sqlx::Error) -> StoreError {
 pub async fn verify(db: &sea_orm::DatabaseConnection) -> Result<Verification, StoreError> {
     use futures_util::TryStreamExt;
     let mut walk = Walk::new();
+    // The head first: every entry up to it was committed with it. Read after
+    // the walk, it could count entries the walk's snapshot did not have.
+    let head = db
+        .query_one(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT last_id, last_hash FROM audit_chain_head WHERE id = 1",
+        ))
+        .await?;
+    let head = match head {
+        Some(h) => Some((
+            h.try_get::<i64>("", "last_id")?,
+            h.try_get::<String>("", "last_hash")?,
+        )),
+        None => None,
+    };
+    let upto = head.as_ref().map_or(i64::MAX, |(id, _)| *id);
     match db.get_database_backend() {
         DatabaseBackend::Sqlite => {
             let path = db
@@ -453,7 +473,7 @@ pub async fn verify(db: &sea_orm::DatabaseConnection) -> Result<Verification, St
                 .connect_options()
                 .get_filename()
                 .to_owned();
-            let (w, broken) = tokio::task::spawn_blocking(move || walk_sqlite(&path))
+            let (w, broken) = tokio::task::spawn_blocking(move || walk_sqlite(&path, upto))
                 .await
                 .map_err(|e| {
                     StoreError::Db(sea_orm::DbErr::Custom(format!("audit verify: {e}")))
@@ -464,7 +484,9 @@ pub async fn verify(db: &sea_orm::DatabaseConnection) -> Result<Verification, St
             }
         }
         DatabaseBackend::Postgres => {
-            let mut rows = sea_orm::sqlx::query(CHAIN_SQL).fetch(db.get_postgres_connection_pool());
+            let mut rows = sea_orm::sqlx::query(CHAIN_SQL_PG)
+                .bind(upto)
+                .fetch(db.get_postgres_connection_pool());
             while let Some(row) = rows.try_next().await.map_err(sqlx_err)? {
                 let (f, prev, hash) = chain_row(&row).map_err(sqlx_err)?;
                 if let Some(b) = walk.step(&f, prev, hash) {
@@ -479,15 +501,7 @@ pub async fn verify(db: &sea_orm::DatabaseConnection) -> Result<Verification, St
         }
     }
     // Entries cut from the end leave the head pointing past the last one.
-    let head = db
-        .query_one(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT last_id, last_hash FROM audit_chain_head WHERE id = 1",
-        ))
-        .await?;
-    if let Some(h) = head {
-        let last_id: i64 = h.try_get("", "last_id")?;
-        let last_hash: String = h.try_get("", "last_hash")?;
+    if let Some((last_id, last_hash)) = head {
         if last_id != walk.prev_id {
             return Ok(walk.broken(Break {
                 id: walk.prev_id + 1,

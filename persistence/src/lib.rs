@@ -7,6 +7,7 @@
 pub mod announcements;
 pub mod api_keys;
 pub mod audit;
+pub mod backup;
 pub mod board;
 pub mod calendar;
 pub mod calls;
@@ -15,6 +16,7 @@ mod entities;
 pub mod erasure;
 pub mod error;
 pub mod idempotency;
+pub mod instances;
 pub mod migration;
 pub mod organizations;
 pub mod page;

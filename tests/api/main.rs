@@ -11,6 +11,7 @@ mod browser;
 mod calendar;
 mod calls;
 mod contract_end;
+mod crash;
 mod customer_view;
 mod helpers;
 mod manners;

@@ -12,11 +12,11 @@ use std::{
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::fresh_database;
+use crate::helpers::{fresh_database, Backing};
 
 /// A madoguchi process whose output is collected as it runs; killed on drop.
-struct Server {
-    child: Child,
+pub(crate) struct Server {
+    pub(crate) child: Child,
     out: Arc<Mutex<String>>,
 }
 
@@ -27,7 +27,7 @@ impl Drop for Server {
     }
 }
 
-fn command(database_url: &str) -> Command {
+pub(crate) fn command(database_url: &str) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_madoguchi"));
     c.env_clear()
         .env("DATABASE_URL", database_url)
@@ -38,7 +38,7 @@ fn command(database_url: &str) -> Command {
     c
 }
 
-fn start(mut c: Command) -> Server {
+pub(crate) fn start(mut c: Command) -> Server {
     let mut child = c
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -63,12 +63,12 @@ fn start(mut c: Command) -> Server {
 }
 
 impl Server {
-    fn output(&self) -> String {
+    pub(crate) fn output(&self) -> String {
         self.out.lock().unwrap().clone()
     }
 
     /// Wait until the server says where it serves, or until it exits.
-    async fn address(&mut self) -> Result<String, String> {
+    pub(crate) async fn address(&mut self) -> Result<String, String> {
         let started = Instant::now();
         loop {
             let out = self.output();
@@ -268,6 +268,8 @@ async fn help_lists_every_command() {
         "reset-admin-password",
         "seed",
         "seed-audit",
+        "backup",
+        "restore",
         "help",
     ] {
         assert!(
@@ -300,4 +302,231 @@ async fn an_unreachable_postgresql_is_named_at_once() {
         "took {:?} to say so",
         started.elapsed()
     );
+}
+
+/// Run one of the binary's commands to its end: (exit code, everything it printed).
+fn run(database_url: &str, args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+        .env_clear()
+        .env("DATABASE_URL", database_url)
+        .args(args)
+        .output()
+        .expect("run madoguchi");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+pub(crate) async fn admin_token(client: &reqwest::Client, addr: &str, password: &str) -> String {
+    let v: Value = client
+        .post(format!("http://{addr}/v1/auth/login"))
+        .json(&json!({"email": "admin@madoguchi.test", "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["access_token"].as_str().expect("token").to_owned()
+}
+
+/// Every thread number and title the server lists, walking all pages.
+async fn all_threads(client: &reqwest::Client, addr: &str, token: &str) -> Vec<(i64, String)> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("http://{addr}/v1/threads?limit=200");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let page: Value = client
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for t in page["items"].as_array().unwrap() {
+            out.push((
+                t["number"].as_i64().unwrap(),
+                t["title"].as_str().unwrap().to_owned(),
+            ));
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A backup taken while a clinic keeps writing holds everything acknowledged
+/// before it began, and a server started on its restored copy serves it with
+/// an audit chain that verifies. SQLite: `madoguchi backup` / `restore`;
+/// PostgreSQL: the README's `pg_dump` / `pg_restore` commands.
+#[tokio::test]
+async fn a_backup_taken_while_clinics_write_restores_to_a_server_with_the_same_threads() {
+    let (url, _db) = fresh_database().await;
+    let password = "test-admin-password-0001";
+    let mut c = command(&url);
+    c.env("MADOGUCHI_ADMIN_PASSWORD", password)
+        .env("MADOGUCHI_USER_RATE_PER_MINUTE", "0");
+    let mut server = start(c);
+    let addr = server.address().await.expect("serving");
+    let client = reqwest::Client::new();
+    let admin = admin_token(&client, &addr, password).await;
+    let org: Value = client
+        .post(format!("http://{addr}/v1/organizations"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "ひまわり小児科"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let create = {
+        let (client, addr, admin, org) = (
+            client.clone(),
+            addr.clone(),
+            admin.clone(),
+            org["id"].clone(),
+        );
+        move |i: usize| {
+            let (client, addr, admin, org) =
+                (client.clone(), addr.clone(), admin.clone(), org.clone());
+            async move {
+                let r = client
+                .post(format!("http://{addr}/v1/threads"))
+                .bearer_auth(&admin)
+                .json(&json!({"title": format!("バックアップ中の問い合わせ{i}"), "body": "本文", "organization_id": org}))
+                .send()
+                .await
+                .unwrap();
+                assert_eq!(r.status(), StatusCode::CREATED);
+                r.json::<Value>().await.unwrap()["number"].as_i64().unwrap()
+            }
+        }
+    };
+    let mut before = Vec::new();
+    for i in 0..30 {
+        before.push(create(i).await);
+    }
+    // A clinic goes on writing while the copy is taken.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        let create = create.clone();
+        tokio::spawn(async move {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                create(1000 + n).await;
+                n += 1;
+            }
+            n
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let dir = std::env::temp_dir().join(format!(
+        "madoguchi-backup-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("copy");
+    let pg = url.starts_with("postgres");
+    let backup = file.display().to_string();
+    let (code, out) = if pg {
+        let out = Command::new("pg_dump")
+            .args([
+                "--format=custom",
+                "--no-owner",
+                &format!("--file={backup}"),
+                &url,
+            ])
+            .output()
+            .expect("pg_dump on PATH");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    } else {
+        run(&url, &["backup", "--to", &backup])
+    };
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let during = writer.await.unwrap();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(during > 0, "the clinic wrote during the backup");
+    if !pg {
+        assert!(
+            out.contains("audit chain of") && out.contains("verifies"),
+            "{out}"
+        );
+        // Never over an existing file.
+        let (code, out) = run(&url, &["backup", "--to", &backup]);
+        assert_eq!(code, Some(1));
+        assert!(out.contains("already exists"), "{out}");
+    }
+    let served_then = all_threads(&client, &addr, &admin).await;
+    drop(server);
+
+    // Restore into a new database and serve it.
+    let (restored_url, _restored): (String, Backing) = if pg {
+        let (new_url, backing) = fresh_database().await;
+        let out = Command::new("pg_restore")
+            .args(["--no-owner", &format!("--dbname={new_url}"), &backup])
+            .output()
+            .expect("pg_restore on PATH");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (new_url, backing)
+    } else {
+        let path = dir.join("restored.db");
+        let new_url = format!("sqlite://{}?mode=rwc", path.display());
+        let (code, out) = run(&new_url, &["restore", "--from", &backup]);
+        assert_eq!(code, Some(0), "{out}");
+        assert!(out.contains("restored"), "{out}");
+        // A second restore would overwrite: refused.
+        let (code, out) = run(&new_url, &["restore", "--from", &backup]);
+        assert_eq!(code, Some(1));
+        assert!(out.contains("never overwrites"), "{out}");
+        (new_url, Backing::Sqlite(path))
+    };
+    let mut again = start(command(&restored_url));
+    let addr = again.address().await.expect("the restored database serves");
+    let admin = admin_token(&client, &addr, password).await;
+    let restored = all_threads(&client, &addr, &admin).await;
+    for n in &before {
+        assert!(
+            restored.iter().any(|(m, _)| m == n),
+            "thread {n}, acknowledged before the backup, is missing"
+        );
+    }
+    // Nothing the live server did not have, each as it was.
+    for t in &restored {
+        assert!(served_then.contains(t), "{t:?} was not served before");
+    }
+    let numbers: std::collections::HashSet<i64> = restored.iter().map(|(n, _)| *n).collect();
+    assert_eq!(numbers.len(), restored.len(), "no thread twice");
+    let v: Value = client
+        .get(format!("http://{addr}/v1/audit-events/verify"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["ok"], true, "{v}");
+    assert!(v["entries"].as_u64().unwrap() > 30);
+    drop(again);
+    let _ = std::fs::remove_dir_all(&dir);
 }

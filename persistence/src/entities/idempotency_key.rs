@@ -14,6 +14,10 @@ pub struct Model {
     pub headers: Option<String>,
     pub body: Option<Vec<u8>>,
     pub created_at: DateTimeUtc,
+    /// The instance whose request holds the claim (see `instances`).
+    pub instance_id: Option<Uuid>,
+    /// That request's id, as its audit entries carry it.
+    pub request_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
