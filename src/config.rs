@@ -59,6 +59,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "Connection pool size per instance: on PostgreSQL the pool, on SQLite the read-only connections beside the one writer",
     ),
     (
+        "MADOGUCHI_DB_TIMEOUT_MS",
+        "5000",
+        "Longest wait for a database connection (and SQLite's lock); past it a request is answered 503 unavailable, so an outage never hangs clients",
+    ),
+    (
         "MADOGUCHI_BUSINESS_HOURS",
         "mon-fri=09:00-17:30",
         "Weekly reception hours in Asia/Tokyo: day or day range = HH:MM-HH:MM intervals, separated by ; (e.g. mon-fri=09:00-12:00,13:00-17:30;sat=09:00-12:00)",
@@ -158,6 +163,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub trust_forwarded_for: bool,
     pub db_max_connections: u32,
+    /// How long a request waits for a database connection before a 503.
+    pub db_timeout_ms: u64,
     pub log: String,
     pub log_json: bool,
     pub business_hours: WeeklySchedule,
@@ -256,6 +263,12 @@ impl Config {
             1,
             1000,
         )? as u32;
+        let db_timeout_ms = parse_num(
+            "MADOGUCHI_DB_TIMEOUT_MS",
+            &or_default("MADOGUCHI_DB_TIMEOUT_MS"),
+            100,
+            120_000,
+        )? as u64;
         let trust_forwarded_for = parse_bool(
             "MADOGUCHI_TRUST_FORWARDED_FOR",
             &or_default("MADOGUCHI_TRUST_FORWARDED_FOR"),
@@ -376,6 +389,7 @@ impl Config {
             max_body_bytes,
             trust_forwarded_for,
             db_max_connections,
+            db_timeout_ms,
             log: or_default("MADOGUCHI_LOG"),
             log_json,
             business_hours,

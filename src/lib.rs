@@ -48,7 +48,7 @@ pub async fn prepare_with_clock(config: &Config, clock: Clock) -> Result<AppStat
     let pools = madoguchi_persistence::connect(&DbOptions {
         url: config.database_url.clone(),
         max_connections: config.db_max_connections,
-        connect_timeout: Duration::from_secs(10),
+        connect_timeout: Duration::from_millis(config.db_timeout_ms),
     })
     .await?;
     let db = pools.write.clone();

@@ -133,6 +133,7 @@ fn unreachable(e: sea_orm::DbErr) -> ConnectError {
 /// separate pool of read-only connections, which WAL lets run beside the
 /// writer, so the session check of every request does not queue behind writes.
 pub async fn connect(opts: &DbOptions) -> Result<Pools, ConnectError> {
+    let busy = opts.connect_timeout;
     let mut co = ConnectOptions::new(opts.url.clone());
     co.connect_timeout(opts.connect_timeout)
         .acquire_timeout(opts.connect_timeout)
@@ -140,11 +141,11 @@ pub async fn connect(opts: &DbOptions) -> Result<Pools, ConnectError> {
     match opts.backend() {
         Some(Backend::Sqlite) => {
             co.max_connections(1).min_connections(1);
-            co.map_sqlx_sqlite_opts(|o| {
+            co.map_sqlx_sqlite_opts(move |o| {
                 o.create_if_missing(true)
                     .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                     .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(10))
+                    .busy_timeout(busy)
                     .foreign_keys(true)
             });
             let write = Database::connect(co).await.map_err(unreachable)?;
@@ -155,10 +156,10 @@ pub async fn connect(opts: &DbOptions) -> Result<Pools, ConnectError> {
                 .max_connections(opts.max_connections.max(1))
                 .min_connections(1)
                 .sqlx_logging(false);
-            ro.map_sqlx_sqlite_opts(|o| {
+            ro.map_sqlx_sqlite_opts(move |o| {
                 o.read_only(true)
                     .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                    .busy_timeout(Duration::from_secs(10))
+                    .busy_timeout(busy)
             });
             let read = Database::connect(ro).await.map_err(unreachable)?;
             Ok(Pools { write, read })

@@ -18,6 +18,7 @@ mod manners;
 mod ops;
 mod process;
 mod second_factor;
+mod time_edges;
 mod web;
 mod web_desk;
 mod webhooks;

@@ -28,7 +28,18 @@ impl OpsApi {
     /// (`/problems/unavailable`).
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
     async fn readyz(&self, state: Data<&AppState>) -> Result<Json<Health>, ApiError> {
-        match madoguchi_persistence::db::ping(&state.db).await {
+        // A load balancer's probe gives up after a few seconds: answer within two.
+        let ping = tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            madoguchi_persistence::db::ping(&state.db),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(madoguchi_persistence::StoreError::Unavailable(
+                "no answer within 2 s".into(),
+            ))
+        });
+        match ping {
             Ok(()) => Ok(Json(Health {
                 status: "ok".into(),
             })),
