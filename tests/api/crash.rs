@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use crate::{
     helpers::fresh_database,
-    process::{admin_token, command, start, Server},
+    process::{admin_token, call, command, start, Server},
 };
 
 const PASSWORD: &str = "test-admin-password-0001";
@@ -102,16 +102,14 @@ async fn nothing_acknowledged_is_lost_across_ten_sigkills() {
         .build()
         .unwrap();
     let token = admin_token(&client, &first, PASSWORD).await;
-    let org: Value = client
-        .post(format!("http://{first}/v1/organizations"))
-        .bearer_auth(&token)
-        .json(&json!({"name": "つばさ眼科"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let org = call(
+        &client,
+        &first,
+        &token,
+        "/v1/organizations",
+        Some(&json!({"name": "つばさ眼科"})),
+    )
+    .await;
     let org = org["id"].as_str().unwrap().to_owned();
 
     let tallies = Arc::new(Mutex::new(Tally::default()));
@@ -211,15 +209,7 @@ async fn nothing_acknowledged_is_lost_across_ten_sigkills() {
         *addr.write().unwrap() = at.clone();
         restarts.push(t.elapsed());
         // The chain verifies after every restart.
-        let v: Value = client
-            .get(format!("http://{at}/v1/audit-events/verify"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v = call(&client, &at, &token, "/v1/audit-events/verify", None).await;
         assert_eq!(v["ok"], true, "after a restart: {v}");
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);

@@ -320,6 +320,29 @@ fn run(database_url: &str, args: &[&str]) -> (Option<i32>, String) {
     (out.status.code(), text)
 }
 
+/// The JSON answer of the server at `addr` to a GET of `path`, or to a POST of
+/// `body` when one is given.
+pub(crate) async fn call(
+    client: &reqwest::Client,
+    addr: &str,
+    token: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> Value {
+    let url = format!("http://{addr}{path}");
+    let req = match body {
+        Some(b) => client.post(url).json(b),
+        None => client.get(url),
+    };
+    req.bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 pub(crate) async fn admin_token(client: &reqwest::Client, addr: &str, password: &str) -> String {
     let v: Value = client
         .post(format!("http://{addr}/v1/auth/login"))
@@ -336,21 +359,9 @@ pub(crate) async fn admin_token(client: &reqwest::Client, addr: &str, password: 
 /// Every thread number and title the server lists, walking all pages.
 async fn all_threads(client: &reqwest::Client, addr: &str, token: &str) -> Vec<(i64, String)> {
     let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
+    let mut path = "/v1/threads?limit=200".to_owned();
     loop {
-        let mut url = format!("http://{addr}/v1/threads?limit=200");
-        if let Some(c) = &cursor {
-            url.push_str(&format!("&cursor={c}"));
-        }
-        let page: Value = client
-            .get(url)
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page = call(client, addr, token, &path, None).await;
         for t in page["items"].as_array().unwrap() {
             out.push((
                 t["number"].as_i64().unwrap(),
@@ -358,7 +369,7 @@ async fn all_threads(client: &reqwest::Client, addr: &str, token: &str) -> Vec<(
             ));
         }
         match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
+            Some(c) => path = format!("/v1/threads?limit=200&cursor={c}"),
             None => break,
         }
     }
@@ -381,16 +392,14 @@ async fn a_backup_taken_while_clinics_write_restores_to_a_server_with_the_same_t
     let addr = server.address().await.expect("serving");
     let client = reqwest::Client::new();
     let admin = admin_token(&client, &addr, password).await;
-    let org: Value = client
-        .post(format!("http://{addr}/v1/organizations"))
-        .bearer_auth(&admin)
-        .json(&json!({"name": "ひまわり小児科"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let org = call(
+        &client,
+        &addr,
+        &admin,
+        "/v1/organizations",
+        Some(&json!({"name": "ひまわり小児科"})),
+    )
+    .await;
     let create = {
         let (client, addr, admin, org) = (
             client.clone(),
@@ -516,15 +525,7 @@ async fn a_backup_taken_while_clinics_write_restores_to_a_server_with_the_same_t
     }
     let numbers: std::collections::HashSet<i64> = restored.iter().map(|(n, _)| *n).collect();
     assert_eq!(numbers.len(), restored.len(), "no thread twice");
-    let v: Value = client
-        .get(format!("http://{addr}/v1/audit-events/verify"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = call(&client, &addr, &admin, "/v1/audit-events/verify", None).await;
     assert_eq!(v["ok"], true, "{v}");
     assert!(v["entries"].as_u64().unwrap() > 30);
     drop(again);
