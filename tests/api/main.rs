@@ -14,6 +14,7 @@ mod contract_end;
 mod crash;
 mod customer_view;
 mod helpers;
+mod instances;
 mod manners;
 mod ops;
 mod process;
