@@ -186,6 +186,16 @@ pub async fn append_batch(
     } else {
         "SELECT last_id, last_hash FROM audit_chain_head WHERE id = 1"
     };
+    if !pg {
+        // SQLite's FOR UPDATE: take the write lock before reading the head, so
+        // another process appending meanwhile makes this wait (busy timeout)
+        // rather than fail as a reader turned writer (SQLITE_BUSY_SNAPSHOT).
+        tx.execute(Statement::from_string(
+            DatabaseBackend::Sqlite,
+            "UPDATE audit_chain_head SET last_id = last_id WHERE id = 1",
+        ))
+        .await?;
+    }
     let head = tx
         .query_one(Statement::from_string(tx.get_database_backend(), head_sql))
         .await?

@@ -182,8 +182,15 @@ pub async fn connect(opts: &DbOptions) -> Result<Pools, ConnectError> {
     }
 }
 
+/// A transaction on the write pool. On SQLite it takes the write lock with its
+/// first statement, as [`begin_writer`] does: services read before they write,
+/// and a transaction that has read cannot become a writer once another process
+/// on the same file wrote in between (`SQLITE_BUSY_SNAPSHOT`, a 503). Taking
+/// the lock first makes several processes queue for it instead. Within one
+/// process the single writing connection already serialises them, so this
+/// costs nothing there.
 pub async fn begin(db: &Db) -> Result<Tx, StoreError> {
-    Ok(db.begin().await?)
+    begin_writer(db).await
 }
 
 /// A transaction that will write after it reads. On SQLite it takes the write
