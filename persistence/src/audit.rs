@@ -163,6 +163,18 @@ pub async fn append<'a>(to: impl Into<Sink<'a>>, e: NewAuditEvent) -> Result<i64
         Sink::Tx(tx) => append_in(tx, e).await,
         Sink::Pool(db) => {
             let tx = db.begin().await?;
+            if tx.get_database_backend() == DatabaseBackend::Sqlite {
+                // SQLite's FOR UPDATE: take the write lock before reading the
+                // head, so another process appending meanwhile makes this wait
+                // (busy timeout) rather than fail as a reader turned writer
+                // (SQLITE_BUSY_SNAPSHOT). A caller's transaction took it at
+                // its start (`db::begin`).
+                tx.execute(Statement::from_string(
+                    DatabaseBackend::Sqlite,
+                    "UPDATE audit_chain_head SET last_id = last_id WHERE id = 1",
+                ))
+                .await?;
+            }
             let id = append_in(&tx, e).await?;
             tx.commit().await?;
             Ok(id)
@@ -186,16 +198,6 @@ pub async fn append_batch(
     } else {
         "SELECT last_id, last_hash FROM audit_chain_head WHERE id = 1"
     };
-    if !pg {
-        // SQLite's FOR UPDATE: take the write lock before reading the head, so
-        // another process appending meanwhile makes this wait (busy timeout)
-        // rather than fail as a reader turned writer (SQLITE_BUSY_SNAPSHOT).
-        tx.execute(Statement::from_string(
-            DatabaseBackend::Sqlite,
-            "UPDATE audit_chain_head SET last_id = last_id WHERE id = 1",
-        ))
-        .await?;
-    }
     let head = tx
         .query_one(Statement::from_string(tx.get_database_backend(), head_sql))
         .await?
