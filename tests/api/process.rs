@@ -429,19 +429,29 @@ async fn a_backup_taken_while_clinics_write_restores_to_a_server_with_the_same_t
     }
     // A clinic goes on writing while the copy is taken.
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let written = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let writer = {
-        let stop = stop.clone();
+        let (stop, written) = (stop.clone(), written.clone());
         let create = create.clone();
         tokio::spawn(async move {
             let mut n = 0;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 create(1000 + n).await;
                 n += 1;
+                written.store(n, std::sync::atomic::Ordering::Relaxed);
             }
             n
         })
     };
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The copy starts once the clinic is writing.
+    let started = Instant::now();
+    while written.load(std::sync::atomic::Ordering::Relaxed) < 3 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the writer never wrote"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let dir = std::env::temp_dir().join(format!(
         "madoguchi-backup-{}",
         uuid::Uuid::new_v4().simple()
