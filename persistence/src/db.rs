@@ -182,13 +182,17 @@ pub async fn connect(opts: &DbOptions) -> Result<Pools, ConnectError> {
     }
 }
 
-/// A transaction on the write pool. (On SQLite, [`begin_writer`] takes the
-/// write lock first; doing that for every transaction made writes about 12 %
-/// slower on one instance, measured with `bench/create_call.lua`, to spare a
-/// second process on the same file a retried 503. Several instances belong on
-/// PostgreSQL.)
+/// A transaction on the write pool. On SQLite it takes the write lock with its
+/// first statement, as [`begin_writer`] does: services read before they write,
+/// and a transaction that has read cannot become a writer once another process
+/// on the same file wrote in between (`SQLITE_BUSY_SNAPSHOT`, a 503). Taking
+/// the lock first makes processes queue for it (busy timeout) instead. Within
+/// one process the single writing connection serialises transactions anyway;
+/// the extra statement costs about a tenth of single-instance write throughput
+/// (README, "Tests"), which no desk comes near, and spares a
+/// rolling restart or a second instance its failed requests.
 pub async fn begin(db: &Db) -> Result<Tx, StoreError> {
-    Ok(db.begin().await?)
+    begin_writer(db).await
 }
 
 /// A transaction that will write after it reads. On SQLite it takes the write
