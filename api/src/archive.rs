@@ -229,19 +229,14 @@ async fn threads_file(
     let mut before = None;
     loop {
         let page = board::list_threads(tx, &filter, before, BATCH).await?;
-        before = page.items.last().map(|t| t.number);
-        let ids: Vec<Uuid> = page.items.iter().map(|t| t.id).collect();
-        let mut clocks = board::load_sla_many(tx, &ids).await?;
+        before = page.items.last().map(|(t, _)| t.number);
         let mut text = String::new();
         let n = page.items.len() as u64;
-        for t in page.items {
+        for (t, sla) in page.items {
             seen.push(ThreadRef {
                 id: t.id,
                 number: t.number,
             });
-            let sla = clocks
-                .remove(&t.id)
-                .ok_or_else(|| format!("thread {} has no clocks", t.number))?;
             line(
                 &mut text,
                 &threads::thread_dto(seen_as(viewer, t, sla), &cal, now),

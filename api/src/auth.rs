@@ -31,10 +31,17 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> 
         .ok_or_else(ApiError::unauthorized)?;
     let sid = Uuid::parse_str(&claims.sid).map_err(|_| ApiError::unauthorized())?;
     let now = state.now();
-    let (user, seen) = sessions::active_user(&state.read, sid, now, state.config.web_idle)
-        .await
-        .map_err(ApiError::from)?
-        .ok_or_else(|| ApiError::unauthorized().detail("the session has ended: sign in again"))?;
+    use crate::service::second_factor as factor;
+    let (user, seen, staff_required) = sessions::active_user(
+        &state.read,
+        sid,
+        now,
+        state.config.web_idle,
+        factor::STAFF_REQUIRED_SETTING,
+    )
+    .await
+    .map_err(ApiError::from)?
+    .ok_or_else(|| ApiError::unauthorized().detail("the session has ended: sign in again"))?;
     if user.id.to_string() != claims.sub {
         return Err(ApiError::unauthorized().into());
     }
@@ -47,9 +54,11 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> 
             .await
             .map_err(ApiError::from)?;
     }
-    crate::service::second_factor::principal_for(state, user, sid)
-        .await
-        .map_err(Into::into)
+    Ok(factor::principal_with(
+        user,
+        sid,
+        factor::is_on(staff_required.as_deref()),
+    ))
 }
 
 /// An API key: live (not revoked, not expired: read on every request, so a

@@ -226,6 +226,14 @@ pub async fn commit(tx: Tx) -> Result<(), StoreError> {
     Ok(tx.commit().await?)
 }
 
+/// Refresh the planner's statistics (`ANALYZE`), after a bulk load or a
+/// restore: both backends plan from them, and neither has any for rows it has
+/// not yet analysed.
+pub async fn analyze(db: &Db) -> Result<(), StoreError> {
+    sea_orm::ConnectionTrait::execute_unprepared(db, "ANALYZE").await?;
+    Ok(())
+}
+
 /// Whether the database answers: readiness, not liveness.
 pub async fn ping(db: &Db) -> Result<(), StoreError> {
     Ok(db.ping().await?)

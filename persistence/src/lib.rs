@@ -28,8 +28,8 @@ pub mod users;
 pub mod webhooks;
 
 pub use db::{
-    begin, begin_snapshot, begin_writer, commit, connect, Backend, ConnectError, Db, DbOptions,
-    Pools, Tx,
+    analyze, begin, begin_snapshot, begin_writer, commit, connect, Backend, ConnectError, Db,
+    DbOptions, Pools, Tx,
 };
 pub use error::StoreError;
 pub use page::Page;

@@ -33,38 +33,45 @@ pub async fn create(
 
 /// The user behind a live session: not revoked, not expired, not idle for
 /// `idle`, user still active; with when the session was last seen (so the
-/// caller touches it at most once a minute). Two lookups by primary key, since
-/// every authenticated request asks.
+/// caller touches it at most once a minute) and the value of the setting
+/// `setting` (a policy every request applies, such as whether staff must use a
+/// second factor). One statement, since every authenticated request asks.
 pub async fn active_user(
     db: &impl ConnectionTrait,
     session_id: Uuid,
     now: DateTime<Utc>,
     idle: chrono::Duration,
-) -> Result<Option<(User, DateTime<Utc>)>, StoreError> {
-    let Some(row) = session::Entity::find_by_id(session_id)
-        .filter(session::Column::RevokedAt.is_null())
-        .filter(session::Column::ExpiresAt.gt(now))
-        .one(db)
+    setting: &str,
+) -> Result<Option<(User, DateTime<Utc>, Option<String>)>, StoreError> {
+    use sea_orm::FromQueryResult;
+    let sql =
+        "SELECT u.*, s.last_seen_at AS session_last_seen_at, s.created_at AS session_created_at, \
+               (SELECT value FROM settings WHERE key = $3) AS session_setting \
+               FROM sessions s JOIN users u ON u.id = s.user_id \
+               WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2";
+    let Some(row) = db
+        .query_one(sea_orm::Statement::from_sql_and_values(
+            db.get_database_backend(),
+            sql,
+            [session_id.into(), now.into(), setting.into()],
+        ))
         .await?
     else {
         return Ok(None);
     };
-    let seen = row.last_seen_at.unwrap_or(row.created_at);
+    let created: DateTime<Utc> = row.try_get("", "session_created_at")?;
+    let last_seen: Option<DateTime<Utc>> = row.try_get("", "session_last_seen_at")?;
+    let seen = last_seen.unwrap_or(created);
     if now - seen >= idle {
         return Ok(None);
     }
-    let Some(user) = crate::users::get(db, row.user_id)
-        .await
-        .map(Some)
-        .or_else(|e| match e {
-            StoreError::NotFound => Ok(None),
-            e => Err(e),
-        })?
-        .filter(|u| u.active)
-    else {
+    let user =
+        crate::users::from_model(crate::entities::user::Model::from_query_result(&row, "")?)?;
+    if !user.active {
         return Ok(None);
-    };
-    Ok(Some((user, seen)))
+    }
+    let value: Option<String> = row.try_get("", "session_setting")?;
+    Ok(Some((user, seen, value)))
 }
 
 /// A session as its owner (or an admin) sees it.

@@ -37,7 +37,7 @@ fn corrupt(e: impl ToString) -> StoreError {
     StoreError::Db(sea_orm::DbErr::Custom(e.to_string()))
 }
 
-fn from_model(m: user::Model) -> Result<User, StoreError> {
+pub(crate) fn from_model(m: user::Model) -> Result<User, StoreError> {
     Ok(User {
         id: m.id,
         email: m.email,

@@ -64,7 +64,14 @@ fn account_key(user: &User) -> String {
 
 /// Whether every agent and admin must use a second factor.
 pub async fn staff_required(state: &AppState) -> Result<bool, ApiError> {
-    Ok(settings::get(&state.read, STAFF_REQUIRED).await?.as_deref() == Some("true"))
+    Ok(is_on(
+        settings::get(&state.read, STAFF_REQUIRED).await?.as_deref(),
+    ))
+}
+
+/// How the setting's stored value reads.
+pub fn is_on(value: Option<&str>) -> bool {
+    value == Some("true")
 }
 
 /// The security settings, for an admin.
@@ -129,13 +136,24 @@ pub async fn principal_for(
     user: User,
     session_id: Uuid,
 ) -> Result<Principal, ApiError> {
-    let enrol_only =
+    let required =
         Role::STAFF.contains(&user.role) && !user.totp_enrolled && staff_required(state).await?;
-    Ok(Principal::User {
+    Ok(principal_with(user, session_id, required))
+}
+
+/// The setting [`principal_with`] needs, for a caller that reads it together
+/// with the session (the bearer check of every request).
+pub const STAFF_REQUIRED_SETTING: &str = STAFF_REQUIRED;
+
+/// The principal of a session whose user is known, given whether staff must
+/// use a second factor (`staff_required`, the setting's value).
+pub fn principal_with(user: User, session_id: Uuid, staff_required: bool) -> Principal {
+    let enrol_only = Role::STAFF.contains(&user.role) && !user.totp_enrolled && staff_required;
+    Principal::User {
         user,
         session_id,
         enrol_only,
-    })
+    }
 }
 
 /// Start an enrolment: a new secret, kept sealed until a code from it is

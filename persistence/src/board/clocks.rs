@@ -87,28 +87,109 @@ pub async fn load_sla_many(
             .await?
         {
             let id = m.thread_id;
-            let c = clock_from(m)?;
-            let e = parts.entry(id).or_default();
-            match c.kind {
-                ClockKind::FirstResponse => e.0 = Some(c),
-                ClockKind::NextReply => e.1 = Some(c),
-                ClockKind::Resolution => e.2 = Some(c),
-            }
+            place(parts.entry(id).or_default(), clock_from(m)?);
         }
     }
     Ok(parts
         .into_iter()
-        .filter_map(|(id, (fr, nr, res))| {
-            Some((
-                id,
-                ThreadSla {
-                    first_response: fr?,
-                    next_reply: nr,
-                    resolution: res?,
-                },
-            ))
-        })
+        .filter_map(|(id, p)| Some((id, sla_of(p)?)))
         .collect())
+}
+
+fn place(parts: &mut ClockParts, c: Clock) {
+    match c.kind {
+        ClockKind::FirstResponse => parts.0 = Some(c),
+        ClockKind::NextReply => parts.1 = Some(c),
+        ClockKind::Resolution => parts.2 = Some(c),
+    }
+}
+
+/// A thread's clocks, if it has the two every thread has.
+fn sla_of((fr, nr, res): ClockParts) -> Option<ThreadSla> {
+    Some(ThreadSla {
+        first_response: fr?,
+        next_reply: nr,
+        resolution: res?,
+    })
+}
+
+/// The sub-select that gives a thread's clocks as one JSON text beside its row
+/// (`"threads"."id"` of the outer query), read back by [`sla_from_json`]. A
+/// page of threads then comes in one statement with one row per thread: on
+/// SQLite every row crosses from the driver's thread to the server's, and a
+/// page's hundred clock rows were most of what a queue page cost (issue 16.8).
+pub(crate) fn clocks_json_sql(pg: bool) -> &'static str {
+    if pg {
+        "(SELECT json_agg(json_build_array(c.kind, c.cycle, c.target_seconds, c.used_seconds, \
+         c.running_since, c.phase, c.met_at, c.due_at, c.warn_at, c.warned, c.breached))::text \
+         FROM sla_clocks c WHERE c.thread_id = \"threads\".\"id\")"
+    } else {
+        "(SELECT json_group_array(json_array(c.kind, c.cycle, c.target_seconds, c.used_seconds, \
+         c.running_since, c.phase, c.met_at, c.due_at, c.warn_at, c.warned, c.breached)) \
+         FROM sla_clocks c WHERE c.thread_id = \"threads\".\"id\")"
+    }
+}
+
+/// The clocks [`clocks_json_sql`] wrote: an array of
+/// `[kind, cycle, target, used, running_since, phase, met_at, due_at, warn_at,
+/// warned, breached]`, times in RFC 3339 (both backends write them so), flags
+/// as booleans (PostgreSQL) or 0/1 (SQLite).
+pub(crate) fn sla_from_json(text: Option<&str>) -> Result<Option<ThreadSla>, StoreError> {
+    use serde_json::Value;
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    let rows: Vec<Vec<Value>> =
+        serde_json::from_str(text).map_err(|_| corrupt("clocks of a thread"))?;
+    let time = |v: &Value| -> Result<Option<DateTime<Utc>>, StoreError> {
+        match v {
+            Value::Null => Ok(None),
+            // RFC 3339, or the space-separated form SQLite's own functions write.
+            Value::String(s) => DateTime::parse_from_rfc3339(s)
+                .or_else(|_| DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%:z"))
+                .map(|t| Some(t.with_timezone(&Utc)))
+                .map_err(|_| corrupt("clock time")),
+            _ => Err(corrupt("clock time")),
+        }
+    };
+    let flag = |v: &Value| -> Result<bool, StoreError> {
+        match v {
+            Value::Bool(b) => Ok(*b),
+            Value::Number(n) => Ok(n.as_i64() != Some(0)),
+            _ => Err(corrupt("clock flag")),
+        }
+    };
+    let uint = |v: &Value, what: &'static str| v.as_u64().ok_or_else(|| corrupt(what));
+    fn text_at<'v>(v: &'v Value, what: &'static str) -> Result<&'v str, StoreError> {
+        v.as_str().ok_or_else(|| corrupt(what))
+    }
+    let mut parts = ClockParts::default();
+    for r in rows {
+        let [kind, cycle, target, used, running, phase, met, due, warn, warned, breached] =
+            r.as_slice()
+        else {
+            return Err(corrupt("clock row"));
+        };
+        place(
+            &mut parts,
+            Clock {
+                kind: ClockKind::parse(text_at(kind, "clock kind")?)
+                    .ok_or_else(|| corrupt("clock kind"))?,
+                cycle: u32::try_from(uint(cycle, "cycle")?).map_err(|_| corrupt("cycle"))?,
+                target_seconds: uint(target, "target")?,
+                used_seconds: uint(used, "used")?,
+                running_since: time(running)?,
+                phase: ClockPhase::parse(text_at(phase, "phase")?)
+                    .ok_or_else(|| corrupt("phase"))?,
+                met_at: time(met)?,
+                due_at: time(due)?,
+                warn_at: time(warn)?,
+                warned: flag(warned)?,
+                breached: flag(breached)?,
+            },
+        );
+    }
+    Ok(sla_of(parts))
 }
 
 /// Write every clock of the thread (upsert).
@@ -264,4 +345,45 @@ pub async fn threads_with_running_clocks(
         q = q.filter(sla_clock::Column::ThreadId.gt(a));
     }
     Ok(q.limit(limit).into_tuple::<Uuid>().all(db).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clocks_read_alike_from_either_backends_json() {
+        // SQLite writes flags as 0/1 and keeps the text it stored; PostgreSQL
+        // writes booleans and its own ISO form of timestamptz.
+        let sqlite = r#"[["first_response",1,3600,120,"2026-12-01T00:00:00+00:00","running",null,"2026-12-01T01:00:00.5+00:00","2026-12-01T00:48:00+00:00",0,0],
+                        ["resolution",1,86400,120,"2026-12-01 00:00:00+00:00","running",null,null,null,1,0]]"#;
+        let pg = r#"[["resolution",1,86400,120,"2026-12-01T09:00:00+09:00","running",null,null,null,true,false],
+                    ["first_response",1,3600,120,"2026-12-01T09:00:00+09:00","running",null,"2026-12-01T10:00:00.5+09:00","2026-12-01T09:48:00+09:00",false,false]]"#;
+        let a = sla_from_json(Some(sqlite)).unwrap().unwrap();
+        let b = sla_from_json(Some(pg)).unwrap().unwrap();
+        for s in [&a, &b] {
+            assert_eq!(s.first_response.target_seconds, 3600);
+            assert_eq!(
+                s.first_response.due_at.unwrap().to_rfc3339(),
+                "2026-12-01T01:00:00.500+00:00"
+            );
+            assert_eq!(
+                s.resolution.running_since.unwrap().to_rfc3339(),
+                "2026-12-01T00:00:00+00:00"
+            );
+            assert!(s.resolution.warned && !s.first_response.warned);
+            assert!(s.next_reply.is_none());
+        }
+    }
+
+    #[test]
+    fn a_thread_without_its_clocks_or_with_broken_ones_is_not_guessed() {
+        assert!(sla_from_json(None).unwrap().is_none());
+        assert!(sla_from_json(Some("[]")).unwrap().is_none());
+        assert!(sla_from_json(Some(r#"[["first_response",1]]"#)).is_err());
+        assert!(sla_from_json(Some(
+            r#"[["first_response",1,3600,0,"yesterday","running",null,null,null,0,0]]"#
+        ))
+        .is_err());
+    }
 }

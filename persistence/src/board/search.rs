@@ -226,6 +226,28 @@ fn to_hits(rows: Vec<sea_orm::QueryResult>) -> Result<Vec<SearchHit>, StoreError
 
 /// first, before `before`.
 pub async fn search(
+    db: &crate::Db,
+    phrases: &[Vec<String>],
+    scope: SearchScope,
+    before: Option<i64>,
+    limit: u64,
+) -> Result<Vec<SearchHit>, StoreError> {
+    if is_pg(db) {
+        // A prepared statement run a sixth time may switch to a generic plan,
+        // made without the query's words: PostgreSQL then read every document
+        // newest first for two words that never meet (0.5 s, against 6 ms
+        // through the index). Searches are planned for their words, every time.
+        let tx = sea_orm::TransactionTrait::begin(db).await?;
+        tx.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
+            .await?;
+        let hits = search_in(&tx, phrases, scope, before, limit).await?;
+        tx.commit().await?;
+        return Ok(hits);
+    }
+    search_in(db, phrases, scope, before, limit).await
+}
+
+async fn search_in(
     db: &impl ConnectionTrait,
     phrases: &[Vec<String>],
     scope: SearchScope,

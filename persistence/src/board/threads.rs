@@ -388,19 +388,73 @@ async fn with_tags(
         .collect()
 }
 
-/// Newest first.
+/// A thread of a page with its tags and clocks, as [`with_clocks`] reads them.
+struct PageRow {
+    thread: thread::Model,
+    tags: Option<String>,
+    clocks: Option<String>,
+}
+
+impl sea_orm::FromQueryResult for PageRow {
+    fn from_query_result(res: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
+        Ok(PageRow {
+            thread: thread::Model::from_query_result(res, pre)?,
+            tags: res.try_get(pre, "page_tags")?,
+            clocks: res.try_get(pre, "page_clocks")?,
+        })
+    }
+}
+
+/// Read a page of threads with their tags and clocks in one statement, one row
+/// per thread (the tags and clocks ride along as JSON text): the queue and the
+/// lists are read often, and on SQLite each row and statement crosses threads.
+async fn with_clocks(
+    db: &impl ConnectionTrait,
+    q: sea_orm::Select<thread::Entity>,
+    limit: u64,
+) -> Result<Vec<(ThreadRecord, ThreadSla)>, StoreError> {
+    use sea_orm::sea_query::Expr;
+    let pg = is_pg(db);
+    let tags_sql = if pg {
+        "(SELECT json_agg(g.tag ORDER BY g.tag)::text FROM thread_tags g WHERE g.thread_id = \"threads\".\"id\")"
+    } else {
+        "(SELECT json_group_array(tag) FROM (SELECT g.tag FROM thread_tags g WHERE g.thread_id = \"threads\".\"id\" ORDER BY g.tag))"
+    };
+    let rows = q
+        .column_as(Expr::cust(tags_sql), "page_tags")
+        .column_as(
+            Expr::cust(super::clocks::clocks_json_sql(pg)),
+            "page_clocks",
+        )
+        .limit(limit)
+        .into_model::<PageRow>()
+        .all(db)
+        .await?;
+    rows.into_iter()
+        .map(|r| {
+            let tags: Vec<String> = match r.tags.as_deref() {
+                Some(t) => serde_json::from_str(t).map_err(|_| corrupt("tags of a thread"))?,
+                None => Vec::new(),
+            };
+            let sla = super::clocks::sla_from_json(r.clocks.as_deref())?
+                .ok_or_else(|| corrupt("a thread without its clocks"))?;
+            Ok((thread_from(r.thread, tags)?, sla))
+        })
+        .collect()
+}
+
+/// Newest first, with each thread's clocks.
 pub async fn list_threads(
     db: &impl ConnectionTrait,
     f: &ThreadFilter,
     before: Option<i64>,
     limit: u64,
-) -> Result<Page<ThreadRecord>, StoreError> {
+) -> Result<Page<(ThreadRecord, ThreadSla)>, StoreError> {
     let mut q = apply_filter(thread::Entity::find(), f).order_by_desc(thread::Column::Number);
     if let Some(b) = before {
         q = q.filter(thread::Column::Number.lt(b));
     }
-    let rows = q.limit(limit + 1).all(db).await?;
-    let rows = with_tags(db, rows).await?;
+    let rows = with_clocks(db, q, limit + 1).await?;
     Ok(Page::from_overfetch(rows, limit))
 }
 
@@ -423,7 +477,7 @@ pub async fn queue(
     f: &ThreadFilter,
     after: Option<QueueKey>,
     limit: u64,
-) -> Result<Page<ThreadRecord>, StoreError> {
+) -> Result<Page<(ThreadRecord, ThreadSla)>, StoreError> {
     use sea_orm::sea_query::{Expr, IntoCondition};
     let mut q = apply_filter(thread::Entity::find(), f)
         .order_by_asc(thread::Column::QueueRank)
@@ -441,8 +495,7 @@ pub async fn queue(
                 .and(Expr::col(thread::Column::Number).gt(number)));
         q = q.filter(c.into_condition());
     }
-    let rows = q.limit(limit + 1).all(db).await?;
-    let rows = with_tags(db, rows).await?;
+    let rows = with_clocks(db, q, limit + 1).await?;
     Ok(Page::from_overfetch(rows, limit))
 }
 

@@ -28,7 +28,7 @@ use madoguchi_persistence::{
     audit::Outcome,
     begin, board,
     board::{NewEvent, PostRecord, QueueKey, SearchScope, ThreadFilter, ThreadRecord},
-    commit, organizations, users, Conn, Page, StoreError,
+    commit, organizations, users, Page, StoreError,
 };
 use serde_json::json;
 use uuid::Uuid;

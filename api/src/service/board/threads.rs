@@ -165,24 +165,16 @@ pub async fn clock_log(
     Ok(board::clock_events(&state.read, t.id).await?)
 }
 
-pub(super) async fn with_clocks(
-    conn: &impl Conn,
-    p: &Principal,
-    page: Page<ThreadRecord>,
-) -> Result<Page<ThreadView>, ApiError> {
-    let ids: Vec<Uuid> = page.items.iter().map(|t| t.id).collect();
-    let mut clocks = board::load_sla_many(conn, &ids).await?;
-    let mut items = Vec::with_capacity(page.items.len());
-    for t in page.items {
-        let sla = clocks
-            .remove(&t.id)
-            .ok_or_else(|| ApiError::internal("thread without clocks"))?;
-        items.push(view(p, t, sla));
-    }
-    Ok(Page {
-        items,
+/// A page of threads with their clocks as `p` sees them.
+fn seen_page(p: &Principal, page: Page<(ThreadRecord, ThreadSla)>) -> Page<ThreadView> {
+    Page {
+        items: page
+            .items
+            .into_iter()
+            .map(|(t, sla)| view(p, t, sla))
+            .collect(),
         has_more: page.has_more,
-    })
+    }
 }
 
 pub async fn list_threads(
@@ -205,7 +197,7 @@ pub async fn list_threads(
         filter.assignee_id = None;
     }
     let page = board::list_threads(&state.read, &filter, before, limit).await?;
-    let numbers: Vec<i64> = page.items.iter().map(|t| t.number).collect();
+    let numbers: Vec<i64> = page.items.iter().map(|(t, _)| t.number).collect();
     record(
         &state.db,
         entry(
@@ -218,7 +210,7 @@ pub async fn list_threads(
         ),
     )
     .await?;
-    with_clocks(&state.read, p, page).await
+    Ok(seen_page(p, page))
 }
 
 pub async fn queue(
@@ -240,7 +232,7 @@ pub async fn queue(
         filter.statuses = vec![ThreadStatus::New, ThreadStatus::Open];
     }
     let page = board::queue(&state.read, &filter, after, limit).await?;
-    with_clocks(&state.read, p, page).await
+    Ok(seen_page(p, page))
 }
 
 pub struct ThreadChanges<'a> {
