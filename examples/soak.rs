@@ -212,15 +212,15 @@ async fn run(ctx: &Ctx, op: Op) -> bool {
             .send()
             .await
             .map(|r| r.status().as_u16() == 201),
-        Op::Queue => get_ok(ctx, &url("/v1/queue")).await,
-        Op::List => get_ok(ctx, &url("/v1/threads?limit=20")).await,
+        Op::Queue => get_ok(auth(ctx.http.get(url("/v1/queue")))).await,
+        Op::List => get_ok(auth(ctx.http.get(url("/v1/threads?limit=20")))).await,
         Op::Thread => match pick(ctx) {
-            Some(num) => get_ok(ctx, &url(&format!("/v1/threads/{num}"))).await,
+            Some(num) => get_ok(auth(ctx.http.get(url(&format!("/v1/threads/{num}"))))).await,
             None => Ok(true),
         },
         Op::Search => {
             let q = ["予約", "電子カルテ", "ログイン エラー", "FAX"][n as usize % 4];
-            get_ok(ctx, &format!("{}/v1/search?q={}", ctx.base, urlencode(q))).await
+            get_ok(auth(ctx.http.get(url("/v1/search")).query(&[("q", q)]))).await
         }
     };
     res.unwrap_or(false)
@@ -233,24 +233,12 @@ fn res_ok(r: reqwest::Result<reqwest::Response>, want: u16) -> Result<reqwest::R
     }
 }
 
-async fn get_ok(ctx: &Ctx, url: &str) -> reqwest::Result<bool> {
-    let r = ctx.http.get(url).bearer_auth(&ctx.token).send().await?;
+async fn get_ok(req: reqwest::RequestBuilder) -> reqwest::Result<bool> {
+    let r = req.send().await?;
     let ok = r.status().is_success();
     // Read the body: a client does, and the server's work includes writing it.
     let _ = r.bytes().await;
     Ok(ok)
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 #[tokio::main]
