@@ -3,7 +3,7 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{problem, route, Desk, TestApp};
+use crate::helpers::{jst, problem, route, Desk, TestApp};
 
 async fn desk() -> Desk {
     Desk::new().await
@@ -26,16 +26,6 @@ async fn hold_thread_numbers(app: &TestApp) -> sea_orm::DatabaseTransaction {
     .await
     .unwrap();
     tx
-}
-
-/// An instant written in Japan time.
-fn jst(y: i32, m: u32, d: u32, h: u32, min: u32) -> chrono::DateTime<chrono::Utc> {
-    use chrono::TimeZone;
-    chrono::FixedOffset::east_opt(9 * 3600)
-        .unwrap()
-        .with_ymd_and_hms(y, m, d, h, min, 0)
-        .unwrap()
-        .with_timezone(&chrono::Utc)
 }
 
 /// A value of the server's /metrics (0 when the series has no sample yet).

@@ -579,3 +579,13 @@ pub async fn problem(r: Response, status: u16, code: &str) -> Value {
     );
     v
 }
+
+/// An instant written in Japan time.
+pub fn jst(y: i32, m: u32, d: u32, h: u32, min: u32) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    chrono::FixedOffset::east_opt(9 * 3600)
+        .unwrap()
+        .with_ymd_and_hms(y, m, d, h, min, 0)
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+}

@@ -7,16 +7,7 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{Desk, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD, CUSTOMER_EMAIL, PASSWORD};
-
-fn jst(y: i32, m: u32, d: u32, h: u32, min: u32) -> chrono::DateTime<chrono::Utc> {
-    use chrono::TimeZone;
-    chrono::FixedOffset::east_opt(9 * 3600)
-        .unwrap()
-        .with_ymd_and_hms(y, m, d, h, min, 0)
-        .unwrap()
-        .with_timezone(&chrono::Utc)
-}
+use crate::helpers::{jst, Desk, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD, CUSTOMER_EMAIL, PASSWORD};
 
 async fn sweeps(app: &TestApp) -> f64 {
     let text = app
@@ -133,17 +124,8 @@ async fn calendar_changes_during_sweeps_neither_double_fire_nor_lose_an_event() 
     let toggler = {
         let client = app.client.clone();
         let base = app.url("");
+        let token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
         tokio::spawn(async move {
-            let admin: Value = client
-                .post(format!("{base}/v1/auth/login"))
-                .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            let token = admin["access_token"].as_str().unwrap().to_owned();
             for _ in 0..15 {
                 let r = client
                     .post(format!("{base}/v1/calendar/closures"))

@@ -53,47 +53,15 @@ fn clock_active(thread_id: Uuid, c: &Clock) -> sla_clock::ActiveModel {
 }
 
 pub async fn load_sla(db: &impl ConnectionTrait, thread_id: Uuid) -> Result<ThreadSla, StoreError> {
-    let mut fr = None;
-    let mut nr = None;
-    let mut res = None;
+    let mut parts = ClockParts::default();
     for m in sla_clock::Entity::find()
         .filter(sla_clock::Column::ThreadId.eq(thread_id))
         .all(db)
         .await?
     {
-        let c = clock_from(m)?;
-        match c.kind {
-            ClockKind::FirstResponse => fr = Some(c),
-            ClockKind::NextReply => nr = Some(c),
-            ClockKind::Resolution => res = Some(c),
-        }
+        place(&mut parts, clock_from(m)?);
     }
-    Ok(ThreadSla {
-        first_response: fr.ok_or_else(|| corrupt("missing first-response clock"))?,
-        next_reply: nr,
-        resolution: res.ok_or_else(|| corrupt("missing resolution clock"))?,
-    })
-}
-
-pub async fn load_sla_many(
-    db: &impl ConnectionTrait,
-    ids: &[Uuid],
-) -> Result<std::collections::HashMap<Uuid, ThreadSla>, StoreError> {
-    let mut parts: std::collections::HashMap<Uuid, ClockParts> = std::collections::HashMap::new();
-    if !ids.is_empty() {
-        for m in sla_clock::Entity::find()
-            .filter(sla_clock::Column::ThreadId.is_in(ids.to_vec()))
-            .all(db)
-            .await?
-        {
-            let id = m.thread_id;
-            place(parts.entry(id).or_default(), clock_from(m)?);
-        }
-    }
-    Ok(parts
-        .into_iter()
-        .filter_map(|(id, p)| Some((id, sla_of(p)?)))
-        .collect())
+    sla_of(parts).ok_or_else(|| corrupt("missing first-response or resolution clock"))
 }
 
 fn place(parts: &mut ClockParts, c: Clock) {
