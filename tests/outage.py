@@ -4,6 +4,7 @@ test suites; it needs nothing beyond Python's standard library.
 
     python3 tests/outage.py BINARY postgres   # stops the local PostgreSQL for 10 s
     python3 tests/outage.py BINARY sqlite     # another process locks the file for ~8 s
+    python3 tests/outage.py BINARY sqlite-full  # the file's disk fills up for ~8 s (root: a tmpfs)
 
 Two clients keep creating threads (with Idempotency-Keys) while the database is
 away. Every answer must be a 201 or a 503 `application/problem+json` of type
@@ -60,8 +61,15 @@ if BACKEND == "postgres":
     name = "madoguchi_outage_" + uuid.uuid4().hex
     psql(PG_ADMIN, f'CREATE DATABASE "{name}"')
     url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+elif BACKEND == "sqlite-full":
+    # A disk of its own that the test can fill: a small tmpfs (needs root, as CI is).
+    disk = os.path.join(workdir, "disk")
+    os.mkdir(disk)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", disk], check=True)
+    url = f"sqlite://{disk}/outage.db?mode=rwc"
 else:
     url = f"sqlite://{workdir}/outage.db?mode=rwc"
+SQLITE_FILE = url.split("sqlite://")[1].split("?")[0] if url.startswith("sqlite") else None
 log = open(os.path.join(workdir, "server.log"), "w+")
 env = {"PATH": os.environ["PATH"], "DATABASE_URL": url, "MADOGUCHI_LISTEN": "127.0.0.1:0",
        "MADOGUCHI_ADMIN_PASSWORD": PASSWORD, "MADOGUCHI_USER_RATE_PER_MINUTE": "0",
@@ -101,16 +109,28 @@ try:
             i += 1
             time.sleep(0.05)
 
-    clients = [threading.Thread(target=client, args=(c,)) for c in range(2)]
+    clients = [threading.Thread(target=client, args=(c,), daemon=True) for c in range(2)]
     for t in clients:
         t.start()
     time.sleep(1.5)
 
     lock = None
+    filler = None
     if BACKEND == "postgres":
         pg_cluster("stop")
+    elif BACKEND == "sqlite-full":
+        # Fill every free byte of the database's disk, in ever smaller writes.
+        filler = os.path.join(disk, "filler")
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+        size = 1 << 20
+        while size:
+            try:
+                os.write(fd, b"\0" * size)
+            except OSError:
+                size //= 2
+        os.close(fd)
     else:
-        lock = sqlite3.connect(url.split("sqlite://")[1].split("?")[0], timeout=10)
+        lock = sqlite3.connect(SQLITE_FILE, timeout=10)
         lock.execute("BEGIN EXCLUSIVE")
     down_at = time.monotonic()
     time.sleep(2)
@@ -119,8 +139,11 @@ try:
         if status != 503 or secs > 3:
             failures.append(f"/readyz during the outage: {status} after {secs:.1f} s")
     time.sleep(8 if BACKEND == "postgres" else 6)
+    during = list(answers)
     if BACKEND == "postgres":
         pg_cluster("start")
+    elif filler:
+        os.remove(filler)
     else:
         lock.rollback()
         lock.close()
@@ -154,7 +177,7 @@ try:
             # A request may wait for a connection, then on the database itself.
             if secs > 2 * TIMEOUT_MS / 1000 + MARGIN_S:
                 failures.append(f"{key}: answered after {secs:.1f} s")
-            for leak in (b"sqlx", b"SQLSTATE", b"pool", b"connection refused", b"database is locked"):
+            for leak in (b"sqlx", b"SQLSTATE", b"pool", b"connection refused", b"database is locked", b"disk is full"):
                 if leak in body:
                     failures.append(f"{key}: the body names the driver: {body[:200]!r}")
         elif status == 409 and b"idempotency" in body:
@@ -162,17 +185,24 @@ try:
         else:
             failures.append(f"{key}: {status} {body[:200]!r}")
     slowest = max(a[3] for a in answers)
+    if not any(a[0] == 503 for a in during):
+        failures.append("the outage was never felt: no 503 while the database was away")
 
     # Every 201 is in the database once.
     created = [a[4] for a in answers if a[0] == 201]
     if BACKEND == "postgres":
         titles = psql(url, "SELECT title FROM threads").splitlines()
     else:
-        db = sqlite3.connect(url.split("sqlite://")[1].split("?")[0])
+        db = sqlite3.connect(SQLITE_FILE)
         titles = [r[0] for r in db.execute("SELECT title FROM threads")]
+        db.close()
     for key in created:
         if titles.count(key) != 1:
             failures.append(f"{key} answered 201 but is in the database {titles.count(key)} times")
+    # What was written before and after still forms one chain.
+    status, _, body, _ = request("GET", base + "/v1/audit-events/verify", token=token)
+    if status != 200 or not json.loads(body).get("ok"):
+        failures.append(f"the audit chain does not verify after the outage: {status} {body[:300]!r}")
     print(f"{BACKEND}: answers {dict(sorted(counts.items()))}, slowest {slowest:.2f} s, "
           f"database away {up_at - down_at:.1f} s, serving again {recovered if recovered is None else round(recovered, 2)} s after its return")
 finally:
@@ -185,6 +215,8 @@ finally:
             pass  # already running
         time.sleep(1)
         psql(PG_ADMIN, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    if BACKEND == "sqlite-full":
+        subprocess.run(["umount", disk], check=False)
 
 if failures:
     print("\n".join(failures[:20]))

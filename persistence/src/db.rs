@@ -121,6 +121,65 @@ async fn migrate_sqlite(write: &Db) -> Result<(), ConnectError> {
     }
 }
 
+/// The one writing SQLite connection, as a pool of one that never hands out a
+/// connection with a transaction still open.
+///
+/// When a write fails with `SQLITE_FULL` (disk full) or an I/O error, SQLite may
+/// or may not end the transaction by itself; the driver's count of open
+/// transactions can then disagree with SQLite's. Seen on a full disk: a failed
+/// `COMMIT` left its transaction open, every later transaction was nested inside
+/// it as a savepoint, and its "commit" only released the savepoint. Each request
+/// was answered 201 while nothing reached the file, and all of it was gone when
+/// the process stopped. So when the connection comes back to the pool it is
+/// asked whether a transaction is still open (`BEGIN` fails inside one): if so,
+/// or if it cannot answer, it is closed, which rolls that transaction back, and
+/// the pool opens a fresh one. The failed request has been answered 503 already.
+///
+/// The migrations run here first, in one transaction spread over several
+/// statements on the pool (see [`migrate_sqlite`]); the check is off until
+/// they are done.
+async fn sqlite_writer(url: &str, timeout: Duration) -> Result<Db, ConnectError> {
+    use sea_orm::sqlx::{
+        sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+        ConnectOptions as _, Executor,
+    };
+    use std::str::FromStr;
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| ConnectError::BadUrl(e.to_string()))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(timeout)
+        .foreign_keys(true)
+        .disable_statement_logging();
+    let migrating = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let migrating_in_hook = migrating.clone();
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .acquire_timeout(timeout)
+        .after_release(move |conn, _| {
+            let migrating = migrating_in_hook.load(std::sync::atomic::Ordering::Acquire);
+            Box::pin(async move {
+                if migrating {
+                    return Ok(true);
+                }
+                if conn.execute("BEGIN").await.is_err() {
+                    tracing::warn!("the SQLite writer kept a transaction open after an error; replacing the connection");
+                    return Ok(false);
+                }
+                Ok(conn.execute("ROLLBACK").await.is_ok())
+            })
+        })
+        .connect_with(options)
+        .await
+        .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
+    let write = sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool);
+    migrate_sqlite(&write).await?;
+    migrating.store(false, std::sync::atomic::Ordering::Release);
+    Ok(write)
+}
+
 fn unreachable(e: sea_orm::DbErr) -> ConnectError {
     ConnectError::Unreachable(e.to_string())
 }
@@ -140,16 +199,7 @@ pub async fn connect(opts: &DbOptions) -> Result<Pools, ConnectError> {
         .sqlx_logging(false);
     match opts.backend() {
         Some(Backend::Sqlite) => {
-            co.max_connections(1).min_connections(1);
-            co.map_sqlx_sqlite_opts(move |o| {
-                o.create_if_missing(true)
-                    .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                    .busy_timeout(busy)
-                    .foreign_keys(true)
-            });
-            let write = Database::connect(co).await.map_err(unreachable)?;
-            migrate_sqlite(&write).await?;
+            let write = sqlite_writer(&opts.url, opts.connect_timeout).await?;
             let mut ro = ConnectOptions::new(opts.url.clone());
             ro.connect_timeout(opts.connect_timeout)
                 .acquire_timeout(opts.connect_timeout)
