@@ -2,7 +2,8 @@
 //!
 //! An outbox event becomes one delivery per subscription that wants it
 //! ([`fan_out`]); a delivery is claimed by one dispatcher at a time
-//! ([`claim_due`]: a lease on `next_attempt_at`, taken on PostgreSQL over rows
+//! ([`claim_due`]: a lease in `leased_until` on the database's clock, taken on
+//! PostgreSQL over rows
 //! picked `FOR UPDATE SKIP LOCKED`, so no other instance takes it while the
 //! request is out),
 //! and every attempt is logged ([`record_attempt`]).
@@ -268,6 +269,7 @@ fn new_delivery(d: NewDelivery<'_>, now: DateTime<Utc>) -> webhook_delivery::Act
         last_error: Set(None),
         created_at: Set(now),
         delivered_at: Set(None),
+        leased_until: Set(None),
     }
 }
 
@@ -387,9 +389,13 @@ pub struct Claimed {
     pub webhook: Webhook,
 }
 
-/// Claim up to `limit` deliveries that are due and lease them until
-/// `lease_until` (their `next_attempt_at` moves there), so no other dispatcher
-/// takes them while their request is out. A subscription gets at most `share`
+/// Claim up to `limit` deliveries that are due (`next_attempt_at` at or before
+/// `now`, the application's clock) and not leased, and lease them for `lease`,
+/// so no other dispatcher takes them while their request is out. The lease is
+/// measured on the database's clock, not the application's: a clock moved
+/// forward, or an instance whose clock runs ahead of the others', must not end
+/// a lease early and send an event twice. (SQLite's instances share one
+/// machine, whose clock that is.) A subscription gets at most `share`
 /// requests out at once: `busy` says how many it has out already, and those at
 /// their share are not even read. A dispatcher that dies mid-request leaves the
 /// lease to run out; the delivery is then attempted again.
@@ -401,16 +407,16 @@ pub struct Claimed {
 pub async fn claim_due(
     db: &crate::Db,
     now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
+    lease: chrono::Duration,
     limit: u64,
     busy: &std::collections::HashMap<Uuid, usize>,
     share: usize,
 ) -> Result<Vec<Claimed>, StoreError> {
     let rows = if is_pg(db) {
-        claim_pg(db, now, lease_until, limit, busy, share).await?
+        claim_pg(db, now, lease, limit, busy, share).await?
     } else {
         let tx = crate::begin_writer(db).await?;
-        let rows = claim_sqlite(&tx, now, lease_until, limit, busy, share).await?;
+        let rows = claim_sqlite(&tx, now, lease, limit, busy, share).await?;
         crate::commit(tx).await?;
         rows
     };
@@ -437,13 +443,13 @@ pub async fn claim_due(
 async fn claim_pg(
     db: &crate::Db,
     now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
+    lease: chrono::Duration,
     limit: u64,
     busy: &std::collections::HashMap<Uuid, usize>,
     share: usize,
 ) -> Result<Vec<webhook_delivery::Model>, StoreError> {
     let mut values: Vec<sea_orm::Value> = vec![
-        lease_until.into(),
+        lease.num_milliseconds().into(),
         now.into(),
         i64::try_from(limit).unwrap_or(i64::MAX).into(),
         i64::try_from(share).unwrap_or(i64::MAX).into(),
@@ -465,13 +471,15 @@ async fn claim_pg(
         "WITH used(hook, n) AS ({used}), \
          due AS (SELECT d.id, d.webhook_id, d.next_attempt_at FROM webhook_deliveries d \
            WHERE d.status = 'pending' AND d.next_attempt_at <= $2 \
+           AND (d.leased_until IS NULL OR d.leased_until <= clock_timestamp()) \
            AND d.webhook_id IN (SELECT w.id FROM webhooks w WHERE w.enabled) \
            AND d.webhook_id NOT IN (SELECT hook FROM used WHERE n >= $4) \
            ORDER BY d.next_attempt_at LIMIT $3 FOR UPDATE OF d SKIP LOCKED), \
          ranked AS (SELECT due.id, row_number() OVER (PARTITION BY due.webhook_id \
            ORDER BY due.next_attempt_at, due.id) + COALESCE(used.n, 0) AS place \
            FROM due LEFT JOIN used ON used.hook = due.webhook_id) \
-         UPDATE webhook_deliveries AS d SET next_attempt_at = $1 FROM ranked \
+         UPDATE webhook_deliveries AS d \
+           SET leased_until = clock_timestamp() + $1::bigint * interval '1 millisecond' FROM ranked \
          WHERE d.id = ranked.id AND ranked.place <= $4 RETURNING d.*"
     );
     let stmt =
@@ -487,11 +495,13 @@ async fn claim_pg(
 async fn claim_sqlite(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
+    lease: chrono::Duration,
     limit: u64,
     busy: &std::collections::HashMap<Uuid, usize>,
     share: usize,
 ) -> Result<Vec<webhook_delivery::Model>, StoreError> {
+    // The machine's clock, which every instance on this file shares: see `claim_due`.
+    let machine_now = Utc::now();
     let full: Vec<Uuid> = busy
         .iter()
         .filter(|(_, n)| **n >= share)
@@ -500,6 +510,11 @@ async fn claim_sqlite(
     let mut q = webhook_delivery::Entity::find()
         .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
         .filter(webhook_delivery::Column::NextAttemptAt.lte(now))
+        .filter(
+            webhook_delivery::Column::LeasedUntil
+                .is_null()
+                .or(webhook_delivery::Column::LeasedUntil.lte(machine_now)),
+        )
         .order_by_asc(webhook_delivery::Column::NextAttemptAt)
         .limit(limit);
     if !full.is_empty() {
@@ -534,8 +549,8 @@ async fn claim_sqlite(
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     webhook_delivery::Entity::update_many()
         .col_expr(
-            webhook_delivery::Column::NextAttemptAt,
-            Some(lease_until).into(),
+            webhook_delivery::Column::LeasedUntil,
+            Some(machine_now + lease).into(),
         )
         .filter(webhook_delivery::Column::Id.is_in(ids))
         .exec(db)
@@ -606,6 +621,10 @@ pub async fn record_attempt(
     webhook_delivery::Entity::update_many()
         .col_expr(webhook_delivery::Column::Status, status.as_str().into())
         .col_expr(webhook_delivery::Column::NextAttemptAt, next.into())
+        .col_expr(
+            webhook_delivery::Column::LeasedUntil,
+            Option::<DateTime<Utc>>::None.into(),
+        )
         .col_expr(webhook_delivery::Column::DeliveredAt, delivered.into())
         .col_expr(
             webhook_delivery::Column::Attempts,
@@ -682,7 +701,7 @@ pub async fn record_attempts(
         }
         let sql = format!(
             "UPDATE webhook_deliveries AS d SET status = v.status, next_attempt_at = v.next, \
-             delivered_at = v.delivered, attempts = d.attempts + 1, last_status_code = v.code, \
+             leased_until = NULL, delivered_at = v.delivered, attempts = d.attempts + 1, last_status_code = v.code, \
              last_error = v.err FROM (VALUES {}) AS v(id, status, next, delivered, code, err) \
              WHERE d.id = v.id",
             tuples.join(", ")

@@ -3,7 +3,7 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{jst, problem, route, Desk, TestApp};
+use crate::helpers::{jst, metric_at, problem, route, Desk, TestApp};
 
 async fn desk() -> Desk {
     Desk::new().await
@@ -31,13 +31,6 @@ async fn hold_thread_numbers(app: &TestApp) -> sea_orm::DatabaseTransaction {
 /// A value of the server's /metrics (0 when the series has no sample yet).
 async fn metric(app: &TestApp, name: &str) -> f64 {
     metric_at(&app.client, &app.url("/metrics"), name).await
-}
-
-async fn metric_at(client: &reqwest::Client, url: &str, name: &str) -> f64 {
-    let text = client.get(url).send().await.unwrap().text().await.unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-        .unwrap_or(0.0)
 }
 
 /// Wait until `n` creates have reached the thread writer: waiting in its queue,
@@ -1235,6 +1228,66 @@ async fn each_warning_and_breach_is_recorded_exactly_once() {
     ] {
         assert_eq!(app.count(table).await, n, "{table}");
     }
+}
+
+#[tokio::test]
+async fn a_reply_after_the_due_time_records_the_breach_the_sweeper_had_not_yet() {
+    // The sweeper runs once a minute, so not while the clock has moved: the
+    // reply alone must record what came due.
+    let app = TestApp::spawn_with(&[("MADOGUCHI_SWEEP_MS", "60000")]).await;
+    app.clock.set(jst(2026, 12, 7, 9, 0));
+    let mut d = Desk::on(app).await;
+    // Urgent: first response due in 30 business minutes (09:30), warned at 75 % (09:22:30).
+    let t = d
+        .app
+        .create_thread(
+            &d.customer,
+            &json!({"title": "レセコンが起動しません", "body": "至急", "priority": "urgent"}),
+        )
+        .await;
+    let n = t["number"].as_i64().unwrap();
+    d.advance(chrono::Duration::minutes(45)).await;
+    let r = d
+        .app
+        .reply(&d.agent, n, "ただいま確認しております。", Some("public"))
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let app = &d.app;
+    // The log explains the figure: warned and breached at their own instants, then met.
+    let log = body(app.get(&route::sla_events(n), Some(&d.admin)).await).await;
+    let first: Vec<(String, String)> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["clock"] == "first_response")
+        .map(|e| {
+            (
+                e["event"].as_str().unwrap().to_owned(),
+                e["at"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expect = |e: &str, at: &str| (e.to_owned(), at.to_owned());
+    assert_eq!(
+        first,
+        vec![
+            expect("start", "2026-12-07T09:00:00+09:00"),
+            expect("warning", "2026-12-07T09:22:30+09:00"),
+            expect("breach", "2026-12-07T09:30:00+09:00"),
+            expect("met", "2026-12-07T09:45:00+09:00"),
+        ]
+    );
+    // … and integrations hear of it, once.
+    assert_eq!(
+        app.count("outbox WHERE event_type = 'sla.breached'").await,
+        1
+    );
+    assert_eq!(
+        app.count("outbox WHERE event_type = 'sla.warning'").await,
+        1
+    );
+    let v = body(app.get(&route::thread(n), Some(&d.agent)).await).await;
+    assert_eq!(v["sla"]["first_response"]["state"], "met", "{v}");
 }
 
 /// The hand-traced clinic thread (see the domain's SLA tests), with every state

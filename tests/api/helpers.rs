@@ -100,6 +100,15 @@ impl Desk {
     }
 }
 
+/// The value of the unlabelled metric `name` on the `/metrics` page at `url`
+/// (0 before it is first counted).
+pub async fn metric_at(client: &reqwest::Client, url: &str, name: &str) -> f64 {
+    let text = client.get(url).send().await.unwrap().text().await.unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
 /// A snapshot less the audit trail: what a refused request (whose refusal is
 /// itself audited) must leave as it was.
 pub fn without_audit(s: &[(String, i64)]) -> Vec<(String, i64)> {

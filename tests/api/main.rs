@@ -16,6 +16,7 @@ mod customer_view;
 mod helpers;
 mod instances;
 mod manners;
+mod mixed_load;
 mod ops;
 mod process;
 mod second_factor;

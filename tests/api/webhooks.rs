@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 use crate::helpers::{ok_json, problem, without_audit, Desk, TestApp};
 
 /// What a test server needs to call a receiver on loopback over plain HTTP.
-const LOOPBACK: &[(&str, &str)] = &[
+pub(crate) const LOOPBACK: &[(&str, &str)] = &[
     ("MADOGUCHI_WEBHOOK_ALLOW_HTTP", "true"),
     ("MADOGUCHI_WEBHOOK_ALLOW_PRIVATE", "true"),
     ("MADOGUCHI_WEBHOOK_POLL_MS", "50"),
@@ -31,10 +31,10 @@ const LOOPBACK: &[(&str, &str)] = &[
 
 /// One request as the receiver saw it.
 #[derive(Clone, Debug)]
-struct Received {
-    id: String,
+pub(crate) struct Received {
+    pub(crate) id: String,
     signature: String,
-    body: Value,
+    pub(crate) body: Value,
     raw: Vec<u8>,
     headers: poem::http::HeaderMap,
 }
@@ -47,8 +47,8 @@ struct Inbox {
 }
 
 #[derive(Clone)]
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     inbox: Arc<Mutex<Inbox>>,
 }
 
@@ -83,7 +83,7 @@ async fn receive(
 }
 
 impl Receiver {
-    async fn start(script: Vec<u16>) -> Receiver {
+    pub(crate) async fn start(script: Vec<u16>) -> Receiver {
         let inbox = Arc::new(Mutex::new(Inbox {
             got: Vec::new(),
             script,
@@ -103,7 +103,7 @@ impl Receiver {
         }
     }
 
-    fn got(&self) -> Vec<Received> {
+    pub(crate) fn got(&self) -> Vec<Received> {
         self.inbox.lock().unwrap().got.clone()
     }
 
@@ -133,7 +133,7 @@ fn verifies(secret: &str, r: &Received) -> bool {
         .is_ok()
 }
 
-async fn subscribe(app: &TestApp, admin: &str, body: Value) -> (Value, String) {
+pub(crate) async fn subscribe(app: &TestApp, admin: &str, body: Value) -> (Value, String) {
     let r = app.post("/v1/webhooks", Some(admin), &body).await;
     assert_eq!(r.status(), StatusCode::CREATED, "subscribe");
     let v: Value = r.json().await.unwrap();
@@ -142,7 +142,7 @@ async fn subscribe(app: &TestApp, admin: &str, body: Value) -> (Value, String) {
 }
 
 /// Wait until every outbox event has been turned into deliveries.
-async fn until_fanned_out(app: &TestApp) {
+pub(crate) async fn until_fanned_out(app: &TestApp) {
     let started = Instant::now();
     while app
         .scalar("SELECT COUNT(*) AS n FROM outbox WHERE fanned_out_at IS NULL")

@@ -18,6 +18,7 @@ mod m0011_second_factor;
 mod m0012_customer_view;
 mod m0013_instances;
 mod m0014_idempotency_purge;
+mod m0015_delivery_leases;
 
 /// Schema SQL written once for both engines: `UUID_TYPE`, `TIMESTAMP_TYPE` and
 /// `SERIAL_TYPE` become each engine's types (sqlx stores UUIDs as 16-byte blobs
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_customer_view::Migration),
             Box::new(m0013_instances::Migration),
             Box::new(m0014_idempotency_purge::Migration),
+            Box::new(m0015_delivery_leases::Migration),
         ]
     }
 }

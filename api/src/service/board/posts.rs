@@ -63,6 +63,7 @@ pub(crate) async fn post_in(
         ));
     }
     let mut sla = board::load_sla(tx, t.id).await?;
+    record_due(tx, &t, &mut sla, at, &cal).await?;
     let post = PostRecord {
         id: Uuid::now_v7(),
         thread_id: t.id,

@@ -118,6 +118,7 @@ pub(crate) async fn answered_call_on(
     let t = board::get_by_number(tx, number).await?;
     let cal = state.calendar.get();
     let mut sla = board::load_sla(tx, t.id).await?;
+    record_due(tx, &t, &mut sla, started_at, &cal).await?;
     let events = sla
         .on_answered_call(started_at, &cal, &format!("call:{call_id}"))
         .map_err(cal_err)?;
@@ -324,6 +325,7 @@ pub async fn update_thread(
     }
     let before = (t.status, t.priority, t.assignee_id);
     let mut sla = board::load_sla(&tx, t.id).await?;
+    record_due(&tx, &t, &mut sla, at, &cal).await?;
     let mut events = Vec::new();
     if let Some(to) = ch.status.filter(|s| *s != t.status) {
         let from = t.status;

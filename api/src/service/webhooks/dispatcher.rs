@@ -110,10 +110,10 @@ async fn round(
         return Ok(0);
     }
     let now = state.now();
-    // Leased past the longest an attempt can take, so nobody else sends it meanwhile.
-    let lease = now
-        + chrono::Duration::from_std(state.config.webhooks.timeout * 2)
-            .unwrap_or(chrono::Duration::seconds(20))
+    // Leased past the longest an attempt can take, so nobody else sends it
+    // meanwhile (measured on the database's clock: see `claim_due`).
+    let lease = chrono::Duration::from_std(state.config.webhooks.timeout * 2)
+        .unwrap_or(chrono::Duration::seconds(20))
         + chrono::Duration::seconds(10);
     let busy = in_flight.lock().map(|m| m.clone()).unwrap_or_default();
     let claimed = webhooks::claim_due(
