@@ -127,7 +127,7 @@ async fn three_instances_under_mixed_load_fire_and_deliver_every_event_once() {
             while !stop.load(Ordering::Relaxed) {
                 let base = &bases[(c + i) % bases.len()];
                 let known: Vec<i64> = threads.lock().unwrap().clone();
-                if i % 3 == 0 || known.is_empty() {
+                if i.is_multiple_of(3) || known.is_empty() {
                     let priority = ["urgent", "high", "normal", "low"][i % 4];
                     let (s, v) = send(
                         client
@@ -183,7 +183,11 @@ async fn three_instances_under_mixed_load_fire_and_deliver_every_event_once() {
                 let n = known[pick(i * 7 + a, known.len())];
                 match i % 3 {
                     0 | 1 => {
-                        let visibility = if i % 3 == 0 { "public" } else { "internal" };
+                        let visibility = if i.is_multiple_of(3) {
+                            "public"
+                        } else {
+                            "internal"
+                        };
                         let (s, v) = send(
                             client
                                 .post(format!("{base}/v1/threads/{n}/posts"))
@@ -210,7 +214,11 @@ async fn three_instances_under_mixed_load_fire_and_deliver_every_event_once() {
                             continue;
                         };
                         let etag = r.headers().get("etag").cloned();
-                        let status = if i % 2 == 0 { "pending" } else { "resolved" };
+                        let status = if i.is_multiple_of(2) {
+                            "pending"
+                        } else {
+                            "resolved"
+                        };
                         let mut req = client
                             .patch(format!("{base}/v1/threads/{n}"))
                             .bearer_auth(&token)
