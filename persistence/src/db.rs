@@ -141,7 +141,7 @@ async fn migrate_sqlite(write: &Db) -> Result<(), ConnectError> {
 async fn sqlite_writer(url: &str, timeout: Duration) -> Result<Db, ConnectError> {
     use sea_orm::sqlx::{
         sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
-        ConnectOptions as _, Executor,
+        ConnectOptions as _, Connection as _, Executor,
     };
     use std::str::FromStr;
     let options = SqliteConnectOptions::from_str(url)
@@ -164,11 +164,13 @@ async fn sqlite_writer(url: &str, timeout: Duration) -> Result<Db, ConnectError>
                 if migrating {
                     return Ok(true);
                 }
-                if conn.execute("BEGIN").await.is_err() {
+                // The driver's own count first (free), then SQLite's word:
+                // one round trip to the connection's thread for both statements.
+                if conn.is_in_transaction() || conn.execute("BEGIN; ROLLBACK").await.is_err() {
                     tracing::warn!("the SQLite writer kept a transaction open after an error; replacing the connection");
                     return Ok(false);
                 }
-                Ok(conn.execute("ROLLBACK").await.is_ok())
+                Ok(true)
             })
         })
         .connect_with(options)
