@@ -314,15 +314,27 @@ impl Clock {
         if self.phase != ClockPhase::Running {
             return out;
         }
+        // The stored instants were projected under the calendar of their day; if
+        // the calendar changed since and the re-projection has not reached this
+        // clock yet, the time used under the current one decides, as `meet`
+        // decides: a clock over its target is breached now.
+        let over = !self.breached
+            && self
+                .used_at(at, cal)
+                .is_ok_and(|used| used > self.target_seconds);
+        let breach = match self.due_at.filter(|_| !self.breached) {
+            Some(d) if d <= at => Some(d),
+            _ if over => Some(at),
+            _ => None,
+        };
+        let warning = match self.warn_at.filter(|_| !self.warned) {
+            Some(w) if w <= at => Some(w),
+            _ if !self.warned => breach,
+            _ => None,
+        };
         let pending = [
-            (
-                ClockEventKind::Warning,
-                self.warn_at.filter(|_| !self.warned),
-            ),
-            (
-                ClockEventKind::Breach,
-                self.due_at.filter(|_| !self.breached),
-            ),
+            (ClockEventKind::Warning, warning),
+            (ClockEventKind::Breach, breach),
         ];
         for (event, due) in pending {
             let Some(due) = due.filter(|d| *d <= at) else {
