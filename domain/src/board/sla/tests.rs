@@ -410,3 +410,46 @@ fn a_policy_outside_one_to_100000_minutes_names_each_field() {
     let fields: Vec<&str> = errors.iter().map(|e| &*e.field).collect();
     assert_eq!(fields, ["first_response_minutes", "next_reply_minutes"]);
 }
+
+#[test]
+fn a_clock_over_its_target_under_the_current_calendar_is_breached_even_if_its_due_time_is_stale() {
+    use crate::calendar::DateOverride;
+    // Projected while Monday 2026-12-07 was closed for maintenance: the first
+    // response (240 min) falls due Tuesday 13:00, warned Tuesday 12:00.
+    let mut closed = CalendarRules::default();
+    closed.overrides.insert(
+        chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
+        DateOverride::Closed {
+            note: "臨時メンテナンス".into(),
+        },
+    );
+    let closed = BusinessCalendar::build(closed);
+    let policy = SlaPolicySet::default().get(Priority::Normal);
+    let (mut sla, _) = ThreadSla::open(policy, jst(12, 7, 9, 0), &closed, W).unwrap();
+    assert_eq!(sla.first_response.due_at, Some(jst(12, 8, 13, 0)));
+    // The closure is lifted; before the re-projection reaches this clock, an
+    // agent's reply comes at Monday 14:00, 300 open minutes after the start.
+    // The sweeper's rule breaches it now (and warns, a breach implies it),
+    // so the meeting that follows is not a breach nobody logged.
+    let fired = sla.fire_due(jst(12, 7, 14, 0), cal());
+    let got: Vec<_> = fired.iter().map(|e| (e.kind, e.event, e.at)).collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                ClockKind::FirstResponse,
+                ClockEventKind::Warning,
+                jst(12, 7, 14, 0)
+            ),
+            (
+                ClockKind::FirstResponse,
+                ClockEventKind::Breach,
+                jst(12, 7, 14, 0)
+            ),
+        ]
+    );
+    assert!(sla.first_response.breached && sla.first_response.warned);
+    // Resolution (1530 min) is far from over: nothing for it.
+    assert!(!sla.resolution.warned && !sla.resolution.breached);
+    assert!(sla.fire_due(jst(12, 7, 14, 30), cal()).is_empty(), "once");
+}
