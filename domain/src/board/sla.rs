@@ -306,7 +306,9 @@ impl Clock {
 
     /// The warning and the breach whose instants have come by `at` and are not
     /// yet recorded, marked recorded and returned as log events at their own
-    /// instants (a late sweep still logs when it happened). A breach implies the
+    /// instants (a late sweep still logs when it happened); a clock whose stored
+    /// instants are stale (projected under a calendar since changed) but whose
+    /// used time is over its target is breached at `at`. A breach implies the
     /// warning. Only a running clock raises either: the one rule the sweeper, and
     /// anything that stands in for it, applies.
     pub fn fire_due(&mut self, at: DateTime<Utc>, cal: &BusinessCalendar) -> Vec<ClockEvent> {
