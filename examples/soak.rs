@@ -2,7 +2,12 @@
 //! long enough that growth shows (README, "Soak"). Every `SOAK_SAMPLE_SECS`
 //! (60) it prints one row: the server's RSS and open file descriptors (from
 //! `/proc/<pid>`), the database's size, and the minute's requests, errors and
-//! p50 / p99 latency.
+//! p50 / p99 latency; and, to tell the server's stalls from the machine's, the
+//! CPU time the hypervisor took from this VM (`steal`, from `/proc/stat`), the
+//! longest a 50 ms sleep of the soak's own sampling thread overran (`stall`:
+//! when it is as long as the p99, the whole machine stopped, not the server),
+//! and the time every task waited for I/O (`io full`, pressure stall
+//! information from `/proc/pressure/io`).
 //!
 //! ```sh
 //! MADOGUCHI_USER_RATE_PER_MINUTE=0 MADOGUCHI_TOKEN_TTL_SECONDS=7200 \
@@ -47,10 +52,83 @@ enum Op {
     Search,
 }
 
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Op::Create => "create",
+            Op::Reply => "reply",
+            Op::Status => "status",
+            Op::Call => "call",
+            Op::Queue => "queue",
+            Op::List => "list",
+            Op::Thread => "thread",
+            Op::Search => "search",
+        }
+    }
+}
+
 #[derive(Default)]
 struct Minute {
     latencies_us: Vec<u64>,
     errors: u64,
+    /// The slowest request of the minute: its latency and what it was.
+    slowest: (u64, &'static str),
+}
+
+/// What the machine did, counted since the soak began.
+#[derive(Default, Clone, Copy)]
+struct MachineCounters {
+    /// CPU time stolen by the hypervisor, ms (all CPUs).
+    steal_ms: u64,
+    /// Time every non-idle task stalled on I/O at once, ms.
+    io_full_ms: u64,
+}
+
+impl MachineCounters {
+    fn read() -> Self {
+        // /proc/stat: "cpu user nice system idle iowait irq softirq steal ..." in
+        // clock ticks (USER_HZ, 100 on Linux).
+        let steal_ms = std::fs::read_to_string("/proc/stat")
+            .ok()
+            .and_then(|s| {
+                s.lines().next().and_then(|l| {
+                    l.split_whitespace()
+                        .nth(8)
+                        .and_then(|v| v.parse::<u64>().ok())
+                })
+            })
+            .map_or(0, |ticks| ticks * 10);
+        // /proc/pressure/io: "full avg10=… avg60=… avg300=… total=<µs>".
+        let io_full_ms = std::fs::read_to_string("/proc/pressure/io")
+            .ok()
+            .and_then(|s| {
+                s.lines().find(|l| l.starts_with("full")).and_then(|l| {
+                    l.rsplit("total=")
+                        .next()
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                })
+            })
+            .map_or(0, |us| us / 1000);
+        MachineCounters {
+            steal_ms,
+            io_full_ms,
+        }
+    }
+}
+
+/// Sleep 50 ms over and over on an OS thread of its own and keep the longest
+/// overrun since last taken: a stall that the soak's client sees too is the
+/// machine's, not the server's.
+fn spawn_stall_meter() -> Arc<AtomicU64> {
+    let worst = Arc::new(AtomicU64::new(0));
+    let w = worst.clone();
+    std::thread::spawn(move || loop {
+        let t = Instant::now();
+        std::thread::sleep(Duration::from_millis(50));
+        let over = t.elapsed().saturating_sub(Duration::from_millis(50));
+        w.fetch_max(over.as_micros() as u64, Ordering::Relaxed);
+    });
+    worst
 }
 
 struct Ctx {
@@ -309,13 +387,18 @@ async fn main() {
     let in_flight = Arc::new(tokio::sync::Semaphore::new(256));
     let skipped = Arc::new(AtomicU64::new(0));
 
-    println!("| min | RSS MiB | fds | db MiB | requests | errors | skipped | p50 ms | p99 ms |");
-    println!("|---|---|---|---|---|---|---|---|---|");
-    let row = |i: u64, m: Minute, skipped: u64, db: u64| {
+    println!(
+        "| min | RSS MiB | fds | db MiB | requests | errors | skipped | p50 ms | p99 ms | slowest | steal ms | stall ms | io full ms |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let stall = spawn_stall_meter();
+    let mut counters = MachineCounters::read();
+    let mut row = |i: u64, m: Minute, skipped: u64, db: u64| {
         let mut l = m.latencies_us;
         l.sort_unstable();
+        let now = MachineCounters::read();
         println!(
-            "| {i} | {:.1} | {} | {:.1} | {} | {} | {} | {:.2} | {:.2} |",
+            "| {i} | {:.1} | {} | {:.1} | {} | {} | {} | {:.2} | {:.2} | {:.0} {} | {} | {:.0} | {} |",
             proc_rss_kib(pid) as f64 / 1024.0,
             proc_fds(pid),
             db as f64 / 1_048_576.0,
@@ -324,7 +407,13 @@ async fn main() {
             skipped,
             pct(&l, 0.50),
             pct(&l, 0.99),
+            m.slowest.0 as f64 / 1000.0,
+            m.slowest.1,
+            now.steal_ms.saturating_sub(counters.steal_ms),
+            stall.swap(0, Ordering::Relaxed) as f64 / 1000.0,
+            now.io_full_ms.saturating_sub(counters.io_full_ms),
         );
+        counters = now;
     };
     row(
         0,
@@ -362,6 +451,9 @@ async fn main() {
             let us = t.elapsed().as_micros() as u64;
             let mut m = minute.lock().unwrap();
             m.latencies_us.push(us);
+            if us > m.slowest.0 {
+                m.slowest = (us, op.name());
+            }
             if !ok {
                 m.errors += 1;
             }

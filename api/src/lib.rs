@@ -16,6 +16,7 @@ pub mod manners;
 pub mod metrics;
 pub mod openapi_doc;
 pub mod passwords;
+pub mod payload;
 pub mod principal;
 pub mod problem;
 pub mod routes;

@@ -11,9 +11,13 @@ use madoguchi_persistence::{
     webhooks::{Attempt, Delivery, DeliveryStatus, Webhook},
 };
 use poem_openapi::{types::MaybeUndefined, Enum, Object};
+use serde::Serialize;
 use uuid::Uuid;
 
-use crate::text::Text;
+use crate::{
+    payload::{rfc3339, rfc3339_opt},
+    text::Text,
+};
 
 /// Role of a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -572,8 +576,9 @@ impl poem_openapi::types::Example for CreateClosure {
 
 // ---- board -----------------------------------------------------------------
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize)]
 #[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum PriorityDto {
     Low,
     Normal,
@@ -605,8 +610,9 @@ impl From<madoguchi_domain::board::Priority> for PriorityDto {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize)]
 #[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum StatusDto {
     New,
     Open,
@@ -649,20 +655,22 @@ pub enum VisibilityDto {
 }
 
 /// One SLA clock as of the response.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 pub struct ClockDto {
     pub target_minutes: u32,
     /// When the goal is due; null when paused or met.
+    #[serde(serialize_with = "rfc3339_opt")]
     pub due_at: Option<DateTime<FixedOffset>>,
     /// `running`, `paused`, `met` or `breached`.
     pub state: String,
     /// Business seconds used so far.
     pub used_seconds: u64,
     pub remaining_seconds: u64,
+    #[serde(serialize_with = "rfc3339_opt")]
     pub met_at: Option<DateTime<FixedOffset>>,
 }
 
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 pub struct SlaDto {
     pub first_response: ClockDto,
     /// Null until a customer writes after an agent's answer.
@@ -670,8 +678,9 @@ pub struct SlaDto {
     pub resolution: ClockDto,
 }
 
-/// A support thread.
-#[derive(Debug, Object)]
+/// A support thread. Written with serde on the big pages ([`crate::payload::Serialized`]):
+/// its `Serialize` derive must write what its `Object` derive documents.
+#[derive(Debug, Object, Serialize)]
 pub struct ThreadDto {
     /// Human-friendly, sequential.
     pub number: i64,
@@ -689,6 +698,7 @@ pub struct ThreadDto {
     pub follow_up_of: Option<i64>,
     /// Posts the caller can see.
     pub post_count: i32,
+    #[serde(serialize_with = "rfc3339_opt")]
     pub last_public_post_at: Option<DateTime<FixedOffset>>,
     /// Any clock breached.
     pub breached: bool,
@@ -696,13 +706,15 @@ pub struct ThreadDto {
     /// What `ETag` carries. A customer's moves only with what they can see:
     /// an internal note changes staff's version, not theirs.
     pub version: i32,
+    #[serde(serialize_with = "rfc3339")]
     pub created_at: DateTime<FixedOffset>,
     /// The last change the caller can see (for a customer, internal notes
     /// do not count).
+    #[serde(serialize_with = "rfc3339")]
     pub updated_at: DateTime<FixedOffset>,
 }
 
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 pub struct ThreadList {
     pub items: Vec<ThreadDto>,
     pub next_cursor: Option<String>,
@@ -1447,4 +1459,107 @@ pub struct DeliveryList {
     pub items: Vec<DeliveryDto>,
     /// Pass as `cursor` for the next page; null on the last page.
     pub next_cursor: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use poem_openapi::types::ToJSON;
+
+    use super::*;
+
+    fn clock(due: Option<DateTime<FixedOffset>>, met: Option<DateTime<FixedOffset>>) -> ClockDto {
+        ClockDto {
+            target_minutes: 240,
+            due_at: due,
+            state: "running".into(),
+            used_seconds: 1_234,
+            remaining_seconds: 13_166,
+            met_at: met,
+        }
+    }
+
+    fn thread(full: bool, priority: PriorityDto, status: StatusDto) -> ThreadDto {
+        let jst = FixedOffset::east_opt(9 * 3600).unwrap();
+        // One time with a fraction of a second, as stored times have.
+        let t = jst.with_ymd_and_hms(2026, 12, 7, 9, 0, 0).unwrap()
+            + chrono::Duration::microseconds(123_456);
+        ThreadDto {
+            number: 42,
+            organization_id: Uuid::nil(),
+            title: "予約システムにログインできない \"至急\"\n".into(),
+            category: full.then_some("電子カルテ".to_owned()),
+            priority,
+            status,
+            channel: "board".into(),
+            assignee_id: full.then_some(Uuid::from_u128(7)),
+            tags: if full {
+                vec!["レセプト".into(), "FAX".into()]
+            } else {
+                vec![]
+            },
+            created_by: full.then_some(Uuid::from_u128(9)),
+            follow_up_of: full.then_some(41),
+            post_count: 3,
+            last_public_post_at: full.then_some(t),
+            breached: full,
+            sla: SlaDto {
+                first_response: clock(full.then_some(t), None),
+                next_reply: if full {
+                    Some(clock(None, Some(t)))
+                } else {
+                    None
+                },
+                resolution: clock(Some(t), full.then_some(t)),
+            },
+            version: 5,
+            created_at: jst.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+            updated_at: t,
+        }
+    }
+
+    /// The queue and the thread lists are written with serde ([`crate::payload`]);
+    /// what they write must be what the schema (poem-openapi's `ToJSON`) says, for
+    /// every field set and unset and every enum value.
+    #[test]
+    fn a_thread_page_written_with_serde_is_what_poem_openapi_would_write() {
+        let priorities = [
+            PriorityDto::Low,
+            PriorityDto::Normal,
+            PriorityDto::High,
+            PriorityDto::Urgent,
+        ];
+        let statuses = [
+            StatusDto::New,
+            StatusDto::Open,
+            StatusDto::Pending,
+            StatusDto::Resolved,
+            StatusDto::Closed,
+        ];
+        let mut items = Vec::new();
+        for (i, s) in statuses.into_iter().enumerate() {
+            items.push(thread(i % 2 == 0, priorities[i % priorities.len()], s));
+            items.push(thread(
+                i % 2 == 1,
+                priorities[(i + 1) % priorities.len()],
+                s,
+            ));
+        }
+        for next_cursor in [None, Some("abc".to_owned())] {
+            let page = ThreadList {
+                items: items
+                    .iter()
+                    .map(|t| thread(t.breached, t.priority, t.status))
+                    .collect(),
+                next_cursor,
+            };
+            let by_serde = serde_json::to_value(&page).unwrap();
+            let by_schema = page.to_json().unwrap();
+            assert_eq!(by_serde, by_schema);
+            // Not only equal as values: the times are the same text.
+            assert!(serde_json::to_string(&page)
+                .unwrap()
+                .contains("2026-12-07T09:00:00.123456+09:00"));
+        }
+    }
 }

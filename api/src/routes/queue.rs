@@ -10,6 +10,7 @@ use super::{
 use crate::{
     auth::BearerAuth,
     cursor,
+    payload::Serialized,
     problem::ApiError,
     service::board as svc,
     state::AppState,
@@ -41,7 +42,7 @@ impl QueueApi {
         organization_id: Query<Option<Uuid>>,
         assignee_id: Query<Option<Uuid>>,
         #[oai(validator(max_length = 30))] tag: Query<Option<String>>,
-    ) -> Result<Json<ThreadList>, ApiError> {
+    ) -> Result<Serialized<ThreadList>, ApiError> {
         let after = cursor::decode_as(
             &cursor::key_for(&state, &auth.0),
             QUEUE,
@@ -59,7 +60,7 @@ impl QueueApi {
             queue_key(&v.thread)
         });
         let cal = state.calendar.get();
-        Ok(Json(ThreadList {
+        Ok(Serialized(ThreadList {
             items: page
                 .items
                 .into_iter()

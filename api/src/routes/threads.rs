@@ -18,6 +18,7 @@ use crate::{
     auth::BearerAuth,
     cursor,
     etag::etag,
+    payload::Serialized,
     problem::ApiError,
     service::board::{self as svc, ThreadView},
     state::AppState,
@@ -204,7 +205,7 @@ impl ThreadsApi {
         organization_id: Query<Option<Uuid>>,
         assignee_id: Query<Option<Uuid>>,
         #[oai(validator(max_length = 30))] tag: Query<Option<String>>,
-    ) -> Result<Json<ThreadList>, ApiError> {
+    ) -> Result<Serialized<ThreadList>, ApiError> {
         let before =
             cursor::decode_as::<i64>(&cursor::key_for(&state, &auth.0), LIST, cursor.0.as_deref())?;
         let filter = thread_filter(
@@ -220,7 +221,7 @@ impl ThreadsApi {
             v.thread.number
         });
         let cal = state.calendar.get();
-        Ok(Json(ThreadList {
+        Ok(Serialized(ThreadList {
             items: page
                 .items
                 .into_iter()

@@ -98,62 +98,85 @@ pub(crate) fn clocks_json_sql(pg: bool) -> &'static str {
     }
 }
 
-/// The clocks [`clocks_json_sql`] wrote: an array of
-/// `[kind, cycle, target, used, running_since, phase, met_at, due_at, warn_at,
-/// warned, breached]`, times in RFC 3339 (both backends write them so), flags
-/// as booleans (PostgreSQL) or 0/1 (SQLite).
+/// One clock as [`clocks_json_sql`] writes it: `[kind, cycle, target, used,
+/// running_since, phase, met_at, due_at, warn_at, warned, breached]`. Read into
+/// this shape directly (no `serde_json::Value` tree), borrowing the text.
+#[derive(serde::Deserialize)]
+struct StoredClock<'a>(
+    &'a str,
+    u32,
+    u64,
+    u64,
+    Option<&'a str>,
+    &'a str,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Flag,
+    Flag,
+);
+
+/// A flag as the databases' JSON writes it: a boolean (PostgreSQL) or 0/1 (SQLite).
+struct Flag(bool);
+
+impl<'de> serde::Deserialize<'de> for Flag {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Flag;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a boolean, 0 or 1")
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<Flag, E> {
+                Ok(Flag(b))
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<Flag, E> {
+                Ok(Flag(n != 0))
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<Flag, E> {
+                Ok(Flag(n != 0))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The clocks [`clocks_json_sql`] wrote: times as PostgreSQL's JSON writes them
+/// (RFC 3339) or as SQLite holds them (a space for the `T`).
 pub(crate) fn sla_from_json(text: Option<&str>) -> Result<Option<ThreadSla>, StoreError> {
-    use serde_json::Value;
     let Some(text) = text else {
         return Ok(None);
     };
-    let rows: Vec<Vec<Value>> =
+    let rows: Vec<StoredClock<'_>> =
         serde_json::from_str(text).map_err(|_| corrupt("clocks of a thread"))?;
-    let time = |v: &Value| -> Result<Option<DateTime<Utc>>, StoreError> {
-        match v {
-            Value::Null => Ok(None),
+    let time = |v: Option<&str>| -> Result<Option<DateTime<Utc>>, StoreError> {
+        v.map(|s| {
             // RFC 3339, or the space-separated form SQLite's own functions write.
-            Value::String(s) => DateTime::parse_from_rfc3339(s)
+            DateTime::parse_from_rfc3339(s)
                 .or_else(|_| DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%:z"))
-                .map(|t| Some(t.with_timezone(&Utc)))
-                .map_err(|_| corrupt("clock time")),
-            _ => Err(corrupt("clock time")),
-        }
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| corrupt("clock time"))
+        })
+        .transpose()
     };
-    let flag = |v: &Value| -> Result<bool, StoreError> {
-        match v {
-            Value::Bool(b) => Ok(*b),
-            Value::Number(n) => Ok(n.as_i64() != Some(0)),
-            _ => Err(corrupt("clock flag")),
-        }
-    };
-    let uint = |v: &Value, what: &'static str| v.as_u64().ok_or_else(|| corrupt(what));
-    fn text_at<'v>(v: &'v Value, what: &'static str) -> Result<&'v str, StoreError> {
-        v.as_str().ok_or_else(|| corrupt(what))
-    }
     let mut parts = ClockParts::default();
-    for r in rows {
-        let [kind, cycle, target, used, running, phase, met, due, warn, warned, breached] =
-            r.as_slice()
-        else {
-            return Err(corrupt("clock row"));
-        };
+    for StoredClock(kind, cycle, target, used, running, phase, met, due, warn, warned, breached) in
+        rows
+    {
         place(
             &mut parts,
             Clock {
-                kind: ClockKind::parse(text_at(kind, "clock kind")?)
-                    .ok_or_else(|| corrupt("clock kind"))?,
-                cycle: u32::try_from(uint(cycle, "cycle")?).map_err(|_| corrupt("cycle"))?,
-                target_seconds: uint(target, "target")?,
-                used_seconds: uint(used, "used")?,
+                kind: ClockKind::parse(kind).ok_or_else(|| corrupt("clock kind"))?,
+                cycle,
+                target_seconds: target,
+                used_seconds: used,
                 running_since: time(running)?,
-                phase: ClockPhase::parse(text_at(phase, "phase")?)
-                    .ok_or_else(|| corrupt("phase"))?,
+                phase: ClockPhase::parse(phase).ok_or_else(|| corrupt("phase"))?,
                 met_at: time(met)?,
                 due_at: time(due)?,
                 warn_at: time(warn)?,
-                warned: flag(warned)?,
-                breached: flag(breached)?,
+                warned: warned.0,
+                breached: breached.0,
             },
         );
     }

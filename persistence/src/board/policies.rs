@@ -18,30 +18,30 @@ pub(super) fn policy_json(set: &SlaPolicySet) -> String {
     serde_json::json!({"low": one(set.low), "normal": one(set.normal), "high": one(set.high), "urgent": one(set.urgent)}).to_string()
 }
 
+/// A thread's policy as [`policy_json`] writes it: for each priority the
+/// first-response, next-reply and resolution minutes. Read into this shape
+/// directly (no `serde_json::Value` tree): every thread of a page carries one.
+#[derive(serde::Deserialize)]
+struct StoredPolicySet {
+    low: [u32; 3],
+    normal: [u32; 3],
+    high: [u32; 3],
+    urgent: [u32; 3],
+}
+
 pub(super) fn policy_from_json(s: &str) -> Result<SlaPolicySet, StoreError> {
-    let v: serde_json::Value = serde_json::from_str(s).map_err(|_| corrupt("policy"))?;
-    let one = |k: &str| -> Result<SlaPolicy, StoreError> {
-        let a = v
-            .get(k)
-            .and_then(|x| x.as_array())
-            .ok_or_else(|| corrupt("policy"))?;
-        let n = |i: usize| {
-            a.get(i)
-                .and_then(|x| x.as_u64())
-                .and_then(|x| u32::try_from(x).ok())
-                .ok_or_else(|| corrupt("policy"))
+    let v: StoredPolicySet = serde_json::from_str(s).map_err(|_| corrupt("policy"))?;
+    let one =
+        |[first_response_minutes, next_reply_minutes, resolution_minutes]: [u32; 3]| SlaPolicy {
+            first_response_minutes,
+            next_reply_minutes,
+            resolution_minutes,
         };
-        Ok(SlaPolicy {
-            first_response_minutes: n(0)?,
-            next_reply_minutes: n(1)?,
-            resolution_minutes: n(2)?,
-        })
-    };
     Ok(SlaPolicySet {
-        low: one("low")?,
-        normal: one("normal")?,
-        high: one("high")?,
-        urgent: one("urgent")?,
+        low: one(v.low),
+        normal: one(v.normal),
+        high: one(v.high),
+        urgent: one(v.urgent),
     })
 }
 
@@ -91,4 +91,43 @@ pub async fn put_policy(
         am.insert(db).await?;
     }
     Ok(version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_policy_reads_back_as_written() {
+        let set = SlaPolicySet {
+            low: SlaPolicy {
+                first_response_minutes: 510,
+                next_reply_minutes: 511,
+                resolution_minutes: 2550,
+            },
+            normal: SlaPolicy {
+                first_response_minutes: 240,
+                next_reply_minutes: 241,
+                resolution_minutes: 1530,
+            },
+            high: SlaPolicy {
+                first_response_minutes: 60,
+                next_reply_minutes: 61,
+                resolution_minutes: 510,
+            },
+            urgent: SlaPolicy {
+                first_response_minutes: 30,
+                next_reply_minutes: 31,
+                resolution_minutes: 240,
+            },
+        };
+        assert_eq!(policy_from_json(&policy_json(&set)).unwrap(), set);
+        // What rows written before this code hold.
+        let old = r#"{"high":[60,60,510],"low":[510,510,2550],"normal":[240,240,1530],"urgent":[30,30,240]}"#;
+        assert_eq!(
+            policy_from_json(old).unwrap().urgent.resolution_minutes,
+            240
+        );
+        assert!(policy_from_json(r#"{"high":[60,60]}"#).is_err());
+    }
 }

@@ -413,23 +413,27 @@ async fn with_clocks(
     q: sea_orm::Select<thread::Entity>,
     limit: u64,
 ) -> Result<Vec<(ThreadRecord, ThreadSla)>, StoreError> {
-    use sea_orm::sea_query::Expr;
+    use sea_orm::{sea_query::Expr, FromQueryResult, QueryTrait};
     let pg = is_pg(db);
     let tags_sql = if pg {
         "(SELECT json_agg(g.tag ORDER BY g.tag)::text FROM thread_tags g WHERE g.thread_id = \"threads\".\"id\")"
     } else {
         "(SELECT json_group_array(tag) FROM (SELECT g.tag FROM thread_tags g WHERE g.thread_id = \"threads\".\"id\" ORDER BY g.tag))"
     };
-    let rows = q
+    let backend = db.get_database_backend();
+    let mut page = q
         .column_as(Expr::cust(tags_sql), "page_tags")
         .column_as(
             Expr::cust(super::clocks::clocks_json_sql(pg)),
             "page_clocks",
         )
-        .limit(limit)
-        .into_model::<PageRow>()
-        .all(db)
-        .await?;
+        .build(backend);
+    // The limit is written into the text, not bound: with it bound, PostgreSQL
+    // cannot plan the statement once for every page (a generic plan would not
+    // know how few rows are wanted), so it planned each page anew (0.13 ms of
+    // a page's 0.6 ms in the database, issue 16.8). It is our own number.
+    page.sql.push_str(&format!(" LIMIT {limit}"));
+    let rows = PageRow::find_by_statement(page).all(db).await?;
     rows.into_iter()
         .map(|r| {
             let tags: Vec<String> = match r.tags.as_deref() {
