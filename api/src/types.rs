@@ -678,8 +678,10 @@ pub struct SlaDto {
     pub resolution: ClockDto,
 }
 
-/// A support thread. Written with serde on the big pages ([`crate::payload::Serialized`]):
-/// its `Serialize` derive must write what its `Object` derive documents.
+// Written with serde on the big pages (`crate::payload::Serialized`): its
+// `Serialize` derive must write what its `Object` derive documents (the test
+// at the end of this file checks).
+/// A support thread.
 #[derive(Debug, Object, Serialize)]
 pub struct ThreadDto {
     /// Human-friendly, sequential.

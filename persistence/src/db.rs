@@ -158,6 +158,8 @@ async fn sqlite_writer(url: &str, timeout: Duration) -> Result<Db, ConnectError>
         .max_connections(1)
         .min_connections(1)
         .acquire_timeout(timeout)
+        // Checked on release instead (below), where a failed write leaves it.
+        .test_before_acquire(false)
         .after_release(move |conn, _| {
             let migrating = migrating_in_hook.load(std::sync::atomic::Ordering::Acquire);
             Box::pin(async move {
@@ -182,6 +184,48 @@ async fn sqlite_writer(url: &str, timeout: Duration) -> Result<Db, ConnectError>
     Ok(write)
 }
 
+/// A connection idle for less than this is handed out untested (PostgreSQL).
+const TRUST_IDLE_FOR: Duration = Duration::from_secs(1);
+
+/// The PostgreSQL pool. Connected lazily: the first real connection is the
+/// migration lock's, whose error is the driver's own.
+///
+/// sqlx tests a connection with a round trip (`ping`) when it is released,
+/// and by default again when it is next acquired. Under load the second test
+/// is the same round trip a few milliseconds later: with two statements per
+/// request (the session check and the page) it added two of a queue page's
+/// six round trips (issue 16.8). Here only a connection idle for
+/// [`TRUST_IDLE_FOR`] or more is tested before use (it may have outlived a
+/// database restart); one that fails is closed and another one taken, as
+/// before. A connection that breaks in between fails its statement (a 503
+/// the client retries) and is closed by the release test.
+fn postgres_pool(opts: &DbOptions) -> Result<Db, ConnectError> {
+    use sea_orm::sqlx::{
+        postgres::{PgConnectOptions, PgPoolOptions},
+        ConnectOptions as _, Connection as _,
+    };
+    use std::str::FromStr;
+    let connect = PgConnectOptions::from_str(&opts.url)
+        .map_err(|e| ConnectError::BadUrl(e.to_string()))?
+        .disable_statement_logging();
+    let pool = PgPoolOptions::new()
+        .max_connections(opts.max_connections.max(1))
+        .acquire_timeout(opts.connect_timeout)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for < TRUST_IDLE_FOR {
+                    return Ok(true);
+                }
+                conn.ping().await.map(|()| true)
+            })
+        })
+        .connect_lazy_with(connect);
+    Ok(sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(
+        pool,
+    ))
+}
+
 fn unreachable(e: sea_orm::DbErr) -> ConnectError {
     ConnectError::Unreachable(e.to_string())
 }
@@ -195,10 +239,6 @@ fn unreachable(e: sea_orm::DbErr) -> ConnectError {
 /// writer, so the session check of every request does not queue behind writes.
 pub async fn connect(opts: &DbOptions) -> Result<Pools, ConnectError> {
     let busy = opts.connect_timeout;
-    let mut co = ConnectOptions::new(opts.url.clone());
-    co.connect_timeout(opts.connect_timeout)
-        .acquire_timeout(opts.connect_timeout)
-        .sqlx_logging(false);
     match opts.backend() {
         Some(Backend::Sqlite) => {
             let write = sqlite_writer(&opts.url, opts.connect_timeout).await?;
@@ -207,6 +247,10 @@ pub async fn connect(opts: &DbOptions) -> Result<Pools, ConnectError> {
                 .acquire_timeout(opts.connect_timeout)
                 .max_connections(opts.max_connections.max(1))
                 .min_connections(1)
+                // A read-only connection to a local file does not die while
+                // idle; testing it is a round trip to its thread (see
+                // [`postgres_pool`]).
+                .test_before_acquire(false)
                 .sqlx_logging(false);
             ro.map_sqlx_sqlite_opts(move |o| {
                 o.read_only(true)
@@ -217,11 +261,7 @@ pub async fn connect(opts: &DbOptions) -> Result<Pools, ConnectError> {
             Ok(Pools { write, read })
         }
         Some(Backend::Postgres) => {
-            co.max_connections(opts.max_connections);
-            // Connect lazily: the first real connection is the migration lock's,
-            // whose error is the driver's own.
-            co.connect_lazy(true);
-            let write = Database::connect(co).await.map_err(unreachable)?;
+            let write = postgres_pool(opts)?;
             migrate_postgres(&opts.url, &write, opts.connect_timeout).await?;
             Ok(Pools {
                 read: write.clone(),
