@@ -707,6 +707,75 @@ async fn search_scope_holds_for_old_and_new_documents() {
     }
 }
 
+/// On PostgreSQL search reads the documents in id ranges of 8,192, newest
+/// first, and turns to the whole index when matches come too rarely (migration
+/// m0016). Threads whose documents lie ranges apart (the id sequence moved on
+/// between them) are found all the same, newest first, each caller within
+/// their scope; and every document carries its range's lexeme.
+#[tokio::test]
+async fn search_finds_matches_ranges_apart_newest_first() {
+    let d = desk().await;
+    let app = &d.app;
+    let (_, other) = d.other_clinic().await;
+    let mut ours = Vec::new();
+    for i in 1..=4 {
+        if app.is_postgres() {
+            // Three empty ranges between each thread's documents. Ids only move
+            // on: other documents of the database keep theirs.
+            app.exec(
+                "SELECT setval('search_docs_id_seq', (SELECT last_value FROM search_docs_id_seq) + 3 * 8192)",
+                vec![],
+            )
+            .await;
+        }
+        let t = app
+            .create_thread(
+                &d.customer,
+                &json!({
+                    "title": format!("電子カルテの印刷不具合 その{i}"),
+                    "body": if i == 1 { "プリンターで印刷できません。トナー切れでしょうか。" } else { "プリンターで印刷できません。" },
+                }),
+            )
+            .await;
+        ours.push(t["number"].as_i64().unwrap());
+    }
+    let theirs = app
+        .create_thread(
+            &other,
+            &json!({"title": "処方箋の印刷不具合", "body": "印刷が途中で止まります。"}),
+        )
+        .await["number"]
+        .as_i64()
+        .unwrap();
+    ours.reverse();
+    let found = |token: String, q: &'static str| async move {
+        let v = body(
+            app.get(&format!("/v1/search?q={}", urlencode(q)), Some(&token))
+                .await,
+        )
+        .await;
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["number"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(found(d.customer.clone(), "印刷 不具合").await, ours);
+    assert_eq!(found(other.clone(), "印刷 不具合").await, vec![theirs]);
+    let mut all = vec![theirs];
+    all.extend(&ours);
+    assert_eq!(found(d.agent.clone(), "印刷 不具合").await, all);
+    // A word met only in the oldest of ours.
+    assert_eq!(found(d.agent.clone(), "トナー").await, vec![ours[3]]);
+    if app.is_postgres() {
+        let without = app
+            .count("search_docs WHERE NOT tokens @@ ('zzb' || (id / 8192))::tsquery")
+            .await;
+        assert_eq!(without, 0, "documents without their range's lexeme");
+    }
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| {

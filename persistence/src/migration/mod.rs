@@ -19,6 +19,7 @@ mod m0012_customer_view;
 mod m0013_instances;
 mod m0014_idempotency_purge;
 mod m0015_delivery_leases;
+mod m0016_search_buckets;
 
 /// Schema SQL written once for both engines: `UUID_TYPE`, `TIMESTAMP_TYPE` and
 /// `SERIAL_TYPE` become each engine's types (sqlx stores UUIDs as 16-byte blobs
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0013_instances::Migration),
             Box::new(m0014_idempotency_purge::Migration),
             Box::new(m0015_delivery_leases::Migration),
+            Box::new(m0016_search_buckets::Migration),
         ]
     }
 }
