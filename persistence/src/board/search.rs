@@ -204,6 +204,25 @@ fn walk_on(found: u64, covered: u64, missing: u64, reads_left: u64) -> bool {
     needed_docs.div_ceil(BUCKET as u128) <= u128::from(reads_left)
 }
 
+/// How many of a clinic's newest documents PostgreSQL search reads first,
+/// testing each: common words are met at once this way.
+const FIRST_WINDOW: u64 = 5_000;
+
+/// FROM-clause for the `window` newest documents below parameter `$below`: a
+/// customer's (organization in parameter `$org`) through the index on
+/// (organization, id), so that a clinic's documents are not looked for among
+/// every clinic's. The row comparison is what makes PostgreSQL take that index
+/// for the order.
+fn newest_docs(scope: SearchScope, window: u64, below: usize, org: usize) -> String {
+    match scope.organization_id {
+        Some(_) => format!(
+            "search_docs WHERE organization_id = ${org} AND (organization_id, id) < (${org}, ${below}) \
+             ORDER BY organization_id DESC, id DESC LIMIT {window}"
+        ),
+        None => format!("search_docs WHERE id < ${below} ORDER BY id DESC LIMIT {window}"),
+    }
+}
+
 /// Documents containing every phrase (each a list of consecutive tokens), newest
 /// Search rows (`id`, `thread_id`, `post_id`) as hits.
 fn to_hits(rows: Vec<sea_orm::QueryResult>) -> Result<Vec<SearchHit>, StoreError> {
@@ -279,30 +298,78 @@ async fn search_in(
         values.extend(org_value);
         // PostgreSQL cannot estimate phrase matches, and GIN knows no order: left
         // to itself it would intersect the words' posting lists over the whole
-        // index and fetch every match to keep the newest. Instead the id ranges
-        // (m0016) are read newest first, each through the index with its range
-        // lexeme, while the rate of matches met says the rest will come soon;
-        // otherwise everything below is read through the index at once.
+        // index and fetch every match to keep the newest. Three ways instead,
+        // each cheap where the others are dear. For a clinic, its newest
+        // documents are read first and tested one by one (its common words are
+        // met at once; through the GIN index its scope lexemes make every read
+        // dear). Then, while the rate of matches met says the rest will come
+        // soon, the id ranges below (m0016) are read newest first, each through
+        // the index with its range lexeme. Otherwise (rare words) everything
+        // below is read through the index at once.
         let mut hits = Vec::new();
-        // Start below the newest document there is (a first page asks below
-        // i64::MAX), so that the first range read is the newest one.
-        let newest: Option<i64> = db
-            .query_one(stmt(
-                db,
-                "SELECT MAX(id) AS newest FROM search_docs WHERE id < $1",
-                vec![before.into()],
-            ))
-            .await?
-            .map(|r| r.try_get("", "newest"))
-            .transpose()?
-            .flatten();
-        let Some(newest) = newest else {
-            return Ok(hits);
+        let (mut floor, mut covered) = if scope.organization_id.is_some() {
+            let recent = format!(
+                "SELECT id, thread_id, post_id FROM (SELECT id, thread_id, post_id, tokens, organization_id, internal \
+                 FROM {}) r WHERE tokens @@ $1::tsquery{scope_sql} ORDER BY id DESC LIMIT {limit}",
+                newest_docs(scope, FIRST_WINDOW, 2, 3)
+            );
+            hits.extend(to_hits(
+                db.query_all(stmt(db, &recent, values.clone())).await?,
+            )?);
+            if hits.len() as u64 >= limit {
+                return Ok(hits);
+            }
+            let window_sql = format!(
+                "SELECT MIN(id) AS floor, MAX(id) AS top, COUNT(*) AS n FROM (SELECT id FROM {}) w",
+                newest_docs(scope, FIRST_WINDOW, 1, 2)
+            );
+            let mut window_values = vec![Value::from(before)];
+            window_values.extend(values.get(2).cloned());
+            let (floor, top, n): (Option<i64>, Option<i64>, i64) =
+                match db.query_one(stmt(db, &window_sql, window_values)).await? {
+                    Some(r) => (
+                        r.try_get("", "floor")?,
+                        r.try_get("", "top")?,
+                        r.try_get("", "n")?,
+                    ),
+                    None => (None, None, 0),
+                };
+            let (Some(floor), Some(top)) = (floor, top) else {
+                return Ok(hits);
+            };
+            if (n as u64) < FIRST_WINDOW {
+                // Every document the caller may see has been read.
+                return Ok(hits);
+            }
+            // The ids the first read spanned (every clinic's ids in that span):
+            // the ranges below are counted the same way.
+            (floor, u64::try_from(top + 1 - floor).unwrap_or(0))
+        } else {
+            // Staff see every document: the newest range is read first.
+            let newest: Option<i64> = db
+                .query_one(stmt(
+                    db,
+                    "SELECT MAX(id) AS newest FROM search_docs WHERE id < $1",
+                    vec![before.into()],
+                ))
+                .await?
+                .map(|r| r.try_get("", "newest"))
+                .transpose()?
+                .flatten();
+            let Some(newest) = newest else {
+                return Ok(hits);
+            };
+            (newest + 1, 0)
         };
-        let mut floor = newest + 1;
-        let mut covered: u64 = 0;
         let mut reads = 0;
-        while floor > 0 {
+        while floor > 0
+            && walk_on(
+                hits.len() as u64,
+                covered,
+                limit - hits.len() as u64,
+                RANGE_READS - reads,
+            )
+        {
             let bucket = (floor - 1) / BUCKET;
             values[0] = format!("{query} & '{}'", bucket_token(bucket)).into();
             values[1] = floor.into();
@@ -320,14 +387,6 @@ async fn search_in(
             let start = bucket * BUCKET;
             covered += u64::try_from(floor - start).unwrap_or(0);
             floor = start;
-            if !walk_on(
-                hits.len() as u64,
-                covered,
-                limit - hits.len() as u64,
-                RANGE_READS - reads,
-            ) {
-                break;
-            }
         }
         if floor <= 0 {
             return Ok(hits);

@@ -7,10 +7,13 @@
 //! index, 11 ms in all, per page). Each document now also carries the lexeme
 //! `zzb<id / 8192>`, and a search asks the index for one range at a time,
 //! newest first (`search::bucket_token`): the short list of the range lets
-//! GIN skip through the long ones, and only that range's matches are fetched.
+//! GIN skip through the long ones, and only that range's matches are fetched
+//! (0.5–0.8 ms a range).
 //! The trigger of m0008 adds it on insert, where the id is already drawn, so
 //! that documents written by an instance still on the previous version carry
-//! it too; existing documents are updated once.
+//! it too; existing documents are updated once, and the index is rebuilt
+//! after: updating every row left it 2.6 times its size (81 against 31 MB on
+//! 600,000 documents), and a range read cost 5 ms in it instead of 0.8 ms.
 
 use sea_orm_migration::async_trait;
 use sea_orm_migration::prelude::*;
@@ -28,6 +31,7 @@ BEGIN
 END
 $$;
 UPDATE search_docs SET tokens = tokens || array_to_tsvector(ARRAY['zzb' || (id / 8192)]);
+REINDEX INDEX idx_search_docs_tokens;
 "#;
 
 #[async_trait::async_trait]
