@@ -676,19 +676,7 @@ async fn search_scope_holds_for_old_and_new_documents() {
         .await["number"]
         .as_i64()
         .unwrap();
-    let found = |token: String, q: &'static str| async move {
-        let v = body(
-            app.get(&format!("/v1/search?q={}", urlencode(q)), Some(&token))
-                .await,
-        )
-        .await;
-        v["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["number"].as_i64().unwrap())
-            .collect::<Vec<_>>()
-    };
+    let found = |token: String, q: &'static str| async move { searched(app, &token, q).await };
     assert_eq!(found(d.customer.clone(), "障害").await, vec![newest, ours]);
     assert_eq!(found(other.clone(), "障害").await, vec![theirs]);
     assert_eq!(
@@ -748,19 +736,7 @@ async fn search_finds_matches_ranges_apart_newest_first() {
         .as_i64()
         .unwrap();
     ours.reverse();
-    let found = |token: String, q: &'static str| async move {
-        let v = body(
-            app.get(&format!("/v1/search?q={}", urlencode(q)), Some(&token))
-                .await,
-        )
-        .await;
-        v["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["number"].as_i64().unwrap())
-            .collect::<Vec<_>>()
-    };
+    let found = |token: String, q: &'static str| async move { searched(app, &token, q).await };
     assert_eq!(found(d.customer.clone(), "印刷 不具合").await, ours);
     assert_eq!(found(other.clone(), "印刷 不具合").await, vec![theirs]);
     let mut all = vec![theirs];
@@ -774,6 +750,21 @@ async fn search_finds_matches_ranges_apart_newest_first() {
             .await;
         assert_eq!(without, 0, "documents without their range's lexeme");
     }
+}
+
+/// The thread numbers a search shows this caller, in order.
+async fn searched(app: &TestApp, token: &str, q: &str) -> Vec<i64> {
+    let v = body(
+        app.get(&format!("/v1/search?q={}", urlencode(q)), Some(token))
+            .await,
+    )
+    .await;
+    v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["number"].as_i64().unwrap())
+        .collect()
 }
 
 fn urlencode(s: &str) -> String {
