@@ -361,6 +361,13 @@ async fn search_in(
             };
             (newest + 1, 0)
         };
+        // The newest `want` matches of query $1 below id $2, in the caller's scope:
+        // a range's (with its lexeme in $1) or everything's.
+        let matches_below = |want: u64| {
+            format!(
+                "SELECT id, thread_id, post_id FROM search_docs WHERE tokens @@ $1::tsquery AND id < $2{scope_sql} ORDER BY id DESC LIMIT {want}"
+            )
+        };
         let mut reads = 0;
         while floor > 0
             && walk_on(
@@ -373,10 +380,7 @@ async fn search_in(
             let bucket = (floor - 1) / BUCKET;
             values[0] = format!("{query} & '{}'", bucket_token(bucket)).into();
             values[1] = floor.into();
-            let sql = format!(
-                "SELECT id, thread_id, post_id FROM search_docs WHERE tokens @@ $1::tsquery AND id < $2{scope_sql} ORDER BY id DESC LIMIT {}",
-                limit - hits.len() as u64
-            );
+            let sql = matches_below(limit - hits.len() as u64);
             hits.extend(to_hits(
                 db.query_all(stmt(db, &sql, values.clone())).await?,
             )?);
@@ -393,10 +397,7 @@ async fn search_in(
         }
         values[0] = query.into();
         values[1] = floor.into();
-        let rest = format!(
-            "SELECT id, thread_id, post_id FROM search_docs WHERE tokens @@ $1::tsquery AND id < $2{scope_sql} ORDER BY id DESC LIMIT {}",
-            limit - hits.len() as u64
-        );
+        let rest = matches_below(limit - hits.len() as u64);
         hits.extend(to_hits(db.query_all(stmt(db, &rest, values)).await?)?);
         Ok(hits)
     } else {
