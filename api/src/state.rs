@@ -109,6 +109,9 @@ pub struct AppState {
     pub webhook_wake: Arc<tokio::sync::Notify>,
     /// This process, as its heartbeat and its idempotency claims name it.
     pub instance_id: uuid::Uuid,
+    /// How common each search token is (PostgreSQL's statistics), kept for a
+    /// while: which tokens search asks the index for.
+    pub search_stats: Arc<madoguchi_persistence::board::LexemeStats>,
 }
 
 /// How long an instance may go without a heartbeat (sent every
@@ -158,6 +161,7 @@ impl AppState {
             user_limiter,
             webhook_wake: Arc::new(tokio::sync::Notify::new()),
             instance_id: uuid::Uuid::new_v4(),
+            search_stats: Arc::new(madoguchi_persistence::board::LexemeStats::new()),
             db: pools.write,
             read: pools.read,
             opener,

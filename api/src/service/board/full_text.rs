@@ -53,8 +53,15 @@ pub async fn search_threads(
     let mut last_doc = None;
     let mut more = false;
     'fetch: loop {
-        let batch =
-            board::search(&state.read, &query.phrases, scope, cursor, limit * 4 + 8).await?;
+        let batch = board::search(
+            &state.read,
+            &state.search_stats,
+            &query.phrases,
+            scope,
+            cursor,
+            limit * 4 + 8,
+        )
+        .await?;
         let full = batch.len() as u64 == limit * 4 + 8;
         for h in batch {
             cursor = Some(h.doc_id);
