@@ -760,7 +760,107 @@ async fn search_finds_matches_ranges_apart_newest_first() {
             .count("search_docs WHERE NOT tokens @@ ('zzb' || (id / 8192))::tsquery")
             .await;
         assert_eq!(without, 0, "documents without their range's lexeme");
+        let without = app
+            .count("search_docs WHERE NOT tokens @@ ('zzo' || replace(organization_id::text, '-', '') || '_' || (id / 8192))::tsquery")
+            .await;
+        assert_eq!(
+            without, 0,
+            "documents without their organization's range lexeme"
+        );
     }
+}
+
+/// Upgrading a PostgreSQL database whose documents predate their
+/// organization's range lexemes (m0017): the instance that migrates marks
+/// every document, rebuilds the search index after the migrations' commit,
+/// and a clinic finds what it found before.
+#[tokio::test]
+async fn search_documents_from_before_the_org_ranges_are_marked_on_upgrade() {
+    let d = desk().await;
+    let app = &d.app;
+    if !app.is_postgres() {
+        return;
+    }
+    let (_, other) = d.other_clinic().await;
+    let mut ours = Vec::new();
+    for i in 1..=3 {
+        let t = app
+            .create_thread(
+                &d.customer,
+                &json!({"title": format!("オンライン資格確認のエラー その{i}"), "body": "資格確認端末でエラーが出ます。"}),
+            )
+            .await;
+        ours.push(t["number"].as_i64().unwrap());
+    }
+    ours.reverse();
+    let theirs = app
+        .create_thread(
+            &other,
+            &json!({"title": "オンライン資格確認のエラー", "body": "エラーコードが表示されます。"}),
+        )
+        .await["number"]
+        .as_i64()
+        .unwrap();
+    let before = searched(app, &d.customer, "オンライン資格確認 エラー").await;
+    assert_eq!(before, ours);
+    // The database as the previous version left it: m0017 not applied, no
+    // document with its organization's range lexeme.
+    let org_range_lexemes =
+        "ARRAY(SELECT u.lexeme FROM unnest(tokens) u WHERE u.lexeme LIKE 'zzo%\\_%')";
+    app.exec(
+        &format!("UPDATE search_docs SET tokens = ts_delete(tokens, {org_range_lexemes})"),
+        vec![],
+    )
+    .await;
+    app.exec(
+        "DELETE FROM seaql_migrations WHERE version = 'm0017_search_org_buckets'",
+        vec![],
+    )
+    .await;
+    let unmarked = format!("search_docs WHERE cardinality({org_range_lexemes}) = 0");
+    assert!(
+        app.count(&unmarked).await >= 8,
+        "the documents were unmarked"
+    );
+    let filenode = "SELECT pg_relation_filenode('idx_search_docs_tokens')::bigint AS n";
+    let index_file = app.scalar(filenode).await;
+    // An instance of the new version starts: it migrates.
+    let _upgraded = app.sibling().await;
+    assert_ne!(
+        app.scalar(filenode).await,
+        index_file,
+        "the search index was not rebuilt"
+    );
+    assert_eq!(
+        app.count(&unmarked).await,
+        0,
+        "documents without their organization's range lexeme"
+    );
+    let wrong = "search_docs WHERE NOT tokens @@ ('zzo' || replace(organization_id::text, '-', '') || '_' || (id / 8192))::tsquery";
+    assert_eq!(
+        app.count(wrong).await,
+        0,
+        "a document marked with another organization or range"
+    );
+    // Rebuilt after the commit: one valid index, no leftover of a concurrent rebuild.
+    assert_eq!(
+        app.count("pg_index WHERE indrelid = 'search_docs'::regclass AND NOT indisvalid")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.count("pg_class WHERE relname LIKE 'idx_search_docs_tokens_ccnew%'")
+            .await,
+        0
+    );
+    assert_eq!(
+        searched(app, &d.customer, "オンライン資格確認 エラー").await,
+        ours
+    );
+    assert_eq!(
+        searched(app, &other, "オンライン資格確認 エラー").await,
+        vec![theirs]
+    );
 }
 
 /// The thread numbers a search shows this caller, in order.

@@ -20,6 +20,7 @@ mod m0013_instances;
 mod m0014_idempotency_purge;
 mod m0015_delivery_leases;
 mod m0016_search_buckets;
+mod m0017_search_org_buckets;
 
 /// Schema SQL written once for both engines: `UUID_TYPE`, `TIMESTAMP_TYPE` and
 /// `SERIAL_TYPE` become each engine's types (sqlx stores UUIDs as 16-byte blobs
@@ -37,6 +38,11 @@ fn dialect(sql: &str, backend: sea_orm::DatabaseBackend) -> String {
 }
 
 pub struct Migrator;
+
+/// Migrations that rewrite every row of `search_docs` on PostgreSQL: once they
+/// have run, the search index is rebuilt outside their transaction
+/// (`db::rebuild_search_index`).
+pub(crate) const REWRITE_SEARCH_DOCS: &[&str] = &["m0017_search_org_buckets"];
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
@@ -58,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0014_idempotency_purge::Migration),
             Box::new(m0015_delivery_leases::Migration),
             Box::new(m0016_search_buckets::Migration),
+            Box::new(m0017_search_org_buckets::Migration),
         ]
     }
 }
