@@ -231,18 +231,6 @@ async fn sqlite_writer(url: &str, timeout: Duration) -> Result<Db, ConnectError>
 /// A connection idle for less than this is handed out untested (PostgreSQL).
 const TRUST_IDLE_FOR: Duration = Duration::from_secs(1);
 
-/// The PostgreSQL pool. Connected lazily: the first real connection is the
-/// migration lock's, whose error is the driver's own.
-///
-/// sqlx tests a connection with a round trip (`ping`) when it is released,
-/// and by default again when it is next acquired. Under load the second test
-/// is the same round trip a few milliseconds later: with two statements per
-/// request (the session check and the page) it added two of a queue page's
-/// six round trips (issue 16.8). Here only a connection idle for
-/// [`TRUST_IDLE_FOR`] or more is tested before use (it may have outlived a
-/// database restart); one that fails is closed and another one taken, as
-/// before. A connection that breaks in between fails its statement (a 503
-/// the client retries) and is closed by the release test.
 /// The connection options of a PostgreSQL URL. A database on this host
 /// (loopback address or `localhost`) is reached without TLS unless the URL or
 /// `PGSSLMODE` asks for it: what crosses loopback never leaves the machine, so
@@ -273,6 +261,18 @@ pub(crate) fn pg_connect_options(
     })
 }
 
+/// The PostgreSQL pool. Connected lazily: the first real connection is the
+/// migration lock's, whose error is the driver's own.
+///
+/// sqlx tests a connection with a round trip (`ping`) when it is released,
+/// and by default again when it is next acquired. Under load the second test
+/// is the same round trip a few milliseconds later: with two statements per
+/// request (the session check and the page) it added two of a queue page's
+/// six round trips (issue 16.8). Here only a connection idle for
+/// [`TRUST_IDLE_FOR`] or more is tested before use (it may have outlived a
+/// database restart); one that fails is closed and another one taken, as
+/// before. A connection that breaks in between fails its statement (a 503
+/// the client retries) and is closed by the release test.
 fn postgres_pool(opts: &DbOptions) -> Result<Db, ConnectError> {
     use sea_orm::sqlx::{postgres::PgPoolOptions, ConnectOptions as _, Connection as _};
     let connect = pg_connect_options(&opts.url)?.disable_statement_logging();

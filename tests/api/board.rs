@@ -760,9 +760,7 @@ async fn search_finds_matches_ranges_apart_newest_first() {
             .count("search_docs WHERE NOT tokens @@ ('zzb' || (id / 8192))::tsquery")
             .await;
         assert_eq!(without, 0, "documents without their range's lexeme");
-        let without = app
-            .count("search_docs WHERE NOT tokens @@ ('zzo' || replace(organization_id::text, '-', '') || '_' || (id / 8192))::tsquery")
-            .await;
+        let without = app.count(WITHOUT_ORG_RANGE_LEXEME).await;
         assert_eq!(
             without, 0,
             "documents without their organization's range lexeme"
@@ -836,9 +834,8 @@ async fn search_documents_from_before_the_org_ranges_are_marked_on_upgrade() {
         0,
         "documents without their organization's range lexeme"
     );
-    let wrong = "search_docs WHERE NOT tokens @@ ('zzo' || replace(organization_id::text, '-', '') || '_' || (id / 8192))::tsquery";
     assert_eq!(
-        app.count(wrong).await,
+        app.count(WITHOUT_ORG_RANGE_LEXEME).await,
         0,
         "a document marked with another organization or range"
     );
@@ -862,6 +859,10 @@ async fn search_documents_from_before_the_org_ranges_are_marked_on_upgrade() {
         vec![theirs]
     );
 }
+
+/// Search documents (PostgreSQL) not marked with their own organization's id
+/// range (m0017).
+const WITHOUT_ORG_RANGE_LEXEME: &str = "search_docs WHERE NOT tokens @@ ('zzo' || replace(organization_id::text, '-', '') || '_' || (id / 8192))::tsquery";
 
 /// The thread numbers a search shows this caller, in order.
 async fn searched(app: &TestApp, token: &str, q: &str) -> Vec<i64> {
