@@ -83,19 +83,25 @@ async fn migrate_postgres(url: &str, pool: &Db, timeout: Duration) -> Result<(),
         .execute(&mut lock)
         .await
         .map_err(|e| ConnectError::Migration(format!("taking the migration lock: {e}")))?;
-    let rewrites = Migrator::get_pending_migrations(pool)
+    // The tables that pending migrations rewrite, each once.
+    let mut rewritten: Vec<&str> = Migrator::get_pending_migrations(pool)
         .await
         .map(|pending| {
-            pending
+            crate::migration::REWRITES
                 .iter()
-                .any(|m| crate::migration::REWRITE_SEARCH_DOCS.contains(&m.name()))
+                .filter(|(name, _)| pending.iter().any(|m| m.name() == *name))
+                .map(|(_, table)| *table)
+                .collect()
         })
-        .unwrap_or(false);
+        .unwrap_or_default();
+    rewritten.dedup();
     let result = Migrator::up(pool, None)
         .await
         .map_err(|e| ConnectError::Migration(e.to_string()));
-    if result.is_ok() && rewrites {
-        rebuild_search_index(&mut lock).await;
+    if result.is_ok() {
+        for table in rewritten {
+            rebuild_rewritten(&mut lock, table).await;
+        }
     }
     // Closing the connection releases the lock whether or not the unlock runs.
     let _ = sea_orm::sqlx::query("SELECT pg_advisory_unlock($1)")
@@ -106,37 +112,39 @@ async fn migrate_postgres(url: &str, pool: &Db, timeout: Duration) -> Result<(),
     result
 }
 
-/// After a migration that rewrote every search document: PostgreSQL runs
+/// After a migration that rewrote every row of `table`: PostgreSQL runs
 /// migrations in one transaction, so a REINDEX there would keep the old row
-/// versions in the GIN index too, and VACUUM cannot run in it. Left so, the
-/// index was 58 MB instead of 33 on 600,000 documents, and a clinic's
+/// versions in the indexes too, and VACUUM cannot run in it. Left so, the
+/// search index was 58 MB instead of 33 on 600,000 documents, and a clinic's
 /// two-word search went from p95 32 to 85 ms at 8 clients (issue 16.7). So
-/// the dead rows are vacuumed and the index rebuilt here, after the commit,
+/// the dead rows are vacuumed and the indexes rebuilt here, after the commit,
 /// under the migration lock (other instances wait for it) and without blocking
-/// writers (CONCURRENTLY). A failure is logged, not fatal: the index is
-/// correct, only slower, until an operator runs the same two statements.
-async fn rebuild_search_index(conn: &mut sea_orm::sqlx::PgConnection) {
+/// writers (CONCURRENTLY). A failure is logged, not fatal: the data is
+/// correct, only slower to read, until an operator runs the same two
+/// statements. `table` is one of our own names (`migration::REWRITES`).
+async fn rebuild_rewritten(conn: &mut sea_orm::sqlx::PgConnection, table: &str) {
     use sea_orm::sqlx::Row;
     let started = std::time::Instant::now();
-    let has_docs = sea_orm::sqlx::query("SELECT EXISTS (SELECT 1 FROM search_docs) AS any")
+    let has_rows = sea_orm::sqlx::query(&format!("SELECT EXISTS (SELECT 1 FROM {table}) AS any"))
         .fetch_one(&mut *conn)
         .await
         .and_then(|r| r.try_get::<bool, _>("any"));
-    if let Ok(false) = has_docs {
+    if let Ok(false) = has_rows {
         return;
     }
     for sql in [
-        "VACUUM (ANALYZE) search_docs",
-        "REINDEX INDEX CONCURRENTLY idx_search_docs_tokens",
+        format!("VACUUM (ANALYZE) {table}"),
+        format!("REINDEX TABLE CONCURRENTLY {table}"),
     ] {
-        if let Err(e) = sea_orm::sqlx::raw_sql(sql).execute(&mut *conn).await {
-            tracing::warn!(error = %e, statement = sql, "rebuilding the search index after the migration failed; run it by hand");
+        if let Err(e) = sea_orm::sqlx::raw_sql(&sql).execute(&mut *conn).await {
+            tracing::warn!(error = %e, statement = %sql, "rebuilding a table's indexes after the migration failed; run it by hand");
             return;
         }
     }
     tracing::info!(
+        table,
         seconds = started.elapsed().as_secs_f64(),
-        "search index rebuilt after the migration"
+        "indexes rebuilt after the migration"
     );
 }
 

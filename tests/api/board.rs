@@ -982,6 +982,183 @@ async fn the_queue_puts_breached_work_first_then_the_nearest_due() {
     assert_eq!(q["items"].as_array().unwrap().len(), 0);
 }
 
+/// The queue reads each thread's clocks and tags from copies on the thread's
+/// row (m0018), kept by triggers. What a page shows must be what the thread's
+/// own page shows (its clocks read from `sla_clocks`), after each kind of
+/// write: the create, the sweeper's breach, a tag change, a reply, and a write
+/// from outside this version (an instance of the previous one during a
+/// rolling deploy, an operator's fix).
+#[tokio::test]
+async fn the_queue_shows_the_clocks_and_tags_every_writer_left() {
+    // Monday 2026-12-07 09:00.
+    let mut d = desk_at(jst(2026, 12, 7, 9, 0)).await;
+    let n = d
+        .app
+        .create_thread(
+            &d.customer,
+            &json!({"title": "レセコンが起動しない", "body": "朝から起動しません。", "priority": "high"}),
+        )
+        .await["number"]
+        .as_i64()
+        .unwrap();
+    let item = queue_matches_thread(&d.app, &d.agent, n).await;
+    assert_eq!(item["sla"]["first_response"]["state"], "running");
+    assert_eq!(item["tags"], json!([]));
+
+    // A business day later the first response is breached; the sweeper writes it.
+    d.advance(chrono::Duration::minutes(24 * 60)).await;
+    let app = &d.app;
+    let started = Instant::now();
+    while app.count("outbox WHERE event_type = 'sla.breached'").await < 1 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "breach not recorded within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let item = queue_matches_thread(app, &d.agent, n).await;
+    assert_eq!(item["sla"]["first_response"]["state"], "breached");
+
+    let r = app
+        .patch_thread(&d.agent, n, &json!({"tags": ["至急", "レセコン"]}))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let item = queue_matches_thread(app, &d.agent, n).await;
+    assert_eq!(item["tags"], json!(["レセコン", "至急"]));
+
+    let r = app
+        .reply(&d.agent, n, "再起動をお試しください。", None)
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let answered = queue_matches_thread(app, &d.agent, n).await;
+    assert_ne!(answered["sla"], item["sla"], "the reply moved no clock");
+
+    // Writes that do not come through this version's code.
+    app.exec(
+        "DELETE FROM thread_tags WHERE tag = $1 AND thread_id = (SELECT id FROM threads WHERE number = $2)",
+        vec!["至急".into(), n.into()],
+    )
+    .await;
+    app.exec(
+        "UPDATE sla_clocks SET target_seconds = target_seconds * 2 \
+         WHERE kind = 'resolution' AND thread_id = (SELECT id FROM threads WHERE number = $1)",
+        vec![n.into()],
+    )
+    .await;
+    let item = queue_matches_thread(app, &d.agent, n).await;
+    assert_eq!(item["tags"], json!(["レセコン"]));
+    assert_ne!(
+        item["sla"]["resolution"], answered["sla"]["resolution"],
+        "the doubled target did not reach the queue"
+    );
+}
+
+/// Thread `n` as the queue lists it, after checking that its clocks, tags and
+/// breach are those of the thread's own page.
+async fn queue_matches_thread(app: &TestApp, token: &str, n: i64) -> Value {
+    let own = body(app.get(&route::thread(n), Some(token)).await).await;
+    let queue = body(app.get("/v1/queue", Some(token)).await).await;
+    let item = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["number"] == n)
+        .unwrap_or_else(|| panic!("#{n} is not in the queue"))
+        .clone();
+    for field in ["sla", "tags", "breached"] {
+        assert_eq!(item[field], own[field], "{field} of #{n}");
+    }
+    item
+}
+
+/// A database from before m0018: the new version fills the threads' copies of
+/// their clocks and tags, and the queue shows what it showed.
+#[tokio::test]
+async fn threads_from_before_the_page_copies_are_filled_on_upgrade() {
+    let d = desk_at(jst(2026, 12, 7, 9, 0)).await;
+    let app = &d.app;
+    let mut numbers = Vec::new();
+    for title in ["予約システムにログインできない", "電子カルテの印刷が遅い"]
+    {
+        let t = app
+            .create_thread(
+                &d.customer,
+                &json!({"title": title, "body": "至急お願いします。"}),
+            )
+            .await;
+        numbers.push(t["number"].as_i64().unwrap());
+    }
+    let r = app
+        .patch_thread(&d.agent, numbers[0], &json!({"tags": ["予約", "ログイン"]}))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app
+        .reply(&d.agent, numbers[1], "確認いたします。", None)
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let before = body(app.get("/v1/queue", Some(&d.agent)).await).await;
+    assert_eq!(before["items"].as_array().unwrap().len(), 2);
+
+    // The database as the previous version left it.
+    let statements: &[&str] = if app.is_postgres() {
+        &[
+            "DROP TRIGGER sla_clocks_copy ON sla_clocks",
+            "DROP TRIGGER thread_tags_copy ON thread_tags",
+            "DROP FUNCTION sla_clocks_copy()",
+            "DROP FUNCTION thread_tags_copy()",
+            "DROP FUNCTION thread_clocks_json(uuid)",
+            "DROP FUNCTION thread_tags_json(uuid)",
+        ]
+    } else {
+        &[
+            "DROP TRIGGER sla_clocks_copy_insert",
+            "DROP TRIGGER sla_clocks_copy_update",
+            "DROP TRIGGER sla_clocks_copy_delete",
+            "DROP TRIGGER thread_tags_copy_insert",
+            "DROP TRIGGER thread_tags_copy_update",
+            "DROP TRIGGER thread_tags_copy_delete",
+        ]
+    };
+    for sql in statements.iter().chain(&[
+        "ALTER TABLE threads DROP COLUMN clocks_json",
+        "ALTER TABLE threads DROP COLUMN tags_json",
+        "DELETE FROM seaql_migrations WHERE version = 'm0018_page_snapshots'",
+    ]) {
+        app.exec(sql, vec![]).await;
+    }
+    let pkey = "SELECT pg_relation_filenode('threads_pkey')::bigint AS n";
+    let pkey_file = if app.is_postgres() {
+        app.scalar(pkey).await
+    } else {
+        0
+    };
+    // An instance of the new version starts: it migrates.
+    let _upgraded = app.sibling().await;
+    assert_eq!(app.count("threads WHERE clocks_json IS NULL").await, 0);
+    let after = body(app.get("/v1/queue", Some(&d.agent)).await).await;
+    assert_eq!(after["items"], before["items"]);
+    let tagged = after["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["number"] == numbers[0])
+        .unwrap();
+    assert_eq!(tagged["tags"], json!(["ログイン", "予約"]));
+    if app.is_postgres() {
+        // Every row was rewritten: the indexes are rebuilt after the commit.
+        assert_ne!(
+            app.scalar(pkey).await,
+            pkey_file,
+            "threads was not reindexed"
+        );
+        assert_eq!(
+            app.count("pg_index WHERE indrelid = 'threads'::regclass AND NOT indisvalid")
+                .await,
+            0
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_closure_reprojects_running_clocks() {
     // Monday 2026-12-07 10:00; the next open day is Tuesday the 8th.

@@ -81,24 +81,7 @@ fn sla_of((fr, nr, res): ClockParts) -> Option<ThreadSla> {
     })
 }
 
-/// The sub-select that gives a thread's clocks as one JSON text beside its row
-/// (`"threads"."id"` of the outer query), read back by [`sla_from_json`]. A
-/// page of threads then comes in one statement with one row per thread: on
-/// SQLite every row crosses from the driver's thread to the server's, and a
-/// page's hundred clock rows were most of what a queue page cost (issue 16.8).
-pub(crate) fn clocks_json_sql(pg: bool) -> &'static str {
-    if pg {
-        "(SELECT json_agg(json_build_array(c.kind, c.cycle, c.target_seconds, c.used_seconds, \
-         c.running_since, c.phase, c.met_at, c.due_at, c.warn_at, c.warned, c.breached))::text \
-         FROM sla_clocks c WHERE c.thread_id = \"threads\".\"id\")"
-    } else {
-        "(SELECT json_group_array(json_array(c.kind, c.cycle, c.target_seconds, c.used_seconds, \
-         c.running_since, c.phase, c.met_at, c.due_at, c.warn_at, c.warned, c.breached)) \
-         FROM sla_clocks c WHERE c.thread_id = \"threads\".\"id\")"
-    }
-}
-
-/// One clock as [`clocks_json_sql`] writes it: `[kind, cycle, target, used,
+/// One clock as the copy in `threads.clocks_json` holds it (m0018's trigger): `[kind, cycle, target, used,
 /// running_since, phase, met_at, due_at, warn_at, warned, breached]`. Read into
 /// this shape directly (no `serde_json::Value` tree), borrowing the text.
 #[derive(serde::Deserialize)]
@@ -141,7 +124,7 @@ impl<'de> serde::Deserialize<'de> for Flag {
     }
 }
 
-/// The clocks [`clocks_json_sql`] wrote: times as PostgreSQL's JSON writes them
+/// The clocks of `threads.clocks_json`: times as PostgreSQL's JSON writes them
 /// (RFC 3339) or as SQLite holds them (a space for the `T`).
 pub(crate) fn sla_from_json(text: Option<&str>) -> Result<Option<ThreadSla>, StoreError> {
     let Some(text) = text else {

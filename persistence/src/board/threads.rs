@@ -4,9 +4,7 @@ use chrono::{DateTime, Utc};
 use madoguchi_domain::board::{
     Channel, ClockEvent, Priority, SlaPolicySet, ThreadSla, ThreadStatus, Visibility,
 };
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
 use super::{
@@ -52,7 +50,11 @@ pub struct ThreadRecord {
     pub public_updated_at: DateTime<Utc>,
 }
 
-fn thread_from(m: thread::Model, tags: Vec<String>) -> Result<ThreadRecord, StoreError> {
+fn thread_from(m: thread::Model) -> Result<ThreadRecord, StoreError> {
+    let tags = match m.tags_json.as_deref() {
+        Some(t) => serde_json::from_str(t).map_err(|_| corrupt("tags of a thread"))?,
+        None => Vec::new(),
+    };
     Ok(ThreadRecord {
         id: m.id,
         number: m.number,
@@ -107,6 +109,9 @@ fn thread_active(t: &ThreadRecord) -> thread::ActiveModel {
         updated_at: Set(t.updated_at),
         public_version: Set(t.public_version),
         public_updated_at: Set(Some(t.public_updated_at)),
+        // The copies of clocks and tags are the triggers' (m0018).
+        clocks_json: NotSet,
+        tags_json: NotSet,
     }
 }
 
@@ -243,17 +248,6 @@ async fn replace_tags(
     insert_all(db, tag_models(id, tags)).await
 }
 
-async fn tags_of(db: &impl ConnectionTrait, id: Uuid) -> Result<Vec<String>, StoreError> {
-    Ok(thread_tag::Entity::find()
-        .filter(thread_tag::Column::ThreadId.eq(id))
-        .order_by_asc(thread_tag::Column::Tag)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|m| m.tag)
-        .collect())
-}
-
 pub async fn get_by_number(
     db: &impl ConnectionTrait,
     number: i64,
@@ -263,8 +257,7 @@ pub async fn get_by_number(
         .one(db)
         .await?
         .ok_or(StoreError::NotFound)?;
-    let tags = tags_of(db, m.id).await?;
-    thread_from(m, tags)
+    thread_from(m)
 }
 
 pub async fn get_by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<ThreadRecord, StoreError> {
@@ -272,8 +265,7 @@ pub async fn get_by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<ThreadReco
         .one(db)
         .await?
         .ok_or(StoreError::NotFound)?;
-    let tags = tags_of(db, m.id).await?;
-    thread_from(m, tags)
+    thread_from(m)
 }
 
 /// Take the thread's row lock for the rest of the transaction (PostgreSQL; SQLite
@@ -364,85 +356,27 @@ fn apply_filter<Q: QueryFilter>(mut q: Q, f: &ThreadFilter) -> Q {
     q
 }
 
-async fn with_tags(
-    db: &impl ConnectionTrait,
-    rows: Vec<thread::Model>,
-) -> Result<Vec<ThreadRecord>, StoreError> {
-    let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
-    let mut tags: std::collections::HashMap<Uuid, Vec<String>> = std::collections::HashMap::new();
-    if !ids.is_empty() {
-        for t in thread_tag::Entity::find()
-            .filter(thread_tag::Column::ThreadId.is_in(ids))
-            .order_by_asc(thread_tag::Column::Tag)
-            .all(db)
-            .await?
-        {
-            tags.entry(t.thread_id).or_default().push(t.tag);
-        }
-    }
-    rows.into_iter()
-        .map(|m| {
-            let t = tags.remove(&m.id).unwrap_or_default();
-            thread_from(m, t)
-        })
-        .collect()
-}
-
-/// A thread of a page with its tags and clocks, as [`with_clocks`] reads them.
-struct PageRow {
-    thread: thread::Model,
-    tags: Option<String>,
-    clocks: Option<String>,
-}
-
-impl sea_orm::FromQueryResult for PageRow {
-    fn from_query_result(res: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
-        Ok(PageRow {
-            thread: thread::Model::from_query_result(res, pre)?,
-            tags: res.try_get(pre, "page_tags")?,
-            clocks: res.try_get(pre, "page_clocks")?,
-        })
-    }
-}
-
-/// Read a page of threads with their tags and clocks in one statement, one row
-/// per thread (the tags and clocks ride along as JSON text): the queue and the
-/// lists are read often, and on SQLite each row and statement crosses threads.
+/// Read a page of threads with their tags and clocks: one row per thread, the
+/// clocks and tags from the row's own copies (m0018), so no sub-select runs
+/// per row.
 async fn with_clocks(
     db: &impl ConnectionTrait,
     q: sea_orm::Select<thread::Entity>,
     limit: u64,
 ) -> Result<Vec<(ThreadRecord, ThreadSla)>, StoreError> {
-    use sea_orm::{sea_query::Expr, FromQueryResult, QueryTrait};
-    let pg = is_pg(db);
-    let tags_sql = if pg {
-        "(SELECT json_agg(g.tag ORDER BY g.tag)::text FROM thread_tags g WHERE g.thread_id = \"threads\".\"id\")"
-    } else {
-        "(SELECT json_group_array(tag) FROM (SELECT g.tag FROM thread_tags g WHERE g.thread_id = \"threads\".\"id\" ORDER BY g.tag))"
-    };
-    let backend = db.get_database_backend();
-    let mut page = q
-        .column_as(Expr::cust(tags_sql), "page_tags")
-        .column_as(
-            Expr::cust(super::clocks::clocks_json_sql(pg)),
-            "page_clocks",
-        )
-        .build(backend);
+    use sea_orm::{FromQueryResult, QueryTrait};
+    let mut page = q.build(db.get_database_backend());
     // The limit is written into the text, not bound: with it bound, PostgreSQL
     // cannot plan the statement once for every page (a generic plan would not
     // know how few rows are wanted), so it planned each page anew (0.13 ms of
     // a page's 0.6 ms in the database, issue 16.8). It is our own number.
     page.sql.push_str(&format!(" LIMIT {limit}"));
-    let rows = PageRow::find_by_statement(page).all(db).await?;
+    let rows = thread::Model::find_by_statement(page).all(db).await?;
     rows.into_iter()
-        .map(|r| {
-            let tags: Vec<String> = match r.tags.as_deref() {
-                Some(t) => serde_json::from_str(t).map_err(|_| corrupt("tags of a thread"))?,
-                None => Vec::new(),
-            };
-            let sla = super::clocks::sla_from_json(r.clocks.as_deref())?
+        .map(|m| {
+            let sla = super::clocks::sla_from_json(m.clocks_json.as_deref())?
                 .ok_or_else(|| corrupt("a thread without its clocks"))?;
-            Ok((thread_from(r.thread, tags)?, sla))
+            Ok((thread_from(m)?, sla))
         })
         .collect()
 }
@@ -514,7 +448,7 @@ pub async fn threads_by_ids(
         .filter(thread::Column::Id.is_in(ids.to_vec()))
         .all(db)
         .await?;
-    with_tags(db, rows).await
+    rows.into_iter().map(thread_from).collect()
 }
 
 /// Update only the queue position of a thread (due time, breach), without touching

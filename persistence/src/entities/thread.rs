@@ -32,6 +32,13 @@ pub struct Model {
     pub public_version: i32,
     /// Null only on rows written before the column (read as `updated_at`).
     pub public_updated_at: Option<DateTimeUtc>,
+    /// A copy of the thread's `sla_clocks` rows as JSON text, kept by a
+    /// trigger (m0018) so that a page of threads is read without a sub-select
+    /// per row. Written by the database only.
+    pub clocks_json: Option<String>,
+    /// A copy of the thread's `thread_tags` as a JSON array, kept by a trigger
+    /// (m0018); null when it has none. Written by the database only.
+    pub tags_json: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,7 +16,7 @@
 //! 600,000 documents), and a range read cost 5 ms in it instead of 0.8 ms.
 //! (The REINDEX below runs inside the migrations' one transaction, which
 //! still indexes the old row versions; m0017's upgrade rebuilds the index
-//! after the commit, `db::rebuild_search_index`.)
+//! after the commit, `db::rebuild_rewritten`.)
 
 use sea_orm_migration::async_trait;
 use sea_orm_migration::prelude::*;

@@ -8,7 +8,7 @@
 //! lexeme lists only those (`search::org_bucket_token`).
 //! As in m0016, the trigger adds it on insert, and existing documents are
 //! updated once. The index is rebuilt after the migrations' transaction has
-//! committed (`REWRITE_SEARCH_DOCS`): inside it, a REINDEX would index the
+//! committed (`REWRITES`): inside it, a REINDEX would index the
 //! old row versions as well.
 
 use sea_orm_migration::async_trait;

@@ -21,6 +21,7 @@ mod m0014_idempotency_purge;
 mod m0015_delivery_leases;
 mod m0016_search_buckets;
 mod m0017_search_org_buckets;
+mod m0018_page_snapshots;
 
 /// Schema SQL written once for both engines: `UUID_TYPE`, `TIMESTAMP_TYPE` and
 /// `SERIAL_TYPE` become each engine's types (sqlx stores UUIDs as 16-byte blobs
@@ -39,10 +40,13 @@ fn dialect(sql: &str, backend: sea_orm::DatabaseBackend) -> String {
 
 pub struct Migrator;
 
-/// Migrations that rewrite every row of `search_docs` on PostgreSQL: once they
-/// have run, the search index is rebuilt outside their transaction
-/// (`db::rebuild_search_index`).
-pub(crate) const REWRITE_SEARCH_DOCS: &[&str] = &["m0017_search_org_buckets"];
+/// Migrations that rewrite every row of a table on PostgreSQL, and the table:
+/// once they have run, the table is vacuumed and its indexes rebuilt outside
+/// their transaction (`db::rebuild_rewritten`).
+pub(crate) const REWRITES: &[(&str, &str)] = &[
+    ("m0017_search_org_buckets", "search_docs"),
+    ("m0018_page_snapshots", "threads"),
+];
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
@@ -65,6 +69,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0015_delivery_leases::Migration),
             Box::new(m0016_search_buckets::Migration),
             Box::new(m0017_search_org_buckets::Migration),
+            Box::new(m0018_page_snapshots::Migration),
         ]
     }
 }
