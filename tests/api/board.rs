@@ -1100,26 +1100,27 @@ async fn threads_from_before_the_page_copies_are_filled_on_upgrade() {
     assert_eq!(before["items"].as_array().unwrap().len(), 2);
 
     // The database as the previous version left it.
-    let statements: &[&str] = if app.is_postgres() {
-        &[
-            "DROP TRIGGER sla_clocks_copy ON sla_clocks",
-            "DROP TRIGGER thread_tags_copy ON thread_tags",
-            "DROP FUNCTION sla_clocks_copy()",
-            "DROP FUNCTION thread_tags_copy()",
-            "DROP FUNCTION thread_clocks_json(uuid)",
-            "DROP FUNCTION thread_tags_json(uuid)",
-        ]
-    } else {
-        &[
-            "DROP TRIGGER sla_clocks_copy_insert",
-            "DROP TRIGGER sla_clocks_copy_update",
-            "DROP TRIGGER sla_clocks_copy_delete",
-            "DROP TRIGGER thread_tags_copy_insert",
-            "DROP TRIGGER thread_tags_copy_update",
-            "DROP TRIGGER thread_tags_copy_delete",
-        ]
-    };
-    for sql in statements.iter().chain(&[
+    let mut statements = Vec::new();
+    for table in ["sla_clocks", "thread_tags"] {
+        for event in ["insert", "update", "delete"] {
+            statements.push(if app.is_postgres() {
+                format!("DROP TRIGGER {table}_copy_{event} ON {table}")
+            } else {
+                format!("DROP TRIGGER {table}_copy_{event}")
+            });
+        }
+    }
+    if app.is_postgres() {
+        for f in [
+            "sla_clocks_copy()",
+            "thread_tags_copy()",
+            "thread_clocks_json(uuid)",
+            "thread_tags_json(uuid)",
+        ] {
+            statements.push(format!("DROP FUNCTION {f}"));
+        }
+    }
+    for sql in statements.iter().map(String::as_str).chain([
         "ALTER TABLE threads DROP COLUMN clocks_json",
         "ALTER TABLE threads DROP COLUMN tags_json",
         "DELETE FROM seaql_migrations WHERE version = 'm0018_page_snapshots'",

@@ -37,27 +37,34 @@ CREATE FUNCTION thread_tags_json(tid UUID) RETURNS TEXT LANGUAGE sql STABLE AS $
   SELECT json_agg(g.tag ORDER BY g.tag)::text FROM thread_tags g WHERE g.thread_id = tid
 $$;
 
+-- Statement triggers: a thread whose clocks one statement writes (its three
+-- clocks in one upsert) is updated once, not once a clock row.
 CREATE FUNCTION sla_clocks_copy() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE tid UUID;
 BEGIN
-  IF TG_OP = 'DELETE' THEN tid := OLD.thread_id; ELSE tid := NEW.thread_id; END IF;
-  UPDATE threads SET clocks_json = thread_clocks_json(tid) WHERE id = tid;
+  UPDATE threads SET clocks_json = thread_clocks_json(id)
+    WHERE id IN (SELECT thread_id FROM changed);
   RETURN NULL;
 END
 $$;
-CREATE TRIGGER sla_clocks_copy AFTER INSERT OR UPDATE OR DELETE ON sla_clocks
-  FOR EACH ROW EXECUTE FUNCTION sla_clocks_copy();
-
 CREATE FUNCTION thread_tags_copy() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE tid UUID;
 BEGIN
-  IF TG_OP = 'DELETE' THEN tid := OLD.thread_id; ELSE tid := NEW.thread_id; END IF;
-  UPDATE threads SET tags_json = thread_tags_json(tid) WHERE id = tid;
+  UPDATE threads SET tags_json = thread_tags_json(id)
+    WHERE id IN (SELECT thread_id FROM changed);
   RETURN NULL;
 END
 $$;
-CREATE TRIGGER thread_tags_copy AFTER INSERT OR UPDATE OR DELETE ON thread_tags
-  FOR EACH ROW EXECUTE FUNCTION thread_tags_copy();
+CREATE TRIGGER sla_clocks_copy_insert AFTER INSERT ON sla_clocks
+  REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION sla_clocks_copy();
+CREATE TRIGGER sla_clocks_copy_update AFTER UPDATE ON sla_clocks
+  REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION sla_clocks_copy();
+CREATE TRIGGER sla_clocks_copy_delete AFTER DELETE ON sla_clocks
+  REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION sla_clocks_copy();
+CREATE TRIGGER thread_tags_copy_insert AFTER INSERT ON thread_tags
+  REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION thread_tags_copy();
+CREATE TRIGGER thread_tags_copy_update AFTER UPDATE ON thread_tags
+  REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION thread_tags_copy();
+CREATE TRIGGER thread_tags_copy_delete AFTER DELETE ON thread_tags
+  REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION thread_tags_copy();
 
 UPDATE threads SET clocks_json = thread_clocks_json(id), tags_json = thread_tags_json(id);
 "#;
