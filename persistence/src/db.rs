@@ -94,6 +94,7 @@ async fn migrate_postgres(url: &str, pool: &Db, timeout: Duration) -> Result<(),
                 .collect()
         })
         .unwrap_or_default();
+    rewritten.sort_unstable();
     rewritten.dedup();
     let result = Migrator::up(pool, None)
         .await

@@ -81,9 +81,10 @@ fn sla_of((fr, nr, res): ClockParts) -> Option<ThreadSla> {
     })
 }
 
-/// One clock as the copy in `threads.clocks_json` holds it (m0018's trigger): `[kind, cycle, target, used,
-/// running_since, phase, met_at, due_at, warn_at, warned, breached]`. Read into
-/// this shape directly (no `serde_json::Value` tree), borrowing the text.
+/// One clock as the copy in `threads.clocks_json` holds it (m0018's
+/// trigger): `[kind, cycle, target, used, running_since, phase, met_at,
+/// due_at, warn_at, warned, breached]`. Read into this shape directly (no
+/// `serde_json::Value` tree), borrowing the text.
 #[derive(serde::Deserialize)]
 struct StoredClock<'a>(
     &'a str,
