@@ -862,6 +862,14 @@ async fn a_word_only_older_threads_hold_is_found_across_empty_ranges() {
     assert_eq!(threads, all);
     let distinct: std::collections::HashSet<_> = paged.iter().collect();
     assert_eq!(distinct.len(), paged.len(), "a hit repeated: {paged:?}");
+    if app.is_postgres() {
+        // New documents go straight into the index (m0019): no pending list
+        // that every search would read until a vacuum.
+        let direct = app
+            .count("pg_class WHERE relname = 'idx_search_docs_tokens' AND 'fastupdate=off' = ANY(reloptions)")
+            .await;
+        assert_eq!(direct, 1, "the search index keeps a pending list");
+    }
 }
 
 /// Upgrading a PostgreSQL database whose documents predate their
