@@ -497,12 +497,10 @@ async fn search_pg(
     // The newest `want` matches below id $2, in the caller's scope, among the
     // documents the index returns for $1 (a range's, with its lexeme, or
     // everything's).
-    let matches_below = |want: u64| {
-        format!(
-            "SELECT id, thread_id, post_id FROM search_docs WHERE tokens @@ $1::tsquery AND id < $2{scope_sql}{full_sql} \
-             ORDER BY id DESC LIMIT {want}"
-        )
-    };
+    let matches = format!(
+        "SELECT id, thread_id, post_id FROM search_docs WHERE tokens @@ $1::tsquery AND id < $2{scope_sql}{full_sql}"
+    );
+    let matches_below = |want: u64| format!("{matches} ORDER BY id DESC LIMIT {want}");
     // The same within ranges, always through the index: every match of the
     // ranges is fetched first, then the newest kept. Asked for the newest
     // directly, PostgreSQL may walk the ids backwards instead when it expects
@@ -511,9 +509,7 @@ async fn search_pg(
     // `'id' & ('zzb83' | 'zzb82')` on 700,000 documents, against 1.5 ms this way.
     let matches_in = |want: u64| {
         format!(
-            "WITH m AS MATERIALIZED (SELECT id, thread_id, post_id FROM search_docs \
-             WHERE tokens @@ $1::tsquery AND id < $2{scope_sql}{full_sql}) \
-             SELECT id, thread_id, post_id FROM m ORDER BY id DESC LIMIT {want}"
+            "WITH m AS MATERIALIZED ({matches}) SELECT id, thread_id, post_id FROM m ORDER BY id DESC LIMIT {want}"
         )
     };
     let widest = widest_span(share);
