@@ -172,7 +172,8 @@ async fn heartbeat(state: AppState) {
 }
 
 /// Forget `Idempotency-Key`s past their lifetime, every ten minutes, so the table
-/// holds about a day of keys.
+/// holds about a day of keys; and login-throttle rows whose window and lock
+/// have passed (they would count from zero anyway).
 async fn purge_idempotency_keys(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -183,6 +184,12 @@ async fn purge_idempotency_keys(state: AppState) {
             Ok(0) => {}
             Ok(n) => tracing::info!(keys = n, "expired idempotency keys purged"),
             Err(e) => tracing::warn!(error = %e, "idempotency purge failed; will retry"),
+        }
+        let window = madoguchi_domain::throttle::ThrottlePolicy::longest_window();
+        match madoguchi_persistence::throttle::purge_expired(&state.db, state.now(), window).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(keys = n, "expired login-throttle rows purged"),
+            Err(e) => tracing::warn!(error = %e, "throttle purge failed; will retry"),
         }
     }
 }

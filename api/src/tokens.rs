@@ -35,6 +35,9 @@ pub struct JwtKeys {
     /// Separate key for the web board's CSRF tokens, derived from the same
     /// secret, so every instance agrees on it.
     pub web_key: Vec<u8>,
+    /// Key of the hash that names a login-throttle row (an email or a client
+    /// address is never stored in the clear there), derived the same way.
+    pub throttle_key: Vec<u8>,
 }
 
 impl JwtKeys {
@@ -57,12 +60,14 @@ impl JwtKeys {
         };
         let cursor_key = derive(b"madoguchi cursor key v1");
         let web_key = derive(b"madoguchi web csrf key v1");
+        let throttle_key = derive(b"madoguchi throttle key v1");
         JwtKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
             cursor_key,
             web_key,
+            throttle_key,
         }
     }
 

@@ -295,35 +295,88 @@ pub fn disable_after() -> chrono::Duration {
 }
 
 /// Whether a delivery may go to `ip` when private targets are not allowed:
-/// never loopback, private (RFC 1918, fc00::/7), link-local (169.254/16 with
-/// the cloud metadata address, fe80::/10), unspecified, broadcast or
-/// multicast, nor their IPv4-mapped IPv6 forms.
+/// global unicast only, as the IANA special-purpose address registries
+/// (IPv4 and IPv6) draw it. Refused: loopback, private, shared (CGNAT),
+/// link-local, documentation, benchmarking, reserved, multicast, broadcast,
+/// the IETF protocol blocks (192.0.0.0/24, 2001::/23), the cloud platforms'
+/// host addresses (169.254.169.254 and Azure's 168.63.129.16), unique-local,
+/// site-local and discard-only IPv6, and the transition forms that smuggle an
+/// IPv4 address inside IPv6 without a translator we can check (6to4
+/// 2002::/16, Teredo, IPv4-compatible `::a.b.c.d`). IPv4-mapped
+/// (`::ffff:a.b.c.d`) and NAT64 (`64:ff9b::/96`) addresses are judged by the
+/// IPv4 address they carry.
 pub fn public_address(ip: std::net::IpAddr) -> bool {
     use std::net::IpAddr;
     match ip {
-        IpAddr::V4(v4) => {
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.octets()[0] == 0
-                // 100.64.0.0/10, carrier-grade NAT: not the public internet either.
-                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64))
-        }
+        IpAddr::V4(v4) => public_v4(v4),
         IpAddr::V6(v6) => {
             if let Some(v4) = v6.to_ipv4_mapped() {
-                return public_address(IpAddr::V4(v4));
+                return public_v4(v4);
             }
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80)
+            let seg = v6.segments();
+            // NAT64, well-known prefix: the IPv4 address in the last 32 bits.
+            if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                let o = v6.octets();
+                return public_v4(std::net::Ipv4Addr::new(o[12], o[13], o[14], o[15]));
+            }
+            let in_prefix = |prefix: u128, len: u32| -> bool {
+                let mask = if len == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - len)
+                };
+                (u128::from(v6) & mask) == prefix
+            };
+            // Global unicast is 2000::/3; everything else (::/8 with loopback,
+            // unspecified and IPv4-compatible, 100::/64 discard, fc00::/7,
+            // fe80::/10, fec0::/10, ff00::/8) is not.
+            if !in_prefix(0x2000 << 112, 3) {
+                return false;
+            }
+            const NOT_GLOBAL: [(u128, u32); 5] = [
+                // IETF protocol assignments, Teredo (2001::/32) included.
+                (0x2001_0000 << 96, 23),
+                // Documentation.
+                (0x2001_0db8 << 96, 32),
+                (0x3fff << 112, 20),
+                // 6to4.
+                (0x2002 << 112, 16),
+                // Segment Routing SIDs.
+                (0x5f00 << 112, 16),
+            ];
+            !NOT_GLOBAL.iter().any(|(p, l)| in_prefix(*p, *l))
         }
     }
+}
+
+fn public_v4(v4: std::net::Ipv4Addr) -> bool {
+    const NOT_GLOBAL: [([u8; 4], u32); 16] = [
+        ([0, 0, 0, 0], 8),
+        ([10, 0, 0, 0], 8),
+        ([100, 64, 0, 0], 10),
+        ([127, 0, 0, 0], 8),
+        ([169, 254, 0, 0], 16),
+        ([172, 16, 0, 0], 12),
+        ([192, 0, 0, 0], 24),
+        ([192, 0, 2, 0], 24),
+        ([192, 88, 99, 0], 24),
+        ([192, 168, 0, 0], 16),
+        ([198, 18, 0, 0], 15),
+        ([198, 51, 100, 0], 24),
+        ([203, 0, 113, 0], 24),
+        // Multicast, then reserved (240/4, the limited broadcast included).
+        ([224, 0, 0, 0], 4),
+        ([240, 0, 0, 0], 4),
+        // Azure's host address (platform DNS, metadata), reached from any VM.
+        ([168, 63, 129, 16], 32),
+        // Alibaba Cloud's metadata service sits in 100.64/10 and Oracle's in
+        // 192.0.0.0/24, both above; AWS's IPv6 one (fd00:ec2::254) is unique-local.
+    ];
+    let ip = u32::from(v4);
+    !NOT_GLOBAL.iter().any(|(net, len)| {
+        let mask = if *len == 0 { 0 } else { u32::MAX << (32 - len) };
+        ip & mask == u32::from_be_bytes(*net) & mask
+    })
 }
 
 #[cfg(test)]
@@ -418,30 +471,73 @@ mod webhook_tests {
     }
 
     #[test]
-    fn private_and_metadata_addresses_are_not_public() {
+    fn only_global_unicast_addresses_are_public() {
+        // From the IANA IPv4 and IPv6 special-purpose address registries (each
+        // entry whose "Globally Reachable" is False), and the cloud metadata
+        // addresses; IPv4 carried in IPv6 is judged by the IPv4 address.
         for ip in [
-            "127.0.0.1",
+            "0.1.2.3",
             "10.1.2.3",
+            "100.64.0.1",
+            "100.100.100.200",
+            "127.0.0.1",
+            "127.255.255.254",
+            "169.254.169.254",
             "172.16.0.1",
             "172.31.255.255",
+            "192.0.0.1",
+            "192.0.0.192",
+            "192.0.2.1",
+            "192.88.99.1",
             "192.168.1.1",
-            "169.254.169.254",
-            "0.0.0.0",
-            "100.64.0.1",
+            "198.18.0.1",
+            "198.19.255.255",
+            "198.51.100.7",
+            "203.0.113.10",
+            "224.0.0.1",
+            "239.255.255.250",
+            "240.0.0.1",
+            "255.255.255.255",
+            "168.63.129.16",
+            "::",
             "::1",
-            "fc00::1",
-            "fd12:3456::1",
-            "fe80::1",
+            "::127.0.0.1",
+            "::10.0.0.1",
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
+            "::ffff:169.254.169.254",
+            "64:ff9b::127.0.0.1",
+            "64:ff9b::a00:1",
+            "64:ff9b:1::1",
+            "100::1",
+            "2001::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "2001:db8::1",
+            "2002:7f00:1::1",
+            "2002:c0a8:101::1",
+            "3fff::1",
+            "5f00::1",
+            "fc00::1",
+            "fd00:ec2::254",
+            "fd12:3456::1",
+            "fe80::1",
+            "fec0::1",
+            "ff02::1",
         ] {
             assert!(!public_address(ip.parse().unwrap()), "{ip}");
         }
         for ip in [
-            "203.0.113.10",
             "8.8.8.8",
+            "1.1.1.1",
+            "133.242.0.1",
             "172.32.0.1",
+            "192.0.3.1",
+            "198.20.0.1",
+            "223.255.255.255",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
             "2001:4860:4860::8888",
+            "2400:cb00::1",
         ] {
             assert!(public_address(ip.parse().unwrap()), "{ip}");
         }

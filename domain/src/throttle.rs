@@ -2,6 +2,11 @@
 //!
 //! The state is kept per key (an account, a client address); this module only
 //! decides, storage keeps it.
+//!
+//! An attempt is *claimed* before it is checked ([`ThrottlePolicy::claim`]):
+//! it counts as a failure from the moment it starts, so attempts made at the
+//! same instant cannot all pass a check that none of them has yet counted. An
+//! attempt that turns out right is given back ([`ThrottlePolicy::refund`]).
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -24,6 +29,15 @@ impl ThrottlePolicy {
             base_lock: Duration::seconds(30),
             max_lock: Duration::minutes(15),
         }
+    }
+
+    /// The longest window of any policy: a key untouched for longer (and not
+    /// locked) counts from zero, so its row may be forgotten.
+    pub fn longest_window() -> Duration {
+        Self::per_account()
+            .window
+            .max(Self::per_address().window)
+            .max(Self::per_account().max_lock)
     }
 
     /// Per client address: a whole clinic may share one address, so allow more.
@@ -54,6 +68,43 @@ impl ThrottlePolicy {
         }
         let ms = (until - now).num_milliseconds();
         Some(((ms + 999) / 1000).max(1) as u64)
+    }
+
+    /// Claim one attempt at `now`: the state with the attempt already counted
+    /// as a failure, or the seconds to wait when the key is locked (then nothing
+    /// is counted). Storage applies this under a lock on the key's row, so two
+    /// concurrent attempts are counted one after the other.
+    pub fn claim(
+        &self,
+        state: Option<&ThrottleState>,
+        now: DateTime<Utc>,
+    ) -> Result<ThrottleState, u64> {
+        match self.retry_after(state, now) {
+            Some(wait) => Err(wait),
+            None => Ok(self.after_failure(state, now)),
+        }
+    }
+
+    /// Give back an attempt claimed as `claimed` that turned out right, from
+    /// the key's `current` state. A window that has started again since no
+    /// longer holds the attempt; a lock the claim itself set is lifted (the
+    /// key was not locked when the claim was made, or it would have been
+    /// refused), a lock set by a later failure stays.
+    pub fn refund(&self, current: &ThrottleState, claimed: &ThrottleState) -> ThrottleState {
+        if current.window_started_at != claimed.window_started_at {
+            return *current;
+        }
+        let set_by_claim =
+            claimed.failures >= self.free_failures && current.locked_until == claimed.locked_until;
+        ThrottleState {
+            failures: current.failures.saturating_sub(1),
+            window_started_at: current.window_started_at,
+            locked_until: if set_by_claim {
+                None
+            } else {
+                current.locked_until
+            },
+        }
     }
 
     /// The state after one more failure at `now`.
@@ -125,6 +176,50 @@ mod tests {
             p.retry_after(s.as_ref(), t0() + Duration::minutes(15)),
             None
         );
+    }
+
+    #[test]
+    fn a_claim_counts_before_the_check_and_a_locked_key_is_refused() {
+        let p = ThrottlePolicy::per_account();
+        let mut s: Option<ThrottleState> = None;
+        // Five claims pass (the fifth locks for 30 s); the sixth at the same
+        // instant is refused without being counted.
+        for n in 1..=5 {
+            let next = p.claim(s.as_ref(), t0()).expect("within the budget");
+            assert_eq!(next.failures, n);
+            s = Some(next);
+        }
+        assert_eq!(p.claim(s.as_ref(), t0()), Err(30));
+        assert_eq!(s.map(|s| s.failures), Some(5));
+        // After the lock, one more attempt may be made.
+        assert!(p.claim(s.as_ref(), t0() + Duration::seconds(30)).is_ok());
+    }
+
+    #[test]
+    fn a_refund_gives_back_the_attempt_and_the_lock_it_set() {
+        let p = ThrottlePolicy::per_address();
+        let mut s = None;
+        for _ in 0..19 {
+            s = Some(p.after_failure(s.as_ref(), t0()));
+        }
+        let claimed = p
+            .claim(s.as_ref(), t0())
+            .expect("the 20th attempt may be made");
+        assert!(
+            claimed.locked_until.is_some(),
+            "the 20th claim locks the key"
+        );
+        let back = p.refund(&claimed, &claimed);
+        assert_eq!(back.failures, 19);
+        assert_eq!(back.locked_until, None);
+        // A failure after the claim set a later lock: the refund keeps it.
+        let later = p.after_failure(Some(&claimed), t0() + Duration::seconds(1));
+        let back = p.refund(&later, &claimed);
+        assert_eq!(back.failures, 20);
+        assert_eq!(back.locked_until, later.locked_until);
+        // A window that started again no longer holds the claim.
+        let fresh = p.after_failure(Some(&claimed), t0() + Duration::minutes(16));
+        assert_eq!(p.refund(&fresh, &claimed), fresh);
     }
 
     #[test]

@@ -507,3 +507,130 @@ async fn an_idle_session_ends_and_a_live_one_refreshes_without_the_password() {
         .await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// How many of `n` login attempts sent at once were evaluated (answered 401)
+/// and how many refused unevaluated (429). Anything else fails the test.
+async fn concurrent_logins(app: &TestApp, bodies: Vec<Value>) -> (usize, usize) {
+    let sent = bodies.into_iter().map(|body| {
+        let req = app.client.post(app.url("/v1/auth/login")).json(&body);
+        async move { req.send().await.expect("login request").status() }
+    });
+    let statuses = futures_join_all(sent).await;
+    let evaluated = statuses.iter().filter(|s| s.as_u16() == 401).count();
+    let refused = statuses.iter().filter(|s| s.as_u16() == 429).count();
+    assert_eq!(evaluated + refused, statuses.len(), "{statuses:?}");
+    (evaluated, refused)
+}
+
+/// Every future at once, on this task (no extra dependency for `join_all`).
+pub(crate) async fn futures_join_all<F>(fs: impl IntoIterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = fs.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        out.push(h.await.expect("task"));
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_guesses_at_one_account_evaluate_at_most_its_budget() {
+    let app = TestApp::spawn().await;
+    let bodies = (0..100)
+        .map(|i| json!({"email": ADMIN_EMAIL, "password": format!("wrong guess number {i}")}))
+        .collect();
+    let (evaluated, refused) = concurrent_logins(&app, bodies).await;
+    // The budget is five failures per 15 minutes; the fifth locks the account.
+    assert!(evaluated <= 5, "{evaluated} guesses were evaluated");
+    assert_eq!(evaluated + refused, 100);
+    // Every evaluated guess was counted, none lost to a concurrent write.
+    assert_eq!(
+        app.scalar("SELECT CAST(MAX(failures) AS BIGINT) AS n FROM login_throttle WHERE key LIKE 'account:%'")
+            .await,
+        evaluated as i64
+    );
+    assert_eq!(
+        app.scalar(
+            "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'auth.login' AND outcome = 'failure'"
+        )
+        .await,
+        evaluated as i64
+    );
+    // The right password is refused too while the lock lasts.
+    problem(
+        app.login_raw(ADMIN_EMAIL, ADMIN_PASSWORD).await,
+        429,
+        "too-many-requests",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_guesses_from_one_address_evaluate_at_most_its_budget() {
+    let app = TestApp::spawn().await;
+    let bodies = (0..100)
+        .map(|i| json!({"email": format!("guess{i}@madoguchi.test"), "password": "wrong wrong wrong"}))
+        .collect();
+    let (evaluated, _) = concurrent_logins(&app, bodies).await;
+    assert!(evaluated <= 20, "{evaluated} guesses were evaluated");
+    assert_eq!(
+        app.scalar("SELECT CAST(MAX(failures) AS BIGINT) AS n FROM login_throttle WHERE key LIKE 'address:%'")
+            .await,
+        evaluated as i64
+    );
+}
+
+#[tokio::test]
+async fn a_right_password_gives_its_attempt_back_to_a_shared_address() {
+    let app = TestApp::spawn().await;
+    // A clinic's office shares one address: 19 mistakes, then people who know
+    // their passwords keep signing in.
+    for i in 0..19 {
+        app.login_raw(&format!("typo{i}@madoguchi.test"), "wrong wrong wrong")
+            .await;
+    }
+    for _ in 0..5 {
+        assert_eq!(
+            app.login_raw(ADMIN_EMAIL, ADMIN_PASSWORD).await.status(),
+            StatusCode::OK
+        );
+    }
+    // One more mistake is still within the address's budget of twenty.
+    assert_eq!(
+        app.login_raw("typo@madoguchi.test", "wrong wrong wrong")
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn the_throttle_stores_no_address_and_forgets_expired_keys() {
+    let app = TestApp::spawn().await;
+    app.login_raw("watanabe@watanabe-clinic.test", "wrong wrong wrong")
+        .await;
+    app.login_raw(ADMIN_EMAIL, "wrong wrong wrong").await;
+    assert!(app.count("login_throttle").await >= 2);
+    assert_eq!(
+        app.scalar(
+            "SELECT COUNT(*) AS n FROM login_throttle WHERE key LIKE '%madoguchi%' OR key LIKE '%127.0.0.1%' OR key LIKE '%watanabe%'"
+        )
+        .await,
+        0,
+        "keys are hashes, not the address typed or the client's address"
+    );
+    // Past its window, a key is forgotten.
+    let window = madoguchi_domain::throttle::ThrottlePolicy::longest_window();
+    let purged = madoguchi_persistence::throttle::purge_expired(
+        &app.db,
+        app.clock.now() + window + chrono::Duration::seconds(1),
+        window,
+    )
+    .await
+    .expect("purge");
+    assert!(purged >= 2, "purged {purged}");
+    assert_eq!(app.count("login_throttle").await, 0);
+}

@@ -330,6 +330,47 @@ async fn wrong_codes_are_throttled_like_passwords() {
 }
 
 #[tokio::test]
+async fn a_hundred_concurrent_wrong_codes_with_the_right_password_evaluate_at_most_the_budget() {
+    let desk = Desk::at(t0()).await;
+    let app = &desk.app;
+    let f = enrol(app, &desk.agent).await;
+    app.clock.set(t0() + Duration::seconds(60));
+    let right = code_at(&f.secret, app.clock.now());
+    let sent = (0..100u32).map(|i| {
+        // A hundred different wrong codes, none of them the current one.
+        let mut code = format!("{:06}", (i * 7919) % 1_000_000);
+        if code == right {
+            code = format!("{:06}", (i * 7919 + 1) % 1_000_000);
+        }
+        let req = app
+            .client
+            .post(app.url("/v1/auth/login"))
+            .json(&json!({"email": AGENT_EMAIL, "password": PASSWORD, "totp": code}));
+        async move { req.send().await.expect("login").status().as_u16() }
+    });
+    let statuses = crate::auth::futures_join_all(sent).await;
+    let evaluated = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(evaluated + refused, 100, "{statuses:?}");
+    assert!(evaluated <= 5, "{evaluated} codes were checked");
+    assert_eq!(
+        app.scalar(
+            "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'auth.login' AND outcome = 'failure'"
+        )
+        .await,
+        evaluated as i64
+    );
+    // Enrolment confirmation and removal spend the same budget.
+    let r = app
+        .req(Method::DELETE, "/v1/me/totp", Some(&desk.agent))
+        .json(&json!({"code": right}))
+        .send()
+        .await
+        .unwrap();
+    problem(r, 429, "too-many-requests").await;
+}
+
+#[tokio::test]
 async fn when_staff_must_use_a_second_factor_one_without_it_can_only_enrol() {
     let desk = Desk::at(t0()).await;
     let app = &desk.app;

@@ -422,6 +422,16 @@ async fn unsafe_targets_are_refused_and_nothing_is_written() {
         "https://169.254.169.254/latest/meta-data",
         "https://[::1]/hook",
         "https://10.0.0.8/hook",
+        // Special-purpose addresses (IANA registries) and IPv4 inside IPv6.
+        "https://[::127.0.0.1]/hook",
+        "https://[::ffff:169.254.169.254]/hook",
+        "https://[64:ff9b::127.0.0.1]/hook",
+        "https://[2002:7f00:1::1]/hook",
+        "https://[fec0::1]/hook",
+        "https://192.0.0.8/hook",
+        "https://198.18.0.1/hook",
+        "https://240.0.0.1/hook",
+        "https://168.63.129.16/hook",
         "ftp://example.com/hook",
         "https://user:pass@example.com/hook",
         "not a url",
@@ -749,4 +759,74 @@ async fn an_endpoint_failing_for_five_days_is_disabled_and_says_so() {
     let back = ok_json(r).await;
     assert_eq!(back["enabled"], true);
     assert!(back["disabled_reason"].is_null() && back["failing_since"].is_null());
+}
+
+/// A proxy in the environment (common in hospital networks) must not carry
+/// deliveries: it would resolve the target itself, past the check of every
+/// attempt's address. The real binary with `HTTP_PROXY`/`HTTPS_PROXY` set to a
+/// listener on loopback: the delivery reaches its receiver directly and the
+/// proxy receives nothing.
+#[tokio::test]
+async fn deliveries_ignore_the_environments_proxy() {
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+    let knocks = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = knocks.clone();
+    tokio::spawn(async move {
+        while let Ok((_conn, _)) = proxy.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let rx = Receiver::start(vec![]).await;
+    let (url, _db) = crate::helpers::fresh_database().await;
+    let password = "test-admin-password-0001";
+    let mut c = crate::process::command(&url);
+    c.env("MADOGUCHI_ADMIN_PASSWORD", password)
+        .env("MADOGUCHI_WEBHOOK_ALLOW_HTTP", "true")
+        .env("MADOGUCHI_WEBHOOK_ALLOW_PRIVATE", "true");
+    for var in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
+        c.env(var, &proxy_url);
+    }
+    let mut server = crate::process::start(c);
+    let addr = server.address().await.expect("serving");
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let login: Value = client
+        .post(format!("http://{addr}/v1/auth/login"))
+        .json(&json!({"email": "admin@madoguchi.test", "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().expect("token").to_owned();
+    let hook: Value = client
+        .post(format!("http://{addr}/v1/webhooks"))
+        .bearer_auth(&token)
+        .json(&json!({"url": rx.url, "event_types": ["*"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = hook["id"].as_str().expect("webhook id");
+    let r = client
+        .post(format!("http://{addr}/v1/webhooks/{id}/ping"))
+        .bearer_auth(&token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let got = rx.until(1).await;
+    assert_eq!(got[0].body["type"], "webhook.ping");
+    assert_eq!(knocks.load(std::sync::atomic::Ordering::SeqCst), 0);
 }

@@ -1,11 +1,9 @@
 use chrono::Duration;
-use madoguchi_domain::{throttle::ThrottlePolicy, Email, Password, ValidationError};
-use madoguchi_persistence::{
-    audit::Outcome, begin, commit, sessions, throttle, users, users::User,
-};
+use madoguchi_domain::{Email, Password, ValidationError};
+use madoguchi_persistence::{audit::Outcome, begin, commit, sessions, users, users::User};
 use serde_json::json;
 
-use super::{entry, record, second_factor, Object};
+use super::{attempts, entry, record, second_factor, Object};
 use crate::{
     context::RequestCtx,
     passwords::{check_guessable, hash_password, verify_password},
@@ -18,14 +16,6 @@ use crate::{
 pub struct Token {
     pub access_token: String,
     pub expires_in: i64,
-}
-
-fn account_key(email: &str) -> String {
-    format!("account:{email}")
-}
-
-fn address_key(ctx: &RequestCtx) -> Option<String> {
-    ctx.ip.map(|ip| format!("address:{ip}"))
 }
 
 /// Email + password (+ TOTP when enrolled) to a bearer token.
@@ -242,36 +232,34 @@ async fn open_session(
     let email = Email::parse(email)?;
     let ctx = RequestCtx::current();
     let t = state.now();
-    let per_account = ThrottlePolicy::per_account();
-    let per_address = ThrottlePolicy::per_address();
-    let akey = account_key(email.as_str());
-    let ikey = address_key(&ctx);
+    let mut keys = vec![attempts::account(state, email.as_str())];
+    keys.extend(ctx.ip.map(|ip| attempts::address(state, ip)));
 
-    let mut wait = throttle::retry_after(&state.db, &akey, &per_account, t).await?;
-    if let Some(k) = &ikey {
-        let w = throttle::retry_after(&state.db, k, &per_address, t).await?;
-        wait = wait.max(w);
-    }
-    if let Some(secs) = wait {
-        // The account by its id, never the address typed: the trail outlives an
-        // erasure and must hold nothing it would have to forget.
-        let account = users::credentials_by_email(&state.db, &email)
-            .await?
-            .map(|c| c.user.id.to_string());
-        record(
-            &state.db,
-            entry(
-                state.now(),
-                None,
-                "auth.login",
-                account.as_deref().map(|id| Object::new("user", id)),
-                Outcome::Denied,
-                Some(json!({"reason": "throttled"})),
-            ),
-        )
-        .await?;
-        return Err(ApiError::too_many_requests(secs));
-    }
+    // Counted before it is checked: concurrent guesses cannot all pass a
+    // budget that none of them has yet spent.
+    let attempt = match attempts::claim(state, &keys).await? {
+        Ok(a) => a,
+        Err(secs) => {
+            // The account by its id, never the address typed: the trail outlives an
+            // erasure and must hold nothing it would have to forget.
+            let account = users::credentials_by_email(&state.db, &email)
+                .await?
+                .map(|c| c.user.id.to_string());
+            record(
+                &state.db,
+                entry(
+                    state.now(),
+                    None,
+                    "auth.login",
+                    account.as_deref().map(|id| Object::new("user", id)),
+                    Outcome::Denied,
+                    Some(json!({"reason": "throttled"})),
+                ),
+            )
+            .await?;
+            return Err(ApiError::too_many_requests(secs));
+        }
+    };
 
     let creds = users::credentials_by_email(&state.db, &email).await?;
     let hash = creds.as_ref().map(|c| c.password_hash.clone());
@@ -308,10 +296,7 @@ async fn open_session(
 
     let tx = begin(&state.db).await?;
     let Some(user) = user else {
-        throttle::record_failure(&tx, &akey, &per_account, t).await?;
-        if let Some(k) = &ikey {
-            throttle::record_failure(&tx, k, &per_address, t).await?;
-        }
+        // Already counted by the claim.
         let reason = if account.is_some() {
             reason
         } else {
@@ -332,7 +317,7 @@ async fn open_session(
         commit(tx).await?;
         return Err(refusal);
     };
-    throttle::clear(&tx, &akey).await?;
+    attempt.succeeded(state, &tx).await?;
     let sid = match kind {
         SessionKind::Token => {
             sessions::create(&tx, user.id, t, expires_at, ctx.ip_string()).await?
@@ -420,17 +405,14 @@ pub async fn change_password(
         return Err(ApiError::missing_scope(None));
     };
     let t = state.now();
-    let per_account = ThrottlePolicy::per_account();
-    let akey = account_key(&user.email);
-    if let Some(secs) = throttle::retry_after(&state.db, &akey, &per_account, t).await? {
-        return Err(ApiError::too_many_requests(secs));
-    }
+    let attempt = attempts::claim(state, &[attempts::account(state, &user.email)])
+        .await?
+        .map_err(ApiError::too_many_requests)?;
     let email = Email::parse(&user.email)?;
     let creds = users::credentials_by_email(&state.db, &email).await?;
     let hash = creds.as_ref().map(|c| c.password_hash.clone());
     if !verify_password(current, hash).await? {
         let tx = begin(&state.db).await?;
-        throttle::record_failure(&tx, &akey, &per_account, t).await?;
         record(
             &tx,
             entry(
@@ -448,8 +430,19 @@ pub async fn change_password(
     }
     // The rules of every password, named after this request's field.
     let as_new = |e: ValidationError| ValidationError::new("new_password", e.message);
-    let new = Password::parse(new).map_err(as_new)?;
-    check_guessable(&new, &[&user.email, &user.display_name]).map_err(as_new)?;
+    let new = match Password::parse(new).and_then(|new| {
+        check_guessable(&new, &[&user.email, &user.display_name])?;
+        Ok(new)
+    }) {
+        Ok(new) => new,
+        Err(e) => {
+            // The current password was right: this was no guess.
+            let tx = begin(&state.db).await?;
+            attempt.succeeded(state, &tx).await?;
+            commit(tx).await?;
+            return Err(as_new(e).into());
+        }
+    };
     let password_hash = hash_password(new.expose().to_owned()).await?;
     let tx = begin(&state.db).await?;
     let current = users::get(&tx, user.id).await?;
@@ -462,7 +455,7 @@ pub async fn change_password(
     };
     users::update(&tx, user.id, current.version, changes, t).await?;
     let ended = sessions::revoke_others(&tx, user.id, *session_id, t).await?;
-    throttle::clear(&tx, &akey).await?;
+    attempt.succeeded(state, &tx).await?;
     record(
         &tx,
         entry(

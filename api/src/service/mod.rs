@@ -4,6 +4,7 @@
 
 pub mod announcements;
 pub mod api_keys;
+mod attempts;
 pub mod audit_trail;
 pub mod auth;
 pub mod board;

@@ -11,15 +11,17 @@
 //! - while staff must use a second factor, a staff session without one may
 //!   only enrol it ([`principal_for`]).
 
-use madoguchi_domain::{throttle::ThrottlePolicy, Role, ValidationError};
+use madoguchi_domain::{Role, ValidationError};
 use madoguchi_persistence::{
-    audit::Outcome, begin, commit, second_factor as store, sessions, settings, throttle, users,
-    users::User,
+    audit::Outcome, begin, commit, second_factor as store, sessions, settings, users, users::User,
 };
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{entry, record, Object};
+use super::{
+    attempts::{self, Attempt},
+    entry, record, Object,
+};
 use crate::{
     principal::Principal,
     problem::{ApiError, ProblemType},
@@ -56,10 +58,6 @@ fn staff_only(user: &User) -> Result<(), ApiError> {
     } else {
         Err(ApiError::forbidden_for(Role::STAFF))
     }
-}
-
-fn account_key(user: &User) -> String {
-    format!("account:{}", user.email)
 }
 
 /// Whether every agent and admin must use a second factor.
@@ -216,16 +214,15 @@ pub async fn pending(state: &AppState, p: &Principal) -> Result<Option<Enrolment
     enrolment(user, &secret).map(Some)
 }
 
-/// Refuse while the account's failure budget is spent.
-async fn not_throttled(state: &AppState, user: &User) -> Result<(), ApiError> {
-    let policy = ThrottlePolicy::per_account();
-    match throttle::retry_after(&state.db, &account_key(user), &policy, state.now()).await? {
-        Some(secs) => Err(ApiError::too_many_requests(secs)),
-        None => Ok(()),
-    }
+/// Count one code attempt against the account before the code is checked;
+/// refused (429) while the account's failure budget is spent.
+async fn claim_attempt(state: &AppState, user: &User) -> Result<Attempt, ApiError> {
+    attempts::claim(state, &[attempts::account(state, &user.email)])
+        .await?
+        .map_err(ApiError::too_many_requests)
 }
 
-/// A wrong code: counted against the account and audited; the 422 names `code`.
+/// A wrong code (already counted by its claim), audited; the 422 names `code`.
 async fn wrong_code(
     state: &AppState,
     p: &Principal,
@@ -233,13 +230,6 @@ async fn wrong_code(
     action: &str,
 ) -> Result<ApiError, ApiError> {
     let tx = begin(&state.db).await?;
-    throttle::record_failure(
-        &tx,
-        &account_key(user),
-        &ThrottlePolicy::per_account(),
-        state.now(),
-    )
-    .await?;
     record(
         &tx,
         entry(
@@ -265,7 +255,6 @@ async fn wrong_code(
 pub async fn confirm(state: &AppState, p: &Principal, code: &str) -> Result<Vec<String>, ApiError> {
     let user = person(p)?;
     staff_only(user)?;
-    not_throttled(state, user).await?;
     let factor = store::get(&state.db, user.id).await?;
     if factor.secret.is_some() {
         return Err(ApiError::new(ProblemType::SecondFactorExists));
@@ -281,6 +270,7 @@ pub async fn confirm(state: &AppState, p: &Principal, code: &str) -> Result<Vec<
         .sealer
         .open(user.id, &pending)
         .ok_or_else(|| ApiError::internal("a pending TOTP secret does not open"))?;
+    let attempt = claim_attempt(state, user).await?;
     let step =
         looks_like_code(code).and_then(|c| matching_step(&secret, &c, state.now().timestamp()));
     let Some(step) = step else {
@@ -297,7 +287,7 @@ pub async fn confirm(state: &AppState, p: &Principal, code: &str) -> Result<Vec<
         .into());
     }
     store::replace_recovery_codes(&tx, user.id, &hashes, state.now()).await?;
-    throttle::clear(&tx, &account_key(user)).await?;
+    attempt.succeeded(state, &tx).await?;
     record(
         &tx,
         entry(
@@ -318,7 +308,6 @@ pub async fn confirm(state: &AppState, p: &Principal, code: &str) -> Result<Vec<
 /// code (a stolen token alone cannot take it away).
 pub async fn remove(state: &AppState, p: &Principal, code: &str) -> Result<(), ApiError> {
     let user = person(p)?;
-    not_throttled(state, user).await?;
     let factor = store::get(&state.db, user.id).await?;
     let Some(sealed) = factor.secret else {
         return Err(ApiError::with_detail(
@@ -326,12 +315,13 @@ pub async fn remove(state: &AppState, p: &Principal, code: &str) -> Result<(), A
             "no second factor is enrolled",
         ));
     };
+    let attempt = claim_attempt(state, user).await?;
     if !accept(state, user.id, &sealed, code).await? {
         return Err(wrong_code(state, p, user, "second_factor.remove").await?);
     }
     let tx = begin(&state.db).await?;
     store::remove(&tx, user.id, state.now()).await?;
-    throttle::clear(&tx, &account_key(user)).await?;
+    attempt.succeeded(state, &tx).await?;
     record(
         &tx,
         entry(

@@ -41,10 +41,13 @@ const FAN_OUT_BATCH: u64 = 500;
 const EXCERPT_BYTES: usize = 1024;
 
 /// The HTTP client deliveries use: no redirects followed, a timeout per
-/// attempt, and a resolver that refuses private targets unless allowed.
+/// attempt, and a resolver that refuses private targets unless allowed. No
+/// proxy, whatever `HTTP_PROXY`/`HTTPS_PROXY` say: a proxy resolves the target
+/// itself, and the check of every attempt's address would never run.
 pub fn client(state: &AppState) -> reqwest::Client {
     let cfg = &state.config.webhooks;
     reqwest::Client::builder()
+        .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(cfg.timeout)
         .connect_timeout(cfg.timeout)
