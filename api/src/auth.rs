@@ -22,12 +22,20 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> 
     let state = req
         .data::<AppState>()
         .ok_or_else(|| ApiError::internal("application state missing"))?;
-    if crate::secrets::is_api_key(&bearer.token) {
-        return check_key(state, &bearer.token).await.map_err(Into::into);
+    authenticate(state, &bearer.token).await.map_err(Into::into)
+}
+
+/// The principal a bearer token or API key stands for, checked against its
+/// live session or key row (so a logout, a deactivation or a revocation holds
+/// at once), within its rate. Every route's security scheme, and the replay of
+/// an idempotent answer, which must not outlive the right to ask for it.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+    if crate::secrets::is_api_key(token) {
+        return check_key(state, token).await;
     }
     let claims = state
         .jwt
-        .verify(&bearer.token, state.now())
+        .verify(token, state.now())
         .ok_or_else(ApiError::unauthorized)?;
     let sid = Uuid::parse_str(&claims.sid).map_err(|_| ApiError::unauthorized())?;
     let now = state.now();
@@ -43,7 +51,7 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> 
     .map_err(ApiError::from)?
     .ok_or_else(|| ApiError::unauthorized().detail("the session has ended: sign in again"))?;
     if user.id.to_string() != claims.sub {
-        return Err(ApiError::unauthorized().into());
+        return Err(ApiError::unauthorized());
     }
     if let Some(limiter) = &state.user_limiter {
         state.within_rate(limiter, &user.id)?;
@@ -87,9 +95,8 @@ async fn check_key(state: &AppState, secret: &str) -> Result<Principal, ApiError
     Ok(Principal::Key(key))
 }
 
-/// The subject of a valid token, without touching the database: enough to scope
-/// an idempotency key. The route itself still checks the session.
-pub fn token_subject(state: &AppState, req: &Request) -> Option<String> {
+/// The bearer token of a request, as sent.
+pub fn bearer_token(req: &Request) -> Option<&str> {
     let value = req
         .headers()
         .get(poem::http::header::AUTHORIZATION)?
@@ -98,7 +105,14 @@ pub fn token_subject(state: &AppState, req: &Request) -> Option<String> {
     let token = value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))?;
-    let token = token.trim();
+    Some(token.trim())
+}
+
+/// The subject of a valid token, without touching the database: enough to scope
+/// an idempotency key. The route itself still checks the session, and a saved
+/// answer is replayed only to a caller [`authenticate`] accepts.
+pub fn token_subject(state: &AppState, req: &Request) -> Option<String> {
+    let token = bearer_token(req)?;
     if crate::secrets::is_api_key(token) {
         return Some(format!("api_key:{}", crate::secrets::api_key_hash(token)));
     }

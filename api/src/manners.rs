@@ -286,6 +286,28 @@ impl<E: Endpoint> MannersEndpoint<E> {
         )
         .await
         .map_err(ApiError::from)?;
+        if matches!(begin, Begin::Replay(_) | Begin::Applied { .. }) {
+            // A saved answer (a call's caller and number, say) goes only to a
+            // caller who may still ask: after a logout or a key's revocation
+            // the replay is a 401 like any other request, and it is audited.
+            let token = crate::auth::bearer_token(req).unwrap_or_default();
+            let principal = crate::auth::authenticate(&self.state, token).await?;
+            crate::service::record(
+                &self.state.db,
+                crate::service::entry(
+                    self.state.now(),
+                    Some(&principal),
+                    "request.replay",
+                    None,
+                    madoguchi_persistence::audit::Outcome::Success,
+                    Some(serde_json::json!({
+                        "method": req.method().as_str(),
+                        "path": req.uri().path(),
+                    })),
+                ),
+            )
+            .await?;
+        }
         match begin {
             Begin::Started => Ok(Claim::Owned(scope, key)),
             Begin::Replay(saved) => Ok(Claim::Answer(replay(saved))),

@@ -20,6 +20,7 @@ mod mixed_load;
 mod ops;
 mod process;
 mod second_factor;
+mod security;
 mod time_edges;
 mod web;
 mod web_desk;

@@ -455,9 +455,30 @@ pub struct LoginForm {
     draft: Draft,
 }
 
-/// Only a path on this site, never `//host` or a scheme.
-fn local_path(next: &str) -> Option<&str> {
-    (next.starts_with('/') && !next.starts_with("//") && !next.contains('\\')).then_some(next)
+/// Only a path on this site. Browsers drop tabs and newlines from a URL and
+/// read `\\` as `/`, so `/\t/evil.example` is `//evil.example`, another site:
+/// such characters are refused outright, then the path is parsed as a browser
+/// would, against this site, and must stay on it. The answer is the parsed
+/// form, so where the browser is sent is what was checked.
+pub(crate) fn local_path(next: &str) -> Option<String> {
+    if !next.starts_with('/')
+        || next
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    {
+        return None;
+    }
+    let base = url::Url::parse("https://madoguchi.invalid/").ok()?;
+    let to = base.join(next).ok()?;
+    if to.origin() != base.origin() {
+        return None;
+    }
+    let mut out = to.path().to_owned();
+    if let Some(q) = to.query() {
+        out.push('?');
+        out.push_str(q);
+    }
+    Some(out)
 }
 
 #[handler]
@@ -497,8 +518,8 @@ pub async fn login(state: Data<&AppState>, req: &Request, Form(f): Form<LoginFor
     };
     let cookie = session::session_cookie(&state, req, &secret);
     let mut resp = if f.draft.is_empty() {
-        let to = local_path(&f.draft.next).unwrap_or("/");
-        see_other(to)
+        let to = local_path(&f.draft.next).unwrap_or_else(|| "/".to_owned());
+        see_other(&to)
     } else {
         resume(&state, &s, f.draft).await
     };
@@ -1265,4 +1286,35 @@ pub fn stylesheet() -> Response {
         .header(header::CACHE_CONTROL, "public, max-age=3600")
         .header("x-content-type-options", "nosniff")
         .body(include_str!("../../assets/board.css"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn next_is_a_path_on_this_site_or_nothing() {
+        for evil in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "https://evil.example/",
+            "javascript:alert(1)",
+            "/ /evil.example",
+            "evil.example",
+            "",
+        ] {
+            assert_eq!(local_path(evil), None, "{evil:?}");
+        }
+        assert_eq!(local_path("/threads/12").as_deref(), Some("/threads/12"));
+        assert_eq!(
+            local_path("/search?q=%E4%BA%88%E7%B4%84").as_deref(),
+            Some("/search?q=%E4%BA%88%E7%B4%84")
+        );
+        // Dot segments are resolved, and cannot climb off the site.
+        assert_eq!(local_path("/a/../../threads").as_deref(), Some("/threads"));
+    }
 }

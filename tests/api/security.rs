@@ -1,0 +1,80 @@
+//! Findings of the security review (issue 27) that have no better home, each
+//! reproduced as the reviewer found it.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{ok_json, problem, Desk};
+
+/// An idempotent answer is replayed only to a caller who may still ask: after
+/// a logout, or once an API key is revoked, the same request is a 401 that
+/// carries nothing of the saved answer.
+#[tokio::test]
+async fn an_idempotent_replay_needs_a_live_session_or_key() {
+    let d = Desk::new().await;
+    let app = &d.app;
+    let call = json!({
+        "organization_id": d.org,
+        "caller_name": "渡辺 直美",
+        "caller_number": "090-1234-5678",
+        "direction": "inbound",
+        "answered": true,
+        "started_at": "2026-12-01T10:05:00+09:00",
+    });
+    let send = |token: &str| {
+        app.req(Method::POST, "/v1/calls", Some(token))
+            .header("Idempotency-Key", "call-0001")
+            .json(&call)
+            .send()
+    };
+    assert_eq!(send(&d.agent).await.unwrap().status(), StatusCode::CREATED);
+    let again = send(&d.agent).await.unwrap();
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let replays = || {
+        app.scalar("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'request.replay'")
+    };
+    assert_eq!(replays().await, 1, "a replay is audited");
+    app.post("/v1/auth/logout", Some(&d.agent), &json!({}))
+        .await
+        .error_for_status()
+        .unwrap();
+    let r = send(&d.agent).await.unwrap();
+    assert!(r.headers().get("idempotent-replayed").is_none());
+    let body = r.text().await.unwrap();
+    assert!(!body.contains("渡辺") && !body.contains("090-1234"), "{body}");
+    assert!(body.contains("unauthorized"), "{body}");
+
+    // An API key: replayed while live, refused once revoked.
+    let key = ok_json(
+        app.post(
+            "/v1/api-keys",
+            Some(&d.admin),
+            &json!({"name": "電子カルテ連携", "scopes": ["threads:read", "threads:write"], "organization_id": d.org}),
+        )
+        .await,
+    )
+    .await;
+    let secret = key["secret"].as_str().unwrap().to_owned();
+    let thread = json!({"title": "渡辺様の予約が表示されない", "body": "予約画面を確認してください"});
+    let open = || {
+        app.req(Method::POST, "/v1/threads", Some(&secret))
+            .header("Idempotency-Key", "thread-0001")
+            .json(&thread)
+            .send()
+    };
+    assert_eq!(open().await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(
+        open().await.unwrap().headers()["idempotent-replayed"],
+        "true"
+    );
+    let id = key["id"].as_str().unwrap();
+    let r = app
+        .req(Method::DELETE, &format!("/v1/api-keys/{id}"), Some(&d.admin))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let r = open().await.unwrap();
+    assert!(r.headers().get("idempotent-replayed").is_none());
+    problem(r, 401, "unauthorized").await;
+}
