@@ -51,7 +51,12 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
         "MADOGUCHI_TRUST_FORWARDED_FOR",
         "false",
-        "Take the client address from X-Forwarded-For (only behind a proxy you run)",
+        "Believe X-Forwarded-For and X-Forwarded-Proto from the proxies in MADOGUCHI_TRUSTED_PROXIES (only behind proxies you run)",
+    ),
+    (
+        "MADOGUCHI_TRUSTED_PROXIES",
+        "127.0.0.0/8,::1/128",
+        "The proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For is believed; the client is the rightmost hop that is not one of them",
     ),
     (
         "MADOGUCHI_DB_MAX_CONNECTIONS",
@@ -162,6 +167,7 @@ pub struct Config {
     pub token_ttl_seconds: i64,
     pub max_body_bytes: usize,
     pub trust_forwarded_for: bool,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub db_max_connections: u32,
     /// How long a request waits for a database connection before a 503.
     pub db_timeout_ms: u64,
@@ -349,6 +355,10 @@ impl Config {
             "MADOGUCHI_SECURE_COOKIES",
             &or_default("MADOGUCHI_SECURE_COOKIES"),
         )?;
+        let trusted_proxies = parse_networks(
+            "MADOGUCHI_TRUSTED_PROXIES",
+            &or_default("MADOGUCHI_TRUSTED_PROXIES"),
+        )?;
         let cors_origins = parse_origins(
             "MADOGUCHI_CORS_ORIGINS",
             &or_default("MADOGUCHI_CORS_ORIGINS"),
@@ -388,6 +398,7 @@ impl Config {
             token_ttl_seconds,
             max_body_bytes,
             trust_forwarded_for,
+            trusted_proxies,
             db_max_connections,
             db_timeout_ms,
             log: or_default("MADOGUCHI_LOG"),
@@ -409,6 +420,20 @@ impl Config {
             cors_origins,
         })
     }
+}
+
+/// Addresses (`10.0.0.5`) and networks (`10.0.0.0/24`), comma-separated.
+fn parse_networks(var: &'static str, raw: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map(|n| n.trunc())
+                .map_err(|_| err(var, format!("not an address or network: {s:?}")))
+        })
+        .collect()
 }
 
 /// Origins as browsers send them: `scheme://host[:port]`, no path, no `*`

@@ -62,6 +62,7 @@ pub async fn prepare_with_clock(config: &Config, clock: Clock) -> Result<AppStat
         token_ttl: chrono::Duration::seconds(config.token_ttl_seconds),
         max_body_bytes: config.max_body_bytes,
         trust_forwarded_for: config.trust_forwarded_for,
+        proxies: config.trusted_proxies.clone(),
         warn_permille: config.sla_warning_percent * 10,
         api_key_rate_per_minute: config.api_key_rate_per_minute,
         user_rate_per_minute: config.user_rate_per_minute,

@@ -63,22 +63,17 @@ fn request_id(req: &Request) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
-fn client_ip(req: &Request, trust_forwarded_for: bool) -> Option<IpAddr> {
-    if trust_forwarded_for {
-        let forwarded = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse::<IpAddr>().ok());
-        if forwarded.is_some() {
-            return forwarded;
-        }
-    }
-    match req.remote_addr() {
+fn client_ip(req: &Request, proxies: &[ipnet::IpNet]) -> Option<IpAddr> {
+    let peer = match req.remote_addr() {
         RemoteAddr(poem::Addr::SocketAddr(a)) => Some(a.ip()),
         _ => None,
-    }
+    };
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    crate::context::client_address(peer, forwarded, proxies)
 }
 
 /// The headers every answer carries (OWASP's REST and secure-headers
@@ -125,7 +120,7 @@ impl<E: Endpoint> Endpoint for MannersEndpoint<E> {
         let started = Instant::now();
         let ctx = RequestCtx {
             request_id: request_id(&req),
-            ip: client_ip(&req, self.state.config.trust_forwarded_for),
+            ip: client_ip(&req, &self.state.config.trusted_proxies()),
         };
         let method = req.method().clone();
         let path = req.uri().path().to_owned();

@@ -16,8 +16,12 @@ pub struct ApiConfig {
     pub token_ttl: chrono::Duration,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
-    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    /// Believe `X-Forwarded-For` and `X-Forwarded-Proto` from the proxies in
+    /// `proxies` (only behind proxies you run).
     pub trust_forwarded_for: bool,
+    /// The proxies whose forwarding headers are believed, when
+    /// `trust_forwarded_for` is on.
+    pub proxies: Vec<ipnet::IpNet>,
     /// How long an `Idempotency-Key` is remembered.
     pub idempotency_ttl: chrono::Duration,
     /// Share of an SLA target at which the warning fires, in per mille (750 = 75 %).
@@ -64,12 +68,25 @@ impl Default for WebhookConfig {
     }
 }
 
+impl ApiConfig {
+    /// The proxies whose forwarding headers count: none unless
+    /// `trust_forwarded_for` is on.
+    pub fn trusted_proxies(&self) -> &[ipnet::IpNet] {
+        if self.trust_forwarded_for {
+            &self.proxies
+        } else {
+            &[]
+        }
+    }
+}
+
 impl Default for ApiConfig {
     fn default() -> Self {
         ApiConfig {
             token_ttl: chrono::Duration::minutes(15),
             max_body_bytes: 1024 * 1024,
             trust_forwarded_for: false,
+            proxies: Vec::new(),
             idempotency_ttl: chrono::Duration::hours(24),
             warn_permille: 750,
             api_key_rate_per_minute: 600,

@@ -30,9 +30,8 @@ async fn an_idempotent_replay_needs_a_live_session_or_key() {
     assert_eq!(send(&d.agent).await.unwrap().status(), StatusCode::CREATED);
     let again = send(&d.agent).await.unwrap();
     assert_eq!(again.headers()["idempotent-replayed"], "true");
-    let replays = || {
-        app.scalar("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'request.replay'")
-    };
+    let replays =
+        || app.scalar("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'request.replay'");
     assert_eq!(replays().await, 1, "a replay is audited");
     app.post("/v1/auth/logout", Some(&d.agent), &json!({}))
         .await
@@ -41,7 +40,10 @@ async fn an_idempotent_replay_needs_a_live_session_or_key() {
     let r = send(&d.agent).await.unwrap();
     assert!(r.headers().get("idempotent-replayed").is_none());
     let body = r.text().await.unwrap();
-    assert!(!body.contains("渡辺") && !body.contains("090-1234"), "{body}");
+    assert!(
+        !body.contains("渡辺") && !body.contains("090-1234"),
+        "{body}"
+    );
     assert!(body.contains("unauthorized"), "{body}");
 
     // An API key: replayed while live, refused once revoked.
@@ -55,7 +57,8 @@ async fn an_idempotent_replay_needs_a_live_session_or_key() {
     )
     .await;
     let secret = key["secret"].as_str().unwrap().to_owned();
-    let thread = json!({"title": "渡辺様の予約が表示されない", "body": "予約画面を確認してください"});
+    let thread =
+        json!({"title": "渡辺様の予約が表示されない", "body": "予約画面を確認してください"});
     let open = || {
         app.req(Method::POST, "/v1/threads", Some(&secret))
             .header("Idempotency-Key", "thread-0001")
@@ -69,7 +72,11 @@ async fn an_idempotent_replay_needs_a_live_session_or_key() {
     );
     let id = key["id"].as_str().unwrap();
     let r = app
-        .req(Method::DELETE, &format!("/v1/api-keys/{id}"), Some(&d.admin))
+        .req(
+            Method::DELETE,
+            &format!("/v1/api-keys/{id}"),
+            Some(&d.admin),
+        )
         .send()
         .await
         .unwrap();
@@ -77,4 +84,63 @@ async fn an_idempotent_replay_needs_a_live_session_or_key() {
     let r = open().await.unwrap();
     assert!(r.headers().get("idempotent-replayed").is_none());
     problem(r, 401, "unauthorized").await;
+}
+
+/// Behind a proxy that appends to `X-Forwarded-For`, the client writes the
+/// left of the header: the address audited and throttled is the rightmost hop
+/// that is not a trusted proxy, and a peer that is not a trusted proxy is
+/// believed about nothing.
+#[tokio::test]
+async fn the_client_address_is_the_rightmost_untrusted_hop() {
+    let app = crate::helpers::TestApp::spawn_with(&[
+        ("MADOGUCHI_TRUST_FORWARDED_FOR", "true"),
+        ("MADOGUCHI_TRUSTED_PROXIES", "127.0.0.0/8, 10.0.0.0/24"),
+    ])
+    .await;
+    let login = |xff: &'static str| {
+        app.client
+            .post(app.url("/v1/auth/login"))
+            .header("x-forwarded-for", xff)
+            .json(&json!({"email": "nobody@clinic.test", "password": "wrong wrong wrong"}))
+            .send()
+    };
+    login("6.6.6.6, 203.0.113.9, 10.0.0.7").await.unwrap();
+    let audited_from = |ip: &str| {
+        format!(
+            "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'auth.login' AND ip = '{ip}'"
+        )
+    };
+    assert_eq!(
+        app.scalar(&audited_from("203.0.113.9")).await,
+        1,
+        "the hop the trusted proxy saw"
+    );
+    assert_eq!(
+        app.scalar(&audited_from("6.6.6.6")).await,
+        0,
+        "never what the client wrote"
+    );
+
+    // Without a trusted proxy in front, the header is the client's own words.
+    let direct = crate::helpers::TestApp::spawn_with(&[
+        ("MADOGUCHI_TRUST_FORWARDED_FOR", "true"),
+        ("MADOGUCHI_TRUSTED_PROXIES", "10.0.0.0/24"),
+    ])
+    .await;
+    direct
+        .client
+        .post(direct.url("/v1/auth/login"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .json(&json!({"email": "nobody@clinic.test", "password": "wrong wrong wrong"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        direct
+            .scalar(
+                "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'auth.login' AND ip = '127.0.0.1'"
+            )
+            .await,
+        1
+    );
 }

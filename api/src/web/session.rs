@@ -113,8 +113,9 @@ fn cookie<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
 
 /// Whether the board is reached over HTTPS: configured, or said by a proxy we trust.
 pub fn secure(state: &AppState, req: &Request) -> bool {
+    let peer = req.remote_addr().as_socket_addr().map(|a| a.ip());
     state.config.secure_cookies
-        || (state.config.trust_forwarded_for
+        || (crate::context::is_trusted_proxy(peer, state.config.trusted_proxies())
             && req
                 .headers()
                 .get("x-forwarded-proto")
