@@ -37,6 +37,10 @@ Commands:
                              the audit chain. PostgreSQL: pg_dump (see the README)
   restore --from FILE        Check a backup and write it as DATABASE_URL's file, which must
                              not exist yet; then start the server on it
+  scrub                      After an erasure, rewrite the tables it touched so no byte of the
+                             erased text stays in their files (PostgreSQL: VACUUM FULL, which
+                             locks each table while it is copied: run it in a maintenance
+                             window; SQLite: a checkpoint, as every erasure already does)
   seed [--threads N] [--posts-per-thread M]
                              Write benchmark threads straight to the database
   seed-audit N               Append N chained audit entries, for verify/export benchmarks
@@ -79,6 +83,25 @@ async fn main() {
             let config = Config::from_env().unwrap_or_else(|e| fail(e));
             if let Err(e) = madoguchi::healthcheck(config.listen) {
                 fail(format!("not ready: {e}"));
+            }
+            return;
+        }
+        Some("scrub") => {
+            let config = Config::from_env().unwrap_or_else(|e| fail(e));
+            let state = prepare(&config).await.unwrap_or_else(|e| fail(e));
+            let started = std::time::Instant::now();
+            match madoguchi_persistence::erasure::scrub_files(
+                &state.db,
+                std::time::Duration::from_secs(30),
+                madoguchi_persistence::erasure::Scrub::Full,
+            )
+            .await
+            {
+                Ok(()) => eprintln!(
+                    "scrubbed the tables an erasure touches in {:.1} s",
+                    started.elapsed().as_secs_f64()
+                ),
+                Err(e) => fail(format!("scrub failed: {e}")),
             }
             return;
         }

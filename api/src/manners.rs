@@ -120,7 +120,7 @@ impl<E: Endpoint> Endpoint for MannersEndpoint<E> {
         let started = Instant::now();
         let ctx = RequestCtx {
             request_id: request_id(&req),
-            ip: client_ip(&req, &self.state.config.trusted_proxies()),
+            ip: client_ip(&req, self.state.config.trusted_proxies()),
         };
         let method = req.method().clone();
         let path = req.uri().path().to_owned();

@@ -204,6 +204,9 @@ async fn sqlite_writer(url: &str, timeout: Duration) -> Result<Db, ConnectError>
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(timeout)
         .foreign_keys(true)
+        // Deleted and overwritten content is zeroed, not left in free space
+        // where a copy of the file would still hold an erased clinic's text.
+        .pragma("secure_delete", "on")
         .disable_statement_logging();
     let migrating = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     let pool = while_sqlite_busy(timeout, sqlite_busy, || {

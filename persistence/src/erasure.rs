@@ -34,81 +34,115 @@ pub struct Erased {
     pub webhooks_disabled: u64,
 }
 
-/// A search document as it was indexed: SQLite's contentless FTS5 table can only
-/// forget a row when told the text it was given.
-#[derive(Debug, Clone)]
-pub struct IndexedDoc {
-    pub id: i64,
-    pub organization_id: Uuid,
-    pub internal: bool,
-    pub text: String,
-}
-
 async fn exec(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Result<u64, StoreError> {
     Ok(db.execute(stmt(db, sql, values)).await?.rows_affected())
 }
 
-/// The organization's search documents with the text each was made from (the
-/// thread's title, or the post's body).
-pub async fn indexed_documents(
-    db: &impl ConnectionTrait,
-    org: Uuid,
-) -> Result<Vec<IndexedDoc>, StoreError> {
-    let rows = db
-        .query_all(stmt(
-            db,
-            "SELECT d.id, d.internal, COALESCE(p.body, t.title) AS text \
-             FROM search_docs d JOIN threads t ON t.id = d.thread_id \
-             LEFT JOIN posts p ON p.id = d.post_id \
-             WHERE d.organization_id = $1 ORDER BY d.id",
-            vec![org.into()],
-        ))
+/// Where an erased clinic's disabled subscriptions point: nowhere.
+const ERASED_URL: &str = "https://erased.invalid/";
+
+/// The tables an erasure rewrites, where PostgreSQL keeps the old row versions
+/// until a vacuum.
+const TOUCHED: &[&str] = &[
+    "users",
+    "sessions",
+    "recovery_codes",
+    "login_throttle",
+    "threads",
+    "thread_tags",
+    "posts",
+    "calls",
+    "search_docs",
+    "outbox",
+    "webhook_deliveries",
+    "webhook_attempts",
+    "idempotency_keys",
+    "api_keys",
+    "webhooks",
+];
+
+/// After an erasure has committed, make the overwritten text leave the
+/// database's files, not only its live rows. SQLite (which zeroes freed
+/// content, `secure_delete`) checkpoints its write-ahead log into the file and
+/// truncates it. PostgreSQL vacuums the tables the erasure rewrote, so the old
+/// row versions and their index entries go; a vacuum cannot remove a version
+/// some transaction may still see, so it first waits (up to `wait`) for every
+/// transaction that began before the erasure committed. Outside any
+/// transaction; on a large database the vacuum takes a while, so callers run
+/// it in the background.
+///
+/// A plain vacuum removes the row versions (no tool that reads rows finds
+/// them) but leaves their bytes in the pages' free space until it is reused;
+/// `Scrub::Full` rewrites the tables into new files instead (`VACUUM FULL`),
+/// which locks each table while it is copied: for a maintenance window
+/// (`madoguchi scrub`), not for a request.
+pub async fn scrub_files(
+    db: &crate::Db,
+    wait: std::time::Duration,
+    how: Scrub,
+) -> Result<(), StoreError> {
+    if !is_pg(db) {
+        db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+            .await?;
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let committed: DateTime<Utc> = db
+        .query_one(stmt(db, "SELECT clock_timestamp() AS t", vec![]))
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .try_get("", "t")?;
+    loop {
+        let older = db
+            .query_one(stmt(
+                db,
+                "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() \
+                 AND pid <> pg_backend_pid() AND xact_start < $1",
+                vec![committed.into()],
+            ))
+            .await?
+            .ok_or(StoreError::NotFound)?
+            .try_get::<i64>("", "n")?;
+        if older == 0 || started.elapsed() >= wait {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let verb = match how {
+        Scrub::Vacuum => "VACUUM",
+        Scrub::Full => "VACUUM FULL",
+    };
+    db.execute_unprepared(&format!("{verb} {}", TOUCHED.join(", ")))
         .await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(IndexedDoc {
-                id: r.try_get("", "id")?,
-                organization_id: org,
-                internal: r.try_get("", "internal")?,
-                text: r.try_get("", "text")?,
-            })
-        })
-        .collect()
+    Ok(())
 }
 
-/// Forget documents: on SQLite each FTS5 row is deleted with the tokens it was
-/// indexed with (`fts_text` gives them, from the caller's tokenizer), and the
-/// index is then merged so the deleted terms leave its pages too.
-pub async fn unindex(
-    db: &impl ConnectionTrait,
-    org: Uuid,
-    docs: &[(IndexedDoc, Vec<String>)],
-) -> Result<u64, StoreError> {
-    if !is_pg(db) {
-        for (d, tokens) in docs {
-            let text = crate::board::fts_row_text(tokens, d.organization_id, d.internal);
-            exec(
-                db,
-                "INSERT INTO search_fts (search_fts, rowid, tokens) VALUES ('delete', $1, $2)",
-                vec![d.id.into(), text.into()],
-            )
-            .await?;
-        }
-        if !docs.is_empty() {
-            exec(
-                db,
-                "INSERT INTO search_fts (search_fts) VALUES ('optimize')",
-                vec![],
-            )
-            .await?;
-        }
+/// How thoroughly [`scrub_files`] works on PostgreSQL (SQLite's is one way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scrub {
+    /// Remove the old row versions; the tables stay open.
+    Vacuum,
+    /// Rewrite the tables into new files; each is locked while it is copied.
+    Full,
+}
+
+/// Forget the organization's search documents, each exactly as it was
+/// indexed (see `board::forget_documents`), and on SQLite merge the index so
+/// their terms leave its pages. Answers how many.
+pub async fn unindex(db: &impl ConnectionTrait, org: Uuid) -> Result<u64, StoreError> {
+    let n = crate::board::forget_documents(db, "organization_id = $1", org.into()).await?;
+    if n > 0 && !is_pg(db) {
+        // Deleted rows leave their terms in FTS5's segments under a delete
+        // marker; merging every segment into one drops them (and
+        // `secure_delete` zeroes the pages they were on).
+        exec(
+            db,
+            "INSERT INTO search_fts (search_fts) VALUES ('optimize')",
+            vec![],
+        )
+        .await?;
     }
-    exec(
-        db,
-        "DELETE FROM search_docs WHERE organization_id = $1",
-        vec![org.into()],
-    )
-    .await
+    Ok(n)
 }
 
 /// Erase the organization's people, threads, posts and calls (all but the search
@@ -184,6 +218,22 @@ pub async fn erase_organization(
         vec![false.into(), now.into(), org.into(), true.into()],
     )
     .await?;
+    // What an admin typed about the clinic's integrations: a key's name, a
+    // subscription's description and URL (paths and queries carry tokens and
+    // names). The rows stay, revoked and disabled, for the trail's ids.
+    exec(
+        db,
+        "UPDATE api_keys SET name = $1 WHERE organization_id = $2 AND name <> $1",
+        vec![TOMBSTONE.into(), org.into()],
+    )
+    .await?;
+    exec(
+        db,
+        "UPDATE webhooks SET url = $1, description = CASE WHEN description IS NULL THEN NULL ELSE $2 END \
+         WHERE organization_id = $3 AND url <> $1",
+        vec![ERASED_URL.into(), TOMBSTONE.into(), org.into()],
+    )
+    .await?;
 
     // The board.
     out.posts = exec(
@@ -203,9 +253,12 @@ pub async fn erase_organization(
         vec![org.into()],
     )
     .await?;
+    // Title and category: both free text the clinic typed.
     out.threads = exec(
         db,
-        "UPDATE threads SET title = $1 WHERE organization_id = $2 AND title <> $1",
+        "UPDATE threads SET title = $1, \
+         category = CASE WHEN category IS NULL THEN NULL ELSE $1 END \
+         WHERE organization_id = $2 AND (title <> $1 OR category <> $1)",
         vec![TOMBSTONE.into(), org.into()],
     )
     .await?;

@@ -13,7 +13,10 @@ use crate::helpers::{ok_json, problem, route, Desk, TestApp, PASSWORD};
 const CLINIC: &str = "かえで小児科クリニック";
 const EMAIL: &str = "kaedeno.misaki@kaede.example";
 const NAME: &str = "楓野 美咲";
+/// The title the clinic first wrote; an agent renamed it to [`TITLE`].
+const FIRST_TITLE: &str = "美咲の予約の件";
 const TITLE: &str = "楓野さんの予約変更について";
+const CATEGORY: &str = "楓野カテゴリ";
 const BODY: &str = "090-1111-2222 に折り返しをお願いします";
 const NOTE: &str = "楓野様は前回も同じ件で連絡あり";
 const CALLER: &str = "楓野 健一";
@@ -41,6 +44,32 @@ struct Clinic {
     customer: String,
     number: i64,
     other_number: i64,
+    /// Each request body sent about the clinic, by its OpenAPI schema.
+    written: Vec<(&'static str, Value)>,
+}
+
+/// Send `body` as `schema` and keep it in `written`.
+async fn send(
+    app: &TestApp,
+    written: &mut Vec<(&'static str, Value)>,
+    schema: &'static str,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Value,
+) -> Value {
+    let mut req = app.req(method.clone(), path, Some(token));
+    if method == Method::PATCH {
+        let cur = app.get(path, Some(token)).await;
+        let etag = cur.headers()["etag"].to_str().unwrap().to_owned();
+        req = req.header("If-Match", etag);
+    }
+    let r = req.json(&body).send().await.unwrap();
+    let status = r.status();
+    let v: Value = r.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{schema}: {status} {v}");
+    written.push((schema, body));
+    v
 }
 
 async fn clinic(app: TestApp) -> Clinic {
@@ -59,30 +88,87 @@ async fn clinic(app: TestApp) -> Clinic {
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let customer = app.login(EMAIL, PASSWORD).await;
-    let number = app
-        .create_thread(&customer, &json!({"title": TITLE, "body": BODY}))
-        .await["number"]
-        .as_i64()
-        .unwrap();
-    app.reply(
+    let mut written = vec![(
+        "CreateUser",
+        json!({"email": EMAIL, "display_name": NAME, "password": PASSWORD}),
+    )];
+    let w = &mut written;
+    let thread = send(
+        app,
+        w,
+        "CreateThread",
+        Method::POST,
+        "/v1/threads",
+        &customer,
+        json!({"title": FIRST_TITLE, "body": BODY, "category": CATEGORY, "tags": ["美咲さん"]}),
+    )
+    .await;
+    let number = thread["number"].as_i64().unwrap();
+    // The agent takes the name out of the title and tags it.
+    send(
+        app,
+        w,
+        "UpdateThread",
+        Method::PATCH,
+        &route::thread(number),
         &d.agent,
-        number,
-        "楓野様、承知しました。明日折り返します。",
-        None,
+        json!({"title": TITLE, "category": CATEGORY, "tags": ["楓野様"]}),
+    )
+    .await;
+    send(
+        app,
+        w,
+        "CreatePost",
+        Method::POST,
+        &route::posts(number),
+        &d.agent,
+        json!({"body": "楓野様、承知しました。明日折り返します。"}),
     )
     .await;
     app.reply(&d.agent, number, NOTE, Some("internal")).await;
-    let r = app
-        .post(
-            "/v1/calls",
-            Some(&d.agent),
-            &json!({"organization_id": org, "caller_name": CALLER, "caller_number": NUMBER,
-                    "direction": "inbound", "answered": true, "started_at": "2026-12-01T10:00:00+09:00",
-                    "ended_at": "2026-12-01T10:04:30+09:00", "summary": "楓野様から予約変更の相談",
-                    "thread_number": number}),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
+    let call = send(
+        app,
+        w,
+        "CreateCall",
+        Method::POST,
+        "/v1/calls",
+        &d.agent,
+        json!({"organization_id": org, "caller_name": CALLER, "caller_number": NUMBER,
+               "direction": "inbound", "answered": true, "started_at": "2026-12-01T10:00:00+09:00",
+               "ended_at": "2026-12-01T10:04:30+09:00", "summary": "楓野様から予約変更の相談",
+               "thread_number": number}),
+    )
+    .await;
+    send(
+        app,
+        w,
+        "UpdateCall",
+        Method::PATCH,
+        &route::call(call["id"].as_str().unwrap()),
+        &d.agent,
+        json!({"summary": "楓野様から予約変更の相談（折り返し済み）"}),
+    )
+    .await;
+    let users = ok_json(app.get("/v1/users?limit=200", Some(&d.admin)).await).await;
+    let uid = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == EMAIL)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    send(
+        app,
+        w,
+        "UpdateUser",
+        Method::PATCH,
+        &route::user(&uid),
+        &d.admin,
+        json!({"display_name": NAME}),
+    )
+    .await;
     for (title, to) in [
         ("予約システム障害", json!([org])),
         ("他院向けのお知らせ", json!([d.org])),
@@ -111,6 +197,7 @@ async fn clinic(app: TestApp) -> Clinic {
         customer,
         number,
         other_number,
+        written,
     }
 }
 
@@ -401,6 +488,184 @@ async fn holders(app: &TestApp, needles: &[&str]) -> Vec<String> {
     found
 }
 
+/// Request schemas that carry nothing of a clinic's people: the contract
+/// party's own name (kept for the contract record), credentials (stored
+/// hashed), the vendor's notices and settings.
+const NOT_CLINIC_TEXT: &[&str] = &[
+    "LoginRequest",
+    "ChangePassword",
+    "TotpCode",
+    "CreateOrganization",
+    "UpdateOrganization",
+    "EraseOrganization",
+    "SecuritySettings",
+    "PutSlaPolicy",
+    "CreateClosure",
+    "CreateAnnouncement",
+    "UpdateAnnouncement",
+    "CreateNoticeUpdate",
+];
+
+/// Whether a schema property is text a person types (not an id, a time, a
+/// choice from a list, or a secret stored hashed).
+fn free_text(name: &str, p: &Value) -> bool {
+    if name.contains("password") {
+        return false;
+    }
+    let plain = |v: &Value| {
+        v["type"] == "string"
+            && v.get("format").is_none()
+            && v.get("enum").is_none()
+            && v.get("$ref").is_none()
+    };
+    plain(p) || (p["type"] == "array" && plain(&p["items"]))
+}
+
+/// Every free-text field of every request schema that can carry a clinic's
+/// people was written by this test with a personal string, so the scans below
+/// cover it: a field added later fails here until the test writes it, and
+/// then the scan fails until erasure reaches it.
+async fn every_free_text_field_was_written(app: &TestApp, written: &[(&'static str, Value)]) {
+    let spec = ok_json(app.get("/openapi.json", None).await).await;
+    let schemas = spec["components"]["schemas"].as_object().unwrap();
+    let mut missing = Vec::new();
+    for op in spec["paths"].as_object().unwrap().values() {
+        for (method, op) in op.as_object().unwrap() {
+            if !["post", "put", "patch"].contains(&method.as_str()) {
+                continue;
+            }
+            let Some(content) = op["requestBody"]["content"].as_object() else {
+                continue;
+            };
+            for media in content.values() {
+                let Some(name) = media["schema"]["$ref"]
+                    .as_str()
+                    .and_then(|r| r.rsplit('/').next())
+                else {
+                    continue;
+                };
+                if NOT_CLINIC_TEXT.contains(&name) {
+                    continue;
+                }
+                let props = schemas[name]["properties"]
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default();
+                for (field, _) in props.iter().filter(|(f, p)| free_text(f, p)) {
+                    let covered = written.iter().any(|(schema, body)| {
+                        *schema == name
+                            && PERSONAL
+                                .iter()
+                                .any(|needle| body[field].to_string().contains(needle))
+                    });
+                    if !covered {
+                        missing.push(format!("{name}.{field}"));
+                    }
+                }
+            }
+        }
+    }
+    missing.sort();
+    missing.dedup();
+    assert!(
+        missing.is_empty(),
+        "free-text fields this test never writes with personal text: {missing:?}"
+    );
+}
+
+/// PostgreSQL: the personal strings held by any version of any row (live or
+/// dead) of the tables an erasure rewrites, read page by page
+/// (`pageinspect`; the test's role is a superuser).
+async fn row_versions_holding(app: &TestApp, needles: &[&str]) -> Vec<String> {
+    app.exec("CREATE EXTENSION IF NOT EXISTS pageinspect", vec![])
+        .await;
+    let mut found = Vec::new();
+    for table in [
+        "users",
+        "sessions",
+        "threads",
+        "thread_tags",
+        "posts",
+        "calls",
+        "search_docs",
+        "outbox",
+        "webhook_deliveries",
+        "webhook_attempts",
+        "idempotency_keys",
+        "api_keys",
+        "webhooks",
+    ] {
+        for needle in needles {
+            let n = app
+                .scalar(&format!(
+                    "SELECT COUNT(*) AS n FROM generate_series(0, (pg_relation_size('{table}') / 8192)::int - 1) b, \
+                     heap_page_items(get_raw_page('{table}', b)) i \
+                     WHERE i.t_data IS NOT NULL AND position(convert_to('{needle}', 'UTF8') IN i.t_data) > 0"
+                ))
+                .await;
+            if n > 0 {
+                found.push(format!("{table} ∋ {needle}"));
+            }
+        }
+    }
+    found
+}
+
+/// The personal strings still present in the bytes of the database's files:
+/// on SQLite the file and its write-ahead log; on PostgreSQL every table's,
+/// index's and TOAST table's file after a checkpoint (the test's role is a
+/// superuser, as CI's is).
+async fn raw_holders(app: &TestApp, needles: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    if app.is_postgres() {
+        app.exec("CHECKPOINT", vec![]).await;
+        let db = &app.db;
+        let rels = db
+            .query_all(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT c.oid::bigint AS oid, c.relname::text AS name FROM pg_class c \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname IN (current_schema(), 'pg_toast') AND c.relkind IN ('r', 'i', 't') \
+                 AND c.relfilenode <> 0",
+            ))
+            .await
+            .unwrap();
+        for r in rels {
+            let oid: i64 = r.try_get("", "oid").unwrap();
+            let name: String = r.try_get("", "name").unwrap();
+            for needle in needles {
+                let n = app
+                    .scalar(&format!(
+                        "SELECT COUNT(*) AS n FROM (SELECT 1) x WHERE position(convert_to('{needle}', 'UTF8') \
+                         IN pg_read_binary_file(pg_relation_filepath({oid}::oid))) > 0"
+                    ))
+                    .await;
+                if n > 0 {
+                    found.push(format!("{name} ∋ {needle}"));
+                }
+            }
+        }
+        return found;
+    }
+    let url = app.database_url();
+    let path = url
+        .trim_start_matches("sqlite://")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    for file in [path.clone(), format!("{path}-wal")] {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        for needle in needles {
+            let n = needle.as_bytes();
+            if bytes.windows(n.len()).any(|w| w == n) {
+                found.push(format!("{file} ∋ {needle}"));
+            }
+        }
+    }
+    found
+}
+
 #[tokio::test]
 async fn erasure_leaves_no_personal_string_and_the_trail_verifies() {
     // Loopback webhooks, so a delivery body holds the clinic's thread title.
@@ -410,9 +675,10 @@ async fn erasure_leaves_no_personal_string_and_the_trail_verifies() {
         ("MADOGUCHI_WEBHOOK_POLL_MS", "50"),
     ])
     .await;
-    let c = clinic(app).await;
+    let mut c = clinic(app).await;
     let app = &c.d.app;
     let admin = &c.d.admin;
+    let w = &mut c.written;
 
     // Everything else that touches the clinic's people: a failed login, a
     // search for a name, a key, a subscription, a retried create.
@@ -425,25 +691,40 @@ async fn erasure_leaves_no_personal_string_and_the_trail_verifies() {
             .await,
     )
     .await; // 楓野
-    let key = ok_json(
-        app.post(
-            "/v1/api-keys",
-            Some(admin),
-            &json!({"name": "かえで連携", "scopes": ["threads:read"], "organization_id": c.org}),
-        )
-        .await,
+    let key = send(
+        app,
+        w,
+        "CreateApiKey",
+        Method::POST,
+        "/v1/api-keys",
+        admin,
+        json!({"name": "楓野さん用の連携", "scopes": ["threads:read"], "organization_id": c.org}),
     )
     .await;
     let secret = key["secret"].as_str().unwrap().to_owned();
     assert_eq!(app.get("/v1/threads", Some(&secret)).await.status(), 200);
-    let r = app
-        .post(
-            "/v1/webhooks",
-            Some(admin),
-            &json!({"url": "http://127.0.0.1:9/hook", "event_types": ["*"], "organization_id": c.org}),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
+    let hook = send(
+        app,
+        w,
+        "CreateWebhook",
+        Method::POST,
+        "/v1/webhooks",
+        admin,
+        json!({"url": "http://127.0.0.1:9/hook?clinic=kaedeno", "description": "楓野さんの院内システム",
+               "event_types": ["*"], "organization_id": c.org}),
+    )
+    .await;
+    send(
+        app,
+        w,
+        "UpdateWebhook",
+        Method::PATCH,
+        &format!("/v1/webhooks/{}", hook["id"].as_str().unwrap()),
+        admin,
+        json!({"url": "http://127.0.0.1:9/hook?clinic=kaedeno&v=2", "description": "楓野さんの院内システム（新）"}),
+    )
+    .await;
+    every_free_text_field_was_written(app, w).await;
     let r = app
         .req(Method::POST, "/v1/threads", Some(&c.customer))
         .header("Idempotency-Key", "kaede-0001")
@@ -476,10 +757,14 @@ async fn erasure_leaves_no_personal_string_and_the_trail_verifies() {
         "posts.author_name ∋ 美咲",
         "calls.caller_name ∋ 健一",
         "calls.caller_number ∋ 9011112222",
-        "outbox.payload ∋ 予約変更",
+        "outbox.payload ∋ 美咲",
         "webhook_deliveries.body ∋ 楓野",
         "idempotency_keys.body ∋ 楓野",
-        "login_throttle.key ∋ kaedeno",
+        "threads.category ∋ 楓野",
+        "thread_tags.tag ∋ 楓野",
+        "api_keys.name ∋ 楓野",
+        "webhooks.description ∋ 楓野",
+        "webhooks.url ∋ kaedeno",
     ] {
         assert!(
             before.iter().any(|h| h == place),
@@ -487,11 +772,23 @@ async fn erasure_leaves_no_personal_string_and_the_trail_verifies() {
         );
     }
 
+    // The throttle names the account by a keyed hash only.
+    assert!(
+        !before.iter().any(|h| h.starts_with("login_throttle")),
+        "{before:?}"
+    );
+
     // SQLite's FTS5 index keeps its terms in binary pages the scan cannot read:
     // ask it directly (a bigram of the name).
     let fts = "SELECT COUNT(*) AS n FROM search_fts WHERE search_fts MATCH '楓野'";
     if !app.is_postgres() {
         assert!(app.scalar(fts).await > 0);
+        // The renamed title's own bigram (美咲の…) left the index at the rename.
+        assert_eq!(
+            app.scalar("SELECT COUNT(*) AS n FROM search_fts WHERE search_fts MATCH '咲の'")
+                .await,
+            0
+        );
     }
 
     end_contract(app, admin, &c.org).await;
@@ -512,6 +809,40 @@ async fn erasure_leaves_no_personal_string_and_the_trail_verifies() {
 
     let after = holders(app, PERSONAL).await;
     assert!(after.is_empty(), "personal strings left: {after:?}");
+    // Nor in the database's files, once the scrub that follows an erasure has
+    // run: SQLite's file and log hold none of it; PostgreSQL's vacuum leaves
+    // no row version that holds it, and a full scrub (`madoguchi scrub`, for
+    // a maintenance window) no byte in the tables' and indexes' files.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let left = if app.is_postgres() {
+            row_versions_holding(app, PERSONAL).await
+        } else {
+            raw_holders(app, PERSONAL).await
+        };
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "personal strings left in the files: {left:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    if app.is_postgres() {
+        madoguchi_persistence::erasure::scrub_files(
+            &app.db,
+            std::time::Duration::from_secs(30),
+            madoguchi_persistence::erasure::Scrub::Full,
+        )
+        .await
+        .unwrap();
+        let raw = raw_holders(app, PERSONAL).await;
+        assert!(
+            raw.is_empty(),
+            "personal strings left in the files: {raw:?}"
+        );
+    }
     if !app.is_postgres() {
         assert_eq!(
             app.scalar(fts).await,

@@ -87,8 +87,10 @@ pub async fn create(state: &AppState, p: &Principal, n: NewKey<'_>) -> Result<Is
             "api_key.create",
             Some(Object::new("api_key", &id)),
             Outcome::Success,
+            // The name is free text an admin types (a clinic's or a person's
+            // name, perhaps): the trail, which erasure cannot reach, keeps the
+            // id and the prefix only.
             Some(json!({
-                "name": key.name,
                 "prefix": key.prefix,
                 "scopes": key.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
                 "organization_id": key.organization_id,
@@ -157,7 +159,7 @@ pub async fn revoke(state: &AppState, p: &Principal, id: Uuid) -> Result<(), Api
             "api_key.revoke",
             Some(Object::new("api_key", &key)),
             Outcome::Success,
-            Some(json!({"name": k.name, "prefix": k.prefix})),
+            Some(json!({"prefix": k.prefix})),
         ),
     )
     .await?;

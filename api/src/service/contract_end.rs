@@ -3,7 +3,6 @@
 //! actions and both are audited; the archive's writing is `crate::archive`.
 
 use madoguchi_domain::{
-    board::search,
     erasure::{check_erasable, ErasureRefusal},
     Role,
 };
@@ -16,7 +15,7 @@ use madoguchi_persistence::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{authorize, board::MAX_TOKENS, entry, record, Object};
+use super::{authorize, entry, record, Object};
 use crate::{
     principal::Principal,
     problem::{ApiError, ProblemType},
@@ -116,15 +115,7 @@ pub async fn erase(
         }
         ErasureRefusal::WrongConfirmation(e) => e.into(),
     })?;
-    let docs: Vec<_> = erasure::indexed_documents(&tx, id)
-        .await?
-        .into_iter()
-        .map(|d| {
-            let tokens = search::document_tokens(&d.text, MAX_TOKENS);
-            (d, tokens)
-        })
-        .collect();
-    let unindexed = erasure::unindex(&tx, id, &docs).await?;
+    let unindexed = erasure::unindex(&tx, id).await?;
     let mut erased = erasure::erase_organization(&tx, id, state.now()).await?;
     erased.search_documents = unindexed;
     record(
@@ -140,6 +131,24 @@ pub async fn erase(
     )
     .await?;
     commit(tx).await?;
+    // The erasure holds; the files are scrubbed in the background (a vacuum
+    // of large tables takes a while). If that fails, the next checkpoint or
+    // (auto)vacuum does it, so it is a warning, not a failure.
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        match erasure::scrub_files(
+            &db,
+            std::time::Duration::from_secs(30),
+            erasure::Scrub::Vacuum,
+        )
+        .await
+        {
+            Ok(()) => tracing::info!("database files scrubbed after an erasure"),
+            Err(e) => {
+                tracing::warn!(error = %e, "scrubbing the database files after an erasure failed")
+            }
+        }
+    });
     Ok((org, erased))
 }
 

@@ -35,6 +35,10 @@ fn runs(normalized: &str) -> Vec<Vec<char>> {
     out
 }
 
+/// The most tokens one document is indexed with: PostgreSQL caps a tsvector's
+/// positions at 16,383.
+pub const MAX_DOCUMENT_TOKENS: usize = 16_000;
+
 /// Index tokens of a document, in order. A one-character run yields itself.
 /// At most `max` tokens (databases cap phrase positions).
 pub fn document_tokens(text: &str, max: usize) -> Vec<String> {

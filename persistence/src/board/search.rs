@@ -71,7 +71,7 @@ fn fts_text(d: &IndexDoc<'_>) -> String {
     fts_row_text(d.tokens, d.organization_id, d.internal)
 }
 
-/// The FTS5 row text of a document with these tokens: erasure gives it back to
+/// The FTS5 row text of a document with these tokens, kept in `fts_text` for
 /// FTS5's `delete` command, which must see exactly what was inserted.
 pub(crate) fn fts_row_text(tokens: &[String], organization_id: Uuid, internal: bool) -> String {
     let mut text = tokens.join(" ");
@@ -121,18 +121,30 @@ pub async fn index_documents(
         db.execute(stmt(db, &sql, values)).await?;
         return Ok(());
     }
+    // The FTS5 row's text is kept beside it: a contentless table forgets a row
+    // only when told exactly what it was given (a rename, an erasure).
+    let texts: Vec<String> = docs.iter().map(fts_text).collect();
     let mut sql = String::from(
-        "INSERT INTO search_docs (thread_id, post_id, organization_id, internal) VALUES ",
+        "INSERT INTO search_docs (thread_id, post_id, organization_id, internal, fts_text) VALUES ",
     );
     for (i, d) in docs.iter().enumerate() {
-        let b = i * 4;
+        let b = i * 5;
         let sep = if i == 0 { "" } else { ", " };
-        let _ = write!(sql, "{sep}(${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4);
+        let _ = write!(
+            sql,
+            "{sep}(${}, ${}, ${}, ${}, ${})",
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5
+        );
         values.extend([
             d.thread_id.into(),
             d.post_id.into(),
             d.organization_id.into(),
             d.internal.into(),
+            texts[i].clone().into(),
         ]);
     }
     // RETURNING's order is unspecified: match ids back by (thread, post), which is
@@ -155,10 +167,66 @@ pub async fn index_documents(
             .ok_or_else(|| corrupt("search document id"))?;
         let sep = if i == 0 { "" } else { ", " };
         let _ = write!(sql, "{sep}(${}, ${})", i * 2 + 1, i * 2 + 2);
-        values.extend([id.into(), fts_text(d).into()]);
+        values.extend([id.into(), texts[i].clone().into()]);
     }
     db.execute(stmt(db, &sql, values)).await?;
     Ok(())
+}
+
+/// Forget the search documents `filter` selects (a `search_docs` condition on
+/// `$1`), exactly as they were indexed: on SQLite each FTS5 row is deleted
+/// with the text it was given (kept in `fts_text`, m0021), so no search finds
+/// it again (its terms stay in the index's pages under a delete marker until
+/// FTS5 merges them; an erasure merges at once); on PostgreSQL the rows go,
+/// and their index entries with them at the next vacuum. Answers how many
+/// documents were forgotten.
+pub(crate) async fn forget_documents(
+    db: &impl ConnectionTrait,
+    filter: &str,
+    key: Value,
+) -> Result<u64, StoreError> {
+    if !is_pg(db) {
+        let rows = db
+            .query_all(stmt(
+                db,
+                &format!("SELECT id, fts_text FROM search_docs WHERE {filter}"),
+                vec![key.clone()],
+            ))
+            .await?;
+        for r in rows {
+            let id: i64 = r.try_get("", "id")?;
+            let text: Option<String> = r.try_get("", "fts_text")?;
+            if let Some(text) = text {
+                db.execute(stmt(
+                    db,
+                    "INSERT INTO search_fts (search_fts, rowid, tokens) VALUES ('delete', $1, $2)",
+                    vec![id.into(), text.into()],
+                ))
+                .await?;
+            }
+        }
+    }
+    Ok(db
+        .execute(stmt(
+            db,
+            &format!("DELETE FROM search_docs WHERE {filter}"),
+            vec![key],
+        ))
+        .await?
+        .rows_affected())
+}
+
+/// Replace a thread's title document: the old title (a patient's name an
+/// agent removed on purpose) must not be found any more, nor be rebuilt from
+/// the index's terms.
+pub async fn reindex_title(
+    db: &impl ConnectionTrait,
+    thread_id: Uuid,
+    organization_id: Uuid,
+    tokens: &[String],
+) -> Result<(), StoreError> {
+    forget_documents(db, "thread_id = $1 AND post_id IS NULL", thread_id.into()).await?;
+    index_document(db, thread_id, None, organization_id, false, tokens).await
 }
 
 /// Who is searching: a customer sees their organization's public documents only.

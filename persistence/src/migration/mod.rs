@@ -24,6 +24,7 @@ mod m0017_search_org_buckets;
 mod m0018_page_snapshots;
 mod m0019_search_no_pending_list;
 mod m0020_throttle_keys;
+mod m0021_search_exact_delete;
 
 /// Schema SQL written once for both engines: `UUID_TYPE`, `TIMESTAMP_TYPE` and
 /// `SERIAL_TYPE` become each engine's types (sqlx stores UUIDs as 16-byte blobs
@@ -74,6 +75,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0018_page_snapshots::Migration),
             Box::new(m0019_search_no_pending_list::Migration),
             Box::new(m0020_throttle_keys::Migration),
+            Box::new(m0021_search_exact_delete::Migration),
         ]
     }
 }

@@ -364,12 +364,10 @@ pub async fn update_thread(
         board::set_tags(&tx, t.id, &t.tags).await?;
     }
     if title.is_some() {
-        board::index_document(
+        board::reindex_title(
             &tx,
             t.id,
-            None,
             t.organization_id,
-            false,
             &search::document_tokens(&t.title, MAX_TOKENS),
         )
         .await?;

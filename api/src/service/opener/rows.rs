@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::{principal::Principal, problem::ApiError};
 
 /// The longest a document's token stream is indexed (PostgreSQL caps positions).
-pub(crate) const MAX_TOKENS: usize = 16_000;
+pub(crate) const MAX_TOKENS: usize = madoguchi_domain::board::search::MAX_DOCUMENT_TOKENS;
 
 /// The error of a clock computation the calendar could not do.
 pub(crate) fn cal_err(e: madoguchi_domain::calendar::CalendarError) -> ApiError {
