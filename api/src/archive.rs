@@ -370,12 +370,17 @@ const CSV_HEADER: [&str; 12] = [
     "スレッド番号",
 ];
 
-/// A cell a spreadsheet would run as a formula (=, +, -, @, tab, CR) is
+/// A cell a spreadsheet would run as a formula (=, +, -, @, tab, CR, LF) is
 /// prefixed with an apostrophe (OWASP's advice on CSV injection): a caller's
-/// name or an E.164 number (`+81…`) is shown as written.
-fn cell(s: &str) -> String {
+/// name or an E.164 number (`+81…`) is shown as written. A Japanese input
+/// method types the full-width (＝＋－＠) and small (﹦﹢﹣) forms, which Excel
+/// also reads as the start of a formula.
+pub(crate) fn cell(s: &str) -> String {
     match s.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
+        Some(
+            '=' | '+' | '-' | '@' | '\t' | '\r' | '\n' | '＝' | '＋' | '－' | '＠' | '﹦' | '﹢'
+            | '﹣' | '−',
+        ) => format!("'{s}"),
         _ => s.to_owned(),
     }
 }
@@ -433,6 +438,16 @@ mod tests {
         assert_eq!(cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
         assert_eq!(cell("+81364130612"), "'+81364130612");
         assert_eq!(cell("山田 花子"), "山田 花子");
+        for formula in [
+            "＝HYPERLINK(\"x\")",
+            "＋1",
+            "－1",
+            "＠SUM(A1)",
+            "﹦1+1",
+            "−1",
+        ] {
+            assert!(cell(formula).starts_with('\''), "{formula}");
+        }
         assert_eq!(cell(""), "");
     }
 }

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod calendar_handle;
 pub mod clock;
 pub mod context;
+mod cors;
 pub mod cursor;
 pub mod etag;
 pub mod manners;
@@ -32,7 +33,7 @@ pub mod web;
 
 pub use state::{ApiConfig, AppState};
 
-use poem::{http::Method, Endpoint, EndpointExt, Route};
+use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::OpenApiService;
 
 /// Title and version written into the OpenAPI document.
@@ -65,6 +66,39 @@ fn refined(raw: &str) -> String {
     }
 }
 
+/// Swagger UI's page runs its own inline scripts on the board's origin: a
+/// policy that lets exactly those run (by their SHA-256) and nothing else,
+/// fetches only from this origin, and cannot be framed. Its styles are
+/// inline and set by its script, so styles are not restricted.
+fn docs_policy(html: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let mut hashes = Vec::new();
+    let mut rest = html;
+    // The page's own <script> elements, each up to its closing tag; a tag
+    // written inside a script's text (the bundle builds HTML) is skipped
+    // along with that script.
+    while let Some(start) = rest.find("<script") {
+        let Some(open_end) = rest[start..].find('>').map(|i| start + i + 1) else {
+            break;
+        };
+        let Some(close) = rest[open_end..].find("</script>").map(|i| open_end + i) else {
+            break;
+        };
+        let digest = sha2::Sha256::digest(rest[open_end..close].as_bytes());
+        hashes.push(format!(
+            "'sha256-{}'",
+            base64::engine::general_purpose::STANDARD.encode(digest)
+        ));
+        rest = &rest[close + "</script>".len()..];
+    }
+    format!(
+        "default-src 'none'; script-src {}; style-src 'unsafe-inline'; img-src 'self' data:; \
+         font-src data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        hashes.join(" ")
+    )
+}
+
 /// The whole application: API, docs, operations, and the manners middleware.
 pub fn app(state: AppState) -> impl Endpoint {
     let service = openapi_service();
@@ -72,6 +106,7 @@ pub fn app(state: AppState) -> impl Endpoint {
     let spec = refined(&raw);
     // Swagger UI embeds the document; give it the refined one.
     let docs_html = service.swagger_ui_html().replace(&raw, &spec);
+    let docs_csp = docs_policy(&docs_html);
     let manners = manners::Manners::new(state.clone());
     // Index the document now rather than on the first refused request.
     schema_check::index();
@@ -88,35 +123,16 @@ pub fn app(state: AppState) -> impl Endpoint {
         .at(
             "/docs",
             poem::get(poem::endpoint::make_sync(move |_| {
-                poem::web::Html(docs_html.clone())
+                poem::Response::builder()
+                    .content_type("text/html; charset=utf-8")
+                    .header("content-security-policy", docs_csp.as_str())
+                    .body(docs_html.clone())
             })),
         )
         .at("/metrics", poem::get(routes::ops::metrics));
     // The board's pages beside the API (added after the API's catch-all, so
     // `/` is the board's).
-    // Cross-site browser callers only from the configured origins, with the
-    // headers the API reads and writes. Inside the manners, so a refused
-    // preflight is a problem+json answer like every other error.
-    let origins = state.config.cors_origins.clone();
-    let cors = poem::middleware::Cors::new()
-        .allow_origins(origins.iter().map(String::as_str))
-        .allow_methods([
-            Method::GET,
-            Method::POST,
-            Method::PATCH,
-            Method::PUT,
-            Method::DELETE,
-        ])
-        .allow_headers([
-            "authorization",
-            "content-type",
-            "if-match",
-            "idempotency-key",
-        ])
-        .expose_headers(["etag", "location", "retry-after", "x-request-id"])
-        .max_age(600);
-    web::WithHome(web::mount(api))
-        .data(state)
-        .with_if(!origins.is_empty(), cors)
-        .with(manners)
+    // Cross-origin callers of the API are answered by the manners (`cors`),
+    // outside everything else, so that even their own answers carry CORS.
+    web::WithHome(web::mount(api)).data(state).with(manners)
 }

@@ -79,7 +79,7 @@ fn client_ip(req: &Request, proxies: &[ipnet::IpNet]) -> Option<IpAddr> {
 /// The headers every answer carries (OWASP's REST and secure-headers
 /// guidance), each unless the handler chose its own: the board's pages set a
 /// stricter CSP and a same-origin referrer policy themselves; Swagger UI at
-/// `/docs` runs its own script, so it gets no CSP here. Personal data must not
+/// `/docs` sets a policy that admits its own scripts by their hashes. Personal data must not
 /// linger in caches: `/v1` answers default to `no-store`. Over HTTPS
 /// (`MADOGUCHI_SECURE_COOKIES`, or a trusted `X-Forwarded-Proto: https`)
 /// browsers are told to use HTTPS only, for a year.
@@ -96,12 +96,10 @@ fn security_headers(resp: &mut Response, path: &str, https: bool) {
     default("x-content-type-options", "nosniff");
     default("referrer-policy", "no-referrer");
     default("x-frame-options", "DENY");
-    if !path.starts_with("/docs") {
-        default(
-            "content-security-policy",
-            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
-        );
-    }
+    default(
+        "content-security-policy",
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+    );
     if path.starts_with("/v1") {
         default("cache-control", "no-store");
     }
@@ -128,12 +126,16 @@ impl<E: Endpoint> Endpoint for MannersEndpoint<E> {
         let request_id = ctx.request_id.clone();
         let ip = ctx.ip;
 
+        let cors = crate::cors::classify(&self.state.config.cors_origins, &req);
         let (mut resp, route) = ctx
             .scope(async {
-                let (resp, route) = self.handle(&mut req).await;
-                (resp, route)
+                match crate::cors::preflight(&cors, &req) {
+                    Some(answer) => (answer, None),
+                    None => self.handle(&mut req).await,
+                }
             })
             .await;
+        crate::cors::decorate(&cors, &mut resp);
 
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             resp.headers_mut()

@@ -93,6 +93,7 @@ problem_types! {
     PreconditionRequired = ("precondition-required", PRECONDITION_REQUIRED, "If-Match required", "a change without `If-Match`"),
     PayloadTooLarge = ("payload-too-large", PAYLOAD_TOO_LARGE, "Request body too large", "the body is larger than `MADOGUCHI_MAX_BODY_BYTES`"),
     UnsupportedMediaType = ("unsupported-media-type", UNSUPPORTED_MEDIA_TYPE, "Unsupported media type", "the body is not `application/json`"),
+    CorsRefused = ("cors-refused", FORBIDDEN, "Cross-origin request refused", "a browser preflight from an origin not in `MADOGUCHI_CORS_ORIGINS`, or for a method or header the API does not take"),
     TooManyRequests = ("too-many-requests", TOO_MANY_REQUESTS, "Too many attempts", "throttled; `retry_after` (and `Retry-After`) says when to try again"),
     ClientError = ("client-error", BAD_REQUEST, "Request refused", "another refusal by the HTTP layer, with the status it chose"),
     InternalError = ("internal-error", INTERNAL_SERVER_ERROR, "Internal error", "a fault on the server's side; quote `instance` to support"),

@@ -22,6 +22,6 @@ mod process;
 mod second_factor;
 mod security;
 mod time_edges;
-mod web;
+pub(crate) mod web;
 mod web_desk;
 mod webhooks;

@@ -205,3 +205,208 @@ async fn a_renamed_title_is_no_longer_found_by_its_old_words() {
         "one title document per thread"
     );
 }
+
+/// With cross-origin callers configured, the board's own forms (which
+/// browsers send with `Origin`) still work, and a browser front end on an
+/// allowed origin can read every answer, including the ones the outermost
+/// layer makes itself: a replay, a reused key, a body too large.
+#[tokio::test]
+async fn cors_is_for_the_api_and_covers_every_answer() {
+    let portal = "https://portal.example.jp";
+    let app = crate::helpers::TestApp::spawn_with(&[
+        ("MADOGUCHI_CORS_ORIGINS", portal),
+        ("MADOGUCHI_MAX_BODY_BYTES", "4096"),
+    ])
+    .await;
+    // The board: a same-origin login form, as a browser sends it.
+    let board = crate::web::Browser::new(&app);
+    let home = board
+        .login(crate::helpers::ADMIN_EMAIL, crate::helpers::ADMIN_PASSWORD)
+        .await;
+    assert_eq!(home.status, StatusCode::OK, "{}", home.html);
+    assert_eq!(home.url, "/queue");
+
+    // A preflight for what the README offers (X-Request-Id) is let through.
+    let pre = app
+        .req(Method::OPTIONS, "/v1/threads", None)
+        .header("origin", portal)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type, idempotency-key, x-request-id",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(pre.status().is_success(), "{}", pre.status());
+    assert_eq!(pre.headers()["access-control-allow-origin"], portal);
+
+    let admin = app.admin().await;
+    let org = app.create_org(&admin, "さくら内科クリニック").await;
+    let body = json!({"title": "予約画面が開かない", "body": "朝から表示されません", "organization_id": org["id"]});
+    let send = |key: &'static str, body: &serde_json::Value| {
+        app.req(Method::POST, "/v1/threads", Some(&admin))
+            .header("origin", portal)
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+    };
+    let first = send("portal-1", &body).await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let replay = send("portal-1", &body).await.unwrap();
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    let reused = send(
+        "portal-1",
+        &json!({"title": "別件", "body": "別の本文", "organization_id": org["id"]}),
+    )
+    .await
+    .unwrap();
+    let too_large = send(
+        "portal-2",
+        &json!({"title": "大きい", "body": "あ".repeat(3000), "organization_id": org["id"]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(too_large.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    for (what, r) in [
+        ("created", &first),
+        ("replayed", &replay),
+        ("key reused", &reused),
+        ("too large", &too_large),
+    ] {
+        assert_eq!(
+            r.headers()
+                .get("access-control-allow-origin")
+                .map(|v| v.to_str().unwrap()),
+            Some(portal),
+            "{what}: {}",
+            r.status()
+        );
+        let exposed = r.headers()["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .to_ascii_lowercase();
+        assert!(exposed.contains("idempotent-replayed"), "{what}: {exposed}");
+    }
+    problem(reused, 422, "idempotency-key-reused").await;
+
+    // Another origin's preflight is refused for what it is, not for a role.
+    let p = app
+        .req(Method::OPTIONS, "/v1/threads", None)
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    let p = problem(p, 403, "cors-refused").await;
+    assert!(!p["detail"].to_string().contains("role"), "{p}");
+}
+
+/// The board's forms: over HTTPS an `http://` origin is another site, and a
+/// pre-session cookie the server did not make is replaced, not adopted.
+#[tokio::test]
+async fn a_form_from_another_scheme_or_with_a_planted_cookie_is_refused() {
+    let app = crate::helpers::TestApp::spawn_with(&[("MADOGUCHI_SECURE_COOKIES", "true")]).await;
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let page = client.get(app.url("/login")).send().await.unwrap();
+    assert!(page.headers().get("set-cookie").is_some());
+    let html = page.text().await.unwrap();
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    let host = app.addr.to_string();
+    let login = |origin: String| {
+        client
+            .post(app.url("/login"))
+            .header("origin", origin)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("email", crate::helpers::ADMIN_EMAIL),
+                ("password", crate::helpers::ADMIN_PASSWORD),
+            ])
+            .send()
+    };
+    let r = login(format!("http://{host}")).await.unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "an http origin over https"
+    );
+
+    // A cookie planted with a value of the attacker's choosing.
+    let planted = "A".repeat(43);
+    let r = reqwest::Client::new()
+        .get(app.url("/login"))
+        .header("cookie", format!("__Host-madoguchi_pre={planted}"))
+        .send()
+        .await
+        .unwrap();
+    let set = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect::<Vec<_>>();
+    assert!(
+        set.iter()
+            .any(|c| c.starts_with("__Host-madoguchi_pre=") && !c.contains(&planted)),
+        "the planted value is replaced: {set:?}"
+    );
+}
+
+/// Smaller findings: the admin pages are an admin's, and Swagger UI runs only
+/// its own scripts.
+#[tokio::test]
+async fn admin_pages_refuse_agents_and_docs_run_only_their_own_scripts() {
+    let d = Desk::new().await;
+    let app = &d.app;
+    let agent = crate::web::Browser::new(app);
+    let queue = agent
+        .login(crate::helpers::AGENT_EMAIL, crate::helpers::PASSWORD)
+        .await;
+    assert_eq!(queue.status, StatusCode::OK);
+    for page in [
+        "/admin/organizations",
+        "/admin/users",
+        "/admin/sla",
+        "/admin/calendar",
+    ] {
+        assert_eq!(
+            agent.get(page).await.status,
+            StatusCode::FORBIDDEN,
+            "{page}"
+        );
+    }
+    let admin = crate::web::Browser::new(app);
+    admin
+        .login(crate::helpers::ADMIN_EMAIL, crate::helpers::ADMIN_PASSWORD)
+        .await;
+    assert_eq!(
+        admin.get("/admin/organizations").await.status,
+        StatusCode::OK
+    );
+
+    let docs = app.get("/docs", None).await;
+    let csp = docs.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let script_src = csp
+        .split(';')
+        .map(str::trim)
+        .find(|d| d.starts_with("script-src"))
+        .unwrap_or_default();
+    assert!(
+        script_src.contains("'sha256-") && !script_src.contains("unsafe"),
+        "{csp}"
+    );
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    let html = docs.text().await.unwrap();
+    assert!(html.contains("<script"), "Swagger UI is still served");
+}

@@ -76,6 +76,7 @@ impl Browser {
             self.http
                 .post(format!("{}{path}", self.base))
                 .header("sec-fetch-site", "same-origin")
+                .header("origin", self.base.trim_end_matches('/'))
                 .form(form)
                 .send()
                 .await
@@ -89,6 +90,7 @@ impl Browser {
         self.http
             .post(format!("{}{path}", self.base))
             .header("sec-fetch-site", "same-origin")
+            .header("origin", self.base.trim_end_matches('/'))
             .form(form)
             .send()
             .await

@@ -75,6 +75,16 @@ pub async fn home() -> Response {
     see_other("/admin/organizations")
 }
 
+/// The admin pages are for admins: an agent who opens one is told so, rather
+/// than shown forms that would refuse every change.
+async fn admin_signed_in(state: &AppState, req: &Request) -> Result<WebSession, Response> {
+    let s = signed_in(state, req, None).await?;
+    if !Role::ADMINS.contains(&s.principal.role()) {
+        return Err(failure(state, Some(&s), ApiError::forbidden_for(Role::ADMINS)).await);
+    }
+    Ok(s)
+}
+
 // ---- organizations ---------------------------------------------------------
 
 #[derive(Deserialize, Default)]
@@ -177,7 +187,7 @@ pub async fn organizations(
     req: &Request,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let s = match signed_in(&state, req, None).await {
+    let s = match admin_signed_in(&state, req).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -433,7 +443,7 @@ async fn users_page(
 
 #[handler]
 pub async fn users(state: Data<&AppState>, req: &Request, Query(q): Query<ListQuery>) -> Response {
-    let s = match signed_in(&state, req, None).await {
+    let s = match admin_signed_in(&state, req).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -676,7 +686,7 @@ async fn sla_page(
 
 #[handler]
 pub async fn sla(state: Data<&AppState>, req: &Request, Query(q): Query<DoneQuery>) -> Response {
-    let s = match signed_in(&state, req, None).await {
+    let s = match admin_signed_in(&state, req).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -899,7 +909,7 @@ pub async fn calendar(
     req: &Request,
     Query(q): Query<CalendarQuery>,
 ) -> Response {
-    let s = match signed_in(&state, req, None).await {
+    let s = match admin_signed_in(&state, req).await {
         Ok(s) => s,
         Err(r) => return r,
     };

@@ -72,8 +72,11 @@ fn csrf_ok(state: &AppState, binding: &str, given: &str) -> bool {
     mac.verify_slice(&given).is_ok()
 }
 
-/// Whether a form may be accepted from where the browser says it came from.
-pub fn same_site(req: &Request) -> bool {
+/// Whether a form may be accepted from where the browser says it came from:
+/// `Sec-Fetch-Site` when the browser sends it, else `Origin`, which must be
+/// this host with this site's scheme (over HTTPS an `http://` origin is
+/// another, unprotected site).
+pub fn same_site(state: &AppState, req: &Request) -> bool {
     if let Some(site) = req
         .headers()
         .get("sec-fetch-site")
@@ -94,10 +97,15 @@ pub fn same_site(req: &Request) -> bool {
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    let schemes: &[&str] = if secure(state, req) {
+        &["https"]
+    } else {
+        // Not known to be behind HTTPS: a proxy may terminate it unannounced.
+        &["http", "https"]
+    };
     origin
         .split_once("://")
-        .map(|(_, rest)| rest == host)
-        .unwrap_or(false)
+        .is_some_and(|(scheme, rest)| rest == host && schemes.contains(&scheme))
 }
 
 fn cookie<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
@@ -170,7 +178,8 @@ pub async fn current(state: &AppState, req: &Request) -> Result<Option<WebSessio
 /// Whether a form sent with `token` belongs to the request's session.
 pub fn session_form_ok(state: &AppState, req: &Request, token: &str) -> bool {
     let (name, _) = names(secure(state, req));
-    same_site(req) && cookie(req, name).is_some_and(|secret| csrf_ok(state, &hash(secret), token))
+    same_site(state, req)
+        && cookie(req, name).is_some_and(|secret| csrf_ok(state, &hash(secret), token))
 }
 
 /// The login form's binding: the pre-session cookie, and a `Set-Cookie` when
@@ -178,20 +187,47 @@ pub fn session_form_ok(state: &AppState, req: &Request, token: &str) -> bool {
 pub fn pre_session(state: &AppState, req: &Request) -> (String, Option<String>) {
     let secure = secure(state, req);
     let (_, pre) = names(secure);
-    if let Some(v) = cookie(req, pre).filter(|v| v.len() >= 32) {
+    if let Some(v) = cookie(req, pre).filter(|v| minted_here(state, v)) {
         return (csrf_token(state, v), None);
     }
     let (secret, _) = new_secret();
+    let value = format!("{secret}.{}", pre_session_mac(state, &secret));
     (
-        csrf_token(state, &secret),
-        Some(set_cookie(pre, &secret, secure, None)),
+        csrf_token(state, &value),
+        Some(set_cookie(pre, &value, secure, None)),
     )
+}
+
+fn pre_session_mac(state: &AppState, secret: &str) -> String {
+    match <Hmac<Sha256> as Mac>::new_from_slice(&state.jwt.web_key) {
+        Ok(mut mac) => {
+            mac.update(b"pre-session:");
+            mac.update(secret.as_bytes());
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        }
+        Err(_) => String::new(),
+    }
+}
+
+/// Whether a pre-session cookie is one this server made (`secret.mac`): a
+/// value planted in the browser by someone else (cookie tossing from a
+/// neighbouring host) is replaced, not adopted as the login form's binding.
+fn minted_here(state: &AppState, value: &str) -> bool {
+    let Some((secret, mac)) = value.split_once('.') else {
+        return false;
+    };
+    secret.len() >= 32
+        && crate::secrets::constant_time_eq(
+            mac.as_bytes(),
+            pre_session_mac(state, secret).as_bytes(),
+        )
 }
 
 /// Whether a login form sent with `token` came from this browser's login page.
 pub fn login_form_ok(state: &AppState, req: &Request, token: &str) -> bool {
     let (_, pre) = names(secure(state, req));
-    same_site(req) && cookie(req, pre).is_some_and(|v| csrf_ok(state, v, token))
+    same_site(state, req)
+        && cookie(req, pre).is_some_and(|v| minted_here(state, v) && csrf_ok(state, v, token))
 }
 
 /// The cookie that carries a new session's secret.
