@@ -55,7 +55,7 @@ pub(crate) fn classify(origins: &[String], req: &Request) -> Cors {
         .to_str()
         .ok()
         .map(str::to_ascii_lowercase)
-        .is_some_and(|o| origins.iter().any(|a| *a == o));
+        .is_some_and(|o| origins.contains(&o));
     if allowed {
         Cors::Allowed(origin.clone())
     } else {

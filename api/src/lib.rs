@@ -85,7 +85,7 @@ fn docs_policy(html: &str) -> String {
         let Some(close) = rest[open_end..].find("</script>").map(|i| open_end + i) else {
             break;
         };
-        let digest = sha2::Sha256::digest(rest[open_end..close].as_bytes());
+        let digest = sha2::Sha256::digest(&rest.as_bytes()[open_end..close]);
         hashes.push(format!(
             "'sha256-{}'",
             base64::engine::general_purpose::STANDARD.encode(digest)
