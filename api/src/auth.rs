@@ -40,7 +40,12 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Ap
     let sid = Uuid::parse_str(&claims.sid).map_err(|_| ApiError::unauthorized())?;
     let now = state.now();
     use crate::service::second_factor as factor;
-    let (user, seen, staff_required) = sessions::active_user(
+    let sessions::ActiveUser {
+        user,
+        last_seen: seen,
+        setting: staff_required,
+        org_requires_totp,
+    } = sessions::active_user(
         &state.read,
         sid,
         now,
@@ -66,6 +71,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Ap
         user,
         sid,
         factor::is_on(staff_required.as_deref()),
+        org_requires_totp,
     ))
 }
 

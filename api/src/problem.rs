@@ -72,7 +72,7 @@ problem_types! {
     Unauthorized = ("unauthorized", UNAUTHORIZED, "Authentication required", "no valid bearer token (missing, expired, revoked, forged)"),
     InvalidCredentials = ("invalid-credentials", UNAUTHORIZED, "Login failed", "the email or the password is wrong (never says which)"),
     SecondFactorRequired = ("second-factor-required", UNAUTHORIZED, "Second factor required", "this account signs in with a second factor: send `totp` (a current code or a recovery code) with the password; which of the two was wrong is never said"),
-    SecondFactorEnrolmentRequired = ("second-factor-enrolment-required", FORBIDDEN, "Enrol a second factor first", "staff must use a second factor: until one is enrolled (`POST /v1/me/totp`), this session may only enrol it"),
+    SecondFactorEnrolmentRequired = ("second-factor-enrolment-required", FORBIDDEN, "Enrol a second factor first", "staff (while required of them) and the users of an organization that requires it must use a second factor: until one is enrolled (`POST /v1/me/totp`), this session may only enrol it"),
     SecondFactorExists = ("second-factor-exists", CONFLICT, "Conflict", "a second factor is already enrolled: remove it first (`DELETE /v1/me/totp` with a current code)"),
     Forbidden = ("forbidden", FORBIDDEN, "Not allowed", "the caller's role may not do this; `allowed` names the roles that may"),
     MissingScope = ("missing-scope", FORBIDDEN, "Outside the API key's scopes", "an API key without the scope this needs; `required_scope` names it (absent when no key may do this)"),
@@ -261,7 +261,7 @@ impl ApiError {
 
     pub fn second_factor_enrolment_required() -> Self {
         Self::new(ProblemType::SecondFactorEnrolmentRequired)
-            .detail("staff must enrol a second factor before anything else: POST /v1/me/totp")
+            .detail("this account must enrol a second factor before anything else: POST /v1/me/totp")
     }
 
     pub fn forbidden() -> Self {

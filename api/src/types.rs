@@ -213,6 +213,9 @@ pub struct OrganizationDto {
     /// Up to 200 characters, e.g. 医療法人社団 さくら内科クリニック.
     pub name: String,
     pub contract_status: ContractStatusDto,
+    /// Its users must sign in with a second factor: one who has none may only
+    /// enrol it (`POST /v1/me/totp`) until they do.
+    pub totp_required: bool,
     /// Increases with every change; sent as the `ETag`.
     pub version: i32,
     pub created_at: DateTime<FixedOffset>,
@@ -225,6 +228,7 @@ impl From<Organization> for OrganizationDto {
             id: o.id,
             name: o.name,
             contract_status: o.contract_status.into(),
+            totp_required: o.totp_required,
             version: o.version,
             created_at: to_wire(o.created_at),
             updated_at: to_wire(o.updated_at),
@@ -290,6 +294,8 @@ pub struct UpdateOrganization {
     #[oai(validator(max_length = 200))]
     pub name: Option<Text>,
     pub contract_status: Option<ContractStatusDto>,
+    /// Require a second factor of the organization's users.
+    pub totp_required: Option<bool>,
 }
 
 #[derive(Debug, Object)]

@@ -12,6 +12,8 @@ pub struct Organization {
     pub id: Uuid,
     pub name: String,
     pub contract_status: ContractStatus,
+    /// Its users must sign in with a second factor.
+    pub totp_required: bool,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -24,6 +26,7 @@ fn from_model(m: organization::Model) -> Result<Organization, StoreError> {
         id: m.id,
         name: m.name,
         contract_status,
+        totp_required: m.totp_required,
         version: m.version,
         created_at: m.created_at,
         updated_at: m.updated_at,
@@ -40,6 +43,7 @@ pub async fn insert(
         id: Set(Uuid::now_v7()),
         name: Set(name.as_str().to_owned()),
         contract_status: Set(status.as_str().to_owned()),
+        totp_required: Set(false),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -74,6 +78,7 @@ pub async fn list(
 pub struct OrganizationChanges {
     pub name: Option<OrganizationName>,
     pub contract_status: Option<ContractStatus>,
+    pub totp_required: Option<bool>,
 }
 
 /// Apply `changes` if the row is still at `expected_version`; bump the version.
@@ -92,6 +97,9 @@ pub async fn update(
     }
     if let Some(s) = changes.contract_status {
         q = q.col_expr(organization::Column::ContractStatus, s.as_str().into());
+    }
+    if let Some(r) = changes.totp_required {
+        q = q.col_expr(organization::Column::TotpRequired, r.into());
     }
     let res = q
         .filter(organization::Column::Id.eq(id))

@@ -36,17 +36,30 @@ pub async fn create(
 /// caller touches it at most once a minute) and the value of the setting
 /// `setting` (a policy every request applies, such as whether staff must use a
 /// second factor). One statement, since every authenticated request asks.
+/// A live session's person, with what the request's principal depends on.
+#[derive(Debug, Clone)]
+pub struct ActiveUser {
+    pub user: User,
+    /// When the session was last active.
+    pub last_seen: DateTime<Utc>,
+    /// The value of the setting the caller asked for.
+    pub setting: Option<String>,
+    /// The person's organization requires a second factor.
+    pub org_requires_totp: bool,
+}
+
 pub async fn active_user(
     db: &impl ConnectionTrait,
     session_id: Uuid,
     now: DateTime<Utc>,
     idle: chrono::Duration,
     setting: &str,
-) -> Result<Option<(User, DateTime<Utc>, Option<String>)>, StoreError> {
+) -> Result<Option<ActiveUser>, StoreError> {
     use sea_orm::FromQueryResult;
     let sql =
         "SELECT u.*, s.last_seen_at AS session_last_seen_at, s.created_at AS session_created_at, \
-               (SELECT value FROM settings WHERE key = $3) AS session_setting \
+               (SELECT value FROM settings WHERE key = $3) AS session_setting, \
+               (SELECT o.totp_required FROM organizations o WHERE o.id = u.organization_id) AS session_org_totp \
                FROM sessions s JOIN users u ON u.id = s.user_id \
                WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2";
     let Some(row) = db
@@ -70,8 +83,14 @@ pub async fn active_user(
     if !user.active {
         return Ok(None);
     }
-    let value: Option<String> = row.try_get("", "session_setting")?;
-    Ok(Some((user, seen, value)))
+    let setting: Option<String> = row.try_get("", "session_setting")?;
+    let org_requires_totp: Option<bool> = row.try_get("", "session_org_totp")?;
+    Ok(Some(ActiveUser {
+        user,
+        last_seen: seen,
+        setting,
+        org_requires_totp: org_requires_totp.unwrap_or(false),
+    }))
 }
 
 /// A session as its owner (or an admin) sees it.

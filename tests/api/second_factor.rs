@@ -289,14 +289,6 @@ async fn enrolment_confirmed_with_a_code_then_login_needs_a_fresh_code_each_time
         "second-factor-exists",
     )
     .await;
-    // Customers and API keys do not enrol.
-    problem(
-        app.post("/v1/me/totp", Some(&desk.customer), &json!({}))
-            .await,
-        403,
-        "forbidden",
-    )
-    .await;
     assert_eq!(
         app.scalar("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'second_factor.enrol' AND outcome = 'success'").await,
         1
@@ -368,6 +360,58 @@ async fn a_hundred_concurrent_wrong_codes_with_the_right_password_evaluate_at_mo
         .await
         .unwrap();
     problem(r, 429, "too-many-requests").await;
+}
+
+/// What a clinic writes can name patients: its users enrol like staff, and an
+/// admin can require it of one organization's users, who may then only enrol
+/// until they have, while another clinic is not affected.
+#[tokio::test]
+async fn a_clinic_can_be_required_to_use_a_second_factor() {
+    let desk = Desk::at(t0()).await;
+    let app = &desk.app;
+    let (_, other) = desk.other_clinic().await;
+    let org = app
+        .get(&route::organization(&desk.org), Some(&desk.admin))
+        .await;
+    let etag = org.headers()["etag"].to_str().unwrap().to_owned();
+    let r = app
+        .req(Method::PATCH, &route::organization(&desk.org), Some(&desk.admin))
+        .header("If-Match", etag)
+        .json(&json!({"totp_required": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok_json(r).await["totp_required"], true);
+
+    // The clinic's user, signed in with the password alone, may only enrol.
+    let p = problem(
+        app.get("/v1/threads", Some(&desk.customer)).await,
+        403,
+        "second-factor-enrolment-required",
+    )
+    .await;
+    assert!(p["detail"].as_str().unwrap().contains("/v1/me/totp"), "{p}");
+    let status = ok_json(app.get("/v1/me/totp", Some(&desk.customer)).await).await;
+    assert_eq!(status["required"], true);
+    let f = enrol(app, &desk.customer).await;
+    // The session that enrolled may work now; a new one needs the code.
+    ok_json(app.get("/v1/threads", Some(&desk.customer)).await).await;
+    problem(
+        login_with(app, crate::helpers::CUSTOMER_EMAIL, PASSWORD, None).await,
+        401,
+        "second-factor-required",
+    )
+    .await;
+    app.clock.set(t0() + Duration::seconds(60));
+    let code = code_at(&f.secret, app.clock.now());
+    let r = login_with(app, crate::helpers::CUSTOMER_EMAIL, PASSWORD, Some(&code)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // Another clinic is not asked.
+    ok_json(app.get("/v1/threads", Some(&other)).await).await;
+    assert_eq!(
+        ok_json(app.get("/v1/me/totp", Some(&other)).await).await["required"],
+        false
+    );
 }
 
 #[tokio::test]

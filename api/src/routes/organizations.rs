@@ -165,8 +165,11 @@ impl OrganizationsApi {
             &auth.0,
             id.0,
             if_match.0.as_deref(),
-            body.name.as_deref(),
-            body.contract_status.map(Into::into),
+            service::organizations::OrganizationEdit {
+                name: body.name.as_deref(),
+                contract_status: body.contract_status.map(Into::into),
+                totp_required: body.totp_required,
+            },
         )
         .await?;
         Ok(one(o))

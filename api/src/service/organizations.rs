@@ -93,13 +93,21 @@ pub async fn list(
     Ok(organizations::list(&state.db, after, status, limit).await?)
 }
 
+/// What a change of an organization may touch; `None` leaves a field as it is.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OrganizationEdit<'a> {
+    pub name: Option<&'a str>,
+    pub contract_status: Option<ContractStatus>,
+    /// Require a second factor of the organization's users.
+    pub totp_required: Option<bool>,
+}
+
 pub async fn update(
     state: &AppState,
     p: &Principal,
     id: Uuid,
     if_match: Option<&str>,
-    name: Option<&str>,
-    status: Option<ContractStatus>,
+    edit: OrganizationEdit<'_>,
 ) -> Result<Organization, ApiError> {
     let sid = id.to_string();
     authorize(
@@ -114,13 +122,15 @@ pub async fn update(
     let current = organizations::get(&tx, id).await?;
     let version = expected_version(if_match, current.version)?;
     let changes = OrganizationChanges {
-        name: name.map(OrganizationName::parse).transpose()?,
-        contract_status: status,
+        name: edit.name.map(OrganizationName::parse).transpose()?,
+        contract_status: edit.contract_status,
+        totp_required: edit.totp_required,
     };
-    if changes.name.is_none() && changes.contract_status.is_none() {
+    if changes.name.is_none() && changes.contract_status.is_none() && changes.totp_required.is_none()
+    {
         return Err(ValidationError::new(
             "body",
-            "name every field to change (name, contract_status)",
+            "name every field to change (name, contract_status, totp_required)",
         )
         .into());
     }
@@ -134,8 +144,10 @@ pub async fn update(
             Some(Object::new("organization", &sid)),
             Outcome::Success,
             Some(json!({
-                "from": {"name": current.name, "contract_status": current.contract_status.as_str()},
-                "to": {"name": org.name, "contract_status": org.contract_status.as_str()},
+                "from": {"name": current.name, "contract_status": current.contract_status.as_str(),
+                         "totp_required": current.totp_required},
+                "to": {"name": org.name, "contract_status": org.contract_status.as_str(),
+                       "totp_required": org.totp_required},
             })),
         ),
     )

@@ -1,15 +1,18 @@
-//! The staff second factor: enrolment, removal, an admin's reset, the setting
-//! that requires it of all staff, and the check at login.
+//! The second factor: enrolment, removal, an admin's reset, the settings that
+//! require it (of all staff; of one organization's users), and the check at
+//! login.
 //!
 //! Rules, in one place:
-//! - agents and admins may enrol; customers and API keys may not;
+//! - every person may enrol (what a clinic writes can name patients); API keys
+//!   may not;
 //! - a TOTP code is accepted for a time step later than any accepted before
 //!   (once only, on every instance), with one step of skew either side;
 //! - a recovery code is accepted once;
 //! - a wrong code counts against the account like a wrong password (429 once
 //!   the account's budget is spent);
 //! - while staff must use a second factor, a staff session without one may
-//!   only enrol it ([`principal_for`]).
+//!   only enrol it; so may a session of a user whose organization requires
+//!   one ([`principal_for`]).
 
 use madoguchi_domain::{Role, ValidationError};
 use madoguchi_persistence::{
@@ -49,14 +52,6 @@ fn person(p: &Principal) -> Result<&User, ApiError> {
     match p {
         Principal::User { user, .. } => Ok(user),
         Principal::Key(_) => Err(ApiError::missing_scope(None)),
-    }
-}
-
-fn staff_only(user: &User) -> Result<(), ApiError> {
-    if Role::STAFF.contains(&user.role) {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden_for(Role::STAFF))
     }
 }
 
@@ -134,9 +129,8 @@ pub async fn principal_for(
     user: User,
     session_id: Uuid,
 ) -> Result<Principal, ApiError> {
-    let required =
-        Role::STAFF.contains(&user.role) && !user.totp_enrolled && staff_required(state).await?;
-    Ok(principal_with(user, session_id, required))
+    let required = required_of(state, &user).await?;
+    Ok(principal_with(user, session_id, required, required))
 }
 
 /// The setting [`principal_with`] needs, for a caller that reads it together
@@ -144,9 +138,20 @@ pub async fn principal_for(
 pub const STAFF_REQUIRED_SETTING: &str = STAFF_REQUIRED;
 
 /// The principal of a session whose user is known, given whether staff must
-/// use a second factor (`staff_required`, the setting's value).
-pub fn principal_with(user: User, session_id: Uuid, staff_required: bool) -> Principal {
-    let enrol_only = Role::STAFF.contains(&user.role) && !user.totp_enrolled && staff_required;
+/// use a second factor (`staff_required`, the setting's value) and whether the
+/// user's organization requires one (`org_required`).
+pub fn principal_with(
+    user: User,
+    session_id: Uuid,
+    staff_required: bool,
+    org_required: bool,
+) -> Principal {
+    let required = if Role::STAFF.contains(&user.role) {
+        staff_required
+    } else {
+        org_required
+    };
+    let enrol_only = required && !user.totp_enrolled;
     Principal::User {
         user,
         session_id,
@@ -158,7 +163,6 @@ pub fn principal_with(user: User, session_id: Uuid, staff_required: bool) -> Pri
 /// confirmed. Starting again replaces an unconfirmed one.
 pub async fn start(state: &AppState, p: &Principal) -> Result<Enrolment, ApiError> {
     let user = person(p)?;
-    staff_only(user)?;
     let factor = store::get(&state.db, user.id).await?;
     if factor.secret.is_some() {
         return Err(ApiError::new(ProblemType::SecondFactorExists));
@@ -254,7 +258,6 @@ async fn wrong_code(
 /// from now on, and ten recovery codes are answered, once.
 pub async fn confirm(state: &AppState, p: &Principal, code: &str) -> Result<Vec<String>, ApiError> {
     let user = person(p)?;
-    staff_only(user)?;
     let factor = store::get(&state.db, user.id).await?;
     if factor.secret.is_some() {
         return Err(ApiError::new(ProblemType::SecondFactorExists));
@@ -412,6 +415,22 @@ pub async fn status(state: &AppState, p: &Principal) -> Result<Status, ApiError>
     Ok(Status {
         enrolled: factor.secret.is_some(),
         recovery_codes_left: store::recovery_codes_left(&state.read, user.id).await?,
-        required: Role::STAFF.contains(&user.role) && staff_required(state).await?,
+        required: required_of(state, user).await?,
+    })
+}
+
+/// Whether this person must use a second factor: staff while the staff
+/// setting is on, a clinic's user while the clinic requires it.
+async fn required_of(state: &AppState, user: &User) -> Result<bool, ApiError> {
+    if Role::STAFF.contains(&user.role) {
+        return staff_required(state).await;
+    }
+    Ok(match user.organization_id {
+        Some(org) => {
+            madoguchi_persistence::organizations::get(&state.read, org)
+                .await?
+                .totp_required
+        }
+        None => false,
     })
 }

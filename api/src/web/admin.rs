@@ -138,6 +138,7 @@ async fn organizations_page(
                 contract: jp::contract(o.contract_status),
                 statuses: contract_choices(o.contract_status),
                 ended: o.contract_status == ContractStatus::Ended,
+                totp_required: o.totp_required,
                 version: o.version,
                 created: jp::full_datetime(o.created_at),
                 name: o.name,
@@ -210,6 +211,9 @@ pub struct OrganizationForm {
     name: String,
     #[serde(default)]
     contract_status: String,
+    /// The row's checkbox: `on` when ticked, absent when not.
+    #[serde(default)]
+    totp_required: String,
     #[serde(default)]
     version: String,
 }
@@ -262,7 +266,13 @@ pub async fn update_organization(
     let status = ContractStatus::parse(&f.contract_status).ok();
     let name = Some(f.name.as_str()).filter(|n| !n.trim().is_empty());
     let tag = tag(&f.version);
-    match service::organizations::update(&state, &s.principal, id, Some(&tag), name, status).await {
+    let edit = service::organizations::OrganizationEdit {
+        name,
+        contract_status: status,
+        // The row's form always carries its whole state, the checkbox too.
+        totp_required: Some(f.totp_required == "on"),
+    };
+    match service::organizations::update(&state, &s.principal, id, Some(&tag), edit).await {
         Ok(_) => see_other("/admin/organizations?done=org-updated"),
         Err(e) => failure(&state, Some(&s), e).await,
     }

@@ -285,6 +285,8 @@ pub struct OrganizationRow {
     pub created: String,
     /// The contract has ended: its data may be exported and erased.
     pub ended: bool,
+    /// Its users must sign in with a second factor.
+    pub totp_required: bool,
 }
 
 #[derive(Template)]

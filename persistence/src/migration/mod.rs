@@ -25,6 +25,7 @@ mod m0018_page_snapshots;
 mod m0019_search_no_pending_list;
 mod m0020_throttle_keys;
 mod m0021_search_exact_delete;
+mod m0022_org_second_factor;
 
 /// Schema SQL written once for both engines: `UUID_TYPE`, `TIMESTAMP_TYPE` and
 /// `SERIAL_TYPE` become each engine's types (sqlx stores UUIDs as 16-byte blobs
@@ -76,6 +77,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0019_search_no_pending_list::Migration),
             Box::new(m0020_throttle_keys::Migration),
             Box::new(m0021_search_exact_delete::Migration),
+            Box::new(m0022_org_second_factor::Migration),
         ]
     }
 }
