@@ -93,6 +93,14 @@ pub async fn claim(
     // window and lock as they were stored.
     let now = now.trunc_subsecs(6);
     let tx = begin(db).await?;
+    if tx.get_database_backend() == DatabaseBackend::Postgres {
+        // Other attempts see the claim as soon as it commits either way; not
+        // waiting for the disk costs, after a crash, at most the claims of
+        // its last moment: a few guesses forgiven, against an fsync on every
+        // login (about 6 ms of a 20 ms login on this project's machine).
+        tx.execute_unprepared("SET LOCAL synchronous_commit TO OFF")
+            .await?;
+    }
     let mut claimed = Vec::with_capacity(keys.len());
     let mut wait: Option<u64> = None;
     for (key, policy) in keys {

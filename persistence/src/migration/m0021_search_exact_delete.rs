@@ -28,7 +28,9 @@ pub struct Migration;
 const STALE_TITLES: &str = "DELETE FROM search_docs WHERE post_id IS NULL AND id NOT IN \
     (SELECT MAX(id) FROM search_docs WHERE post_id IS NULL GROUP BY thread_id)";
 
-const BATCH: i64 = 2_000;
+/// Documents per batch: two statements of up to 2 × 500 parameters each,
+/// well under SQLite's limit of 32,766.
+const BATCH: i64 = 500;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -40,8 +42,7 @@ impl MigrationTrait for Migration {
         }
         db.execute_unprepared(
             "ALTER TABLE search_docs ADD COLUMN fts_text TEXT;\
-             INSERT INTO search_fts (search_fts) VALUES ('delete-all');\
-",
+             INSERT INTO search_fts (search_fts) VALUES ('delete-all');",
         )
         .await?;
         let mut after = 0i64;
@@ -58,30 +59,32 @@ impl MigrationTrait for Migration {
                 .await?;
             let Some(last) = rows.last() else { break };
             after = last.try_get("", "id")?;
-            for r in &rows {
+            // One statement each for the index and the kept texts, per batch.
+            let mut fts = String::from("INSERT INTO search_fts (rowid, tokens) VALUES ");
+            let mut kept =
+                String::from("UPDATE search_docs SET fts_text = v.column2 FROM (VALUES ");
+            let mut fts_values: Vec<Value> = Vec::with_capacity(rows.len() * 2);
+            let mut kept_values: Vec<Value> = Vec::with_capacity(rows.len() * 2);
+            for (i, r) in rows.iter().enumerate() {
                 let id: i64 = r.try_get("", "id")?;
                 let org: uuid::Uuid = r.try_get("", "organization_id")?;
                 let internal: bool = r.try_get("", "internal")?;
                 let text: String = r.try_get("", "text")?;
                 let tokens = document_tokens(&text, MAX_DOCUMENT_TOKENS);
                 let row = crate::board::fts_row_text(&tokens, org, internal);
-                for (sql, values) in [
-                    (
-                        "INSERT INTO search_fts (rowid, tokens) VALUES (?, ?)",
-                        vec![Value::from(id), row.clone().into()],
-                    ),
-                    (
-                        "UPDATE search_docs SET fts_text = ? WHERE id = ?",
-                        vec![row.into(), id.into()],
-                    ),
-                ] {
-                    db.execute(Statement::from_sql_and_values(
-                        DatabaseBackend::Sqlite,
-                        sql,
-                        values,
-                    ))
-                    .await?;
-                }
+                fts.push_str(if i == 0 { "(?, ?)" } else { ", (?, ?)" });
+                kept.push_str(if i == 0 { "(?, ?)" } else { ", (?, ?)" });
+                fts_values.extend([Value::from(id), row.clone().into()]);
+                kept_values.extend([Value::from(id), row.into()]);
+            }
+            kept.push_str(") AS v WHERE search_docs.id = v.column1");
+            for (sql, values) in [(fts, fts_values), (kept, kept_values)] {
+                db.execute(Statement::from_sql_and_values(
+                    DatabaseBackend::Sqlite,
+                    sql,
+                    values,
+                ))
+                .await?;
             }
         }
         Ok(())
