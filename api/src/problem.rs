@@ -260,8 +260,9 @@ impl ApiError {
     }
 
     pub fn second_factor_enrolment_required() -> Self {
-        Self::new(ProblemType::SecondFactorEnrolmentRequired)
-            .detail("this account must enrol a second factor before anything else: POST /v1/me/totp")
+        Self::new(ProblemType::SecondFactorEnrolmentRequired).detail(
+            "this account must enrol a second factor before anything else: POST /v1/me/totp",
+        )
     }
 
     pub fn forbidden() -> Self {

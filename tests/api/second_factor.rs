@@ -375,7 +375,11 @@ async fn a_clinic_can_be_required_to_use_a_second_factor() {
         .await;
     let etag = org.headers()["etag"].to_str().unwrap().to_owned();
     let r = app
-        .req(Method::PATCH, &route::organization(&desk.org), Some(&desk.admin))
+        .req(
+            Method::PATCH,
+            &route::organization(&desk.org),
+            Some(&desk.admin),
+        )
         .header("If-Match", etag)
         .json(&json!({"totp_required": true}))
         .send()

@@ -126,7 +126,9 @@ pub async fn update(
         contract_status: edit.contract_status,
         totp_required: edit.totp_required,
     };
-    if changes.name.is_none() && changes.contract_status.is_none() && changes.totp_required.is_none()
+    if changes.name.is_none()
+        && changes.contract_status.is_none()
+        && changes.totp_required.is_none()
     {
         return Err(ValidationError::new(
             "body",
