@@ -574,32 +574,29 @@ async fn every_free_text_field_was_written(app: &TestApp, written: &[(&'static s
 }
 
 /// PostgreSQL: the personal strings held by any version of any row (live or
-/// dead) of the tables an erasure rewrites, read page by page
-/// (`pageinspect`; the test's role is a superuser).
+/// dead) of any table, read page by page (`pageinspect`; the test's role is a
+/// superuser).
 async fn row_versions_holding(app: &TestApp, needles: &[&str]) -> Vec<String> {
     app.exec("CREATE EXTENSION IF NOT EXISTS pageinspect", vec![])
         .await;
+    let db = &app.db;
+    let tables = db
+        .query_all(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT c.relname::text AS name FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = current_schema() AND c.relkind = 'r'",
+        ))
+        .await
+        .unwrap();
     let mut found = Vec::new();
-    for table in [
-        "users",
-        "sessions",
-        "threads",
-        "thread_tags",
-        "posts",
-        "calls",
-        "search_docs",
-        "outbox",
-        "webhook_deliveries",
-        "webhook_attempts",
-        "idempotency_keys",
-        "api_keys",
-        "webhooks",
-    ] {
+    for t in tables {
+        let table: String = t.try_get("", "name").unwrap();
         for needle in needles {
             let n = app
                 .scalar(&format!(
-                    "SELECT COUNT(*) AS n FROM generate_series(0, (pg_relation_size('{table}') / 8192)::int - 1) b, \
-                     heap_page_items(get_raw_page('{table}', b)) i \
+                    "SELECT COUNT(*) AS n FROM generate_series(0, (pg_relation_size('\"{table}\"') / 8192)::int - 1) b, \
+                     heap_page_items(get_raw_page('\"{table}\"', b)) i \
                      WHERE i.t_data IS NOT NULL AND position(convert_to('{needle}', 'UTF8') IN i.t_data) > 0"
                 ))
                 .await;

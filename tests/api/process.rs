@@ -216,20 +216,12 @@ async fn the_first_admin_password_is_printed_only_by_a_start_that_serves() {
     );
     assert_eq!(login(&client, &addr, &second).await, StatusCode::OK);
     // It is in the audit trail as the system's doing.
-    let token: Value = client
-        .post(format!("http://{addr}/v1/auth/login"))
-        .json(&json!({"email": "admin@madoguchi.test", "password": second}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = admin_token(&client, &addr, &second).await;
     let audit: Value = client
         .get(format!(
             "http://{addr}/v1/audit-events?action=user.password_reset"
         ))
-        .bearer_auth(token["access_token"].as_str().unwrap())
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap()

@@ -797,16 +797,7 @@ async fn deliveries_ignore_the_environments_proxy() {
     let mut server = crate::process::start(c);
     let addr = server.address().await.expect("serving");
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    let login: Value = client
-        .post(format!("http://{addr}/v1/auth/login"))
-        .json(&json!({"email": "admin@madoguchi.test", "password": password}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["access_token"].as_str().expect("token").to_owned();
+    let token = crate::process::admin_token(&client, &addr, password).await;
     let hook: Value = client
         .post(format!("http://{addr}/v1/webhooks"))
         .bearer_auth(&token)

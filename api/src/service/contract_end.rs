@@ -132,20 +132,24 @@ pub async fn erase(
     .await?;
     commit(tx).await?;
     // The erasure holds; the files are scrubbed in the background (a vacuum
-    // of large tables takes a while). If that fails, the next checkpoint or
-    // (auto)vacuum does it, so it is a warning, not a failure.
+    // of large tables takes a while). A vacuum cannot remove a row version a
+    // transaction somewhere may still read, so it goes again a little later,
+    // and once more, for what the first pass had to leave. If that fails, the
+    // next checkpoint or (auto)vacuum does it: a warning, not a failure.
     let db = state.db.clone();
     tokio::spawn(async move {
-        match erasure::scrub_files(
-            &db,
-            std::time::Duration::from_secs(30),
-            erasure::Scrub::Vacuum,
-        )
-        .await
-        {
-            Ok(()) => tracing::info!("database files scrubbed after an erasure"),
-            Err(e) => {
-                tracing::warn!(error = %e, "scrubbing the database files after an erasure failed")
+        for pause in [0, 5, 30] {
+            tokio::time::sleep(std::time::Duration::from_secs(pause)).await;
+            let scrub = erasure::scrub_files(
+                &db,
+                std::time::Duration::from_secs(30),
+                erasure::Scrub::Vacuum,
+            );
+            match scrub.await {
+                Ok(()) => tracing::info!("database files scrubbed after an erasure"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "scrubbing the database files after an erasure failed")
+                }
             }
         }
     });
