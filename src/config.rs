@@ -129,6 +129,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "How often the webhook dispatcher looks for due deliveries when nothing woke it, 50-60000 ms",
     ),
     (
+        "MADOGUCHI_WEBHOOK_PROXY",
+        "",
+        "An http:// or https:// proxy every webhook delivery goes through; none by default, and HTTP_PROXY/HTTPS_PROXY are never used. madoguchi still checks each target's addresses before handing it over; the proxy must refuse private destinations itself too",
+    ),
+    (
         "MADOGUCHI_WEB_IDLE_MINUTES",
         "30",
         "A session (a web board cookie or an API token) unused this long ends by itself; either lasts 12 hours at most, 5-720 minutes",
@@ -187,6 +192,7 @@ pub struct Config {
     pub webhook_allow_private: bool,
     pub webhook_timeout_ms: u64,
     pub webhook_poll_ms: u64,
+    pub webhook_proxy: Option<String>,
     pub web_idle_minutes: i64,
     pub secure_cookies: bool,
     pub cors_origins: Vec<String>,
@@ -345,6 +351,20 @@ impl Config {
             50,
             60_000,
         )? as u64;
+        let webhook_proxy = match or_default("MADOGUCHI_WEBHOOK_PROXY").trim() {
+            "" => None,
+            p => match url::Url::parse(p) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+                    Some(p.to_owned())
+                }
+                _ => {
+                    return Err(err(
+                        "MADOGUCHI_WEBHOOK_PROXY",
+                        format!("must be an http:// or https:// URL, got {p:?}"),
+                    ))
+                }
+            },
+        };
         let web_idle_minutes = parse_num(
             "MADOGUCHI_WEB_IDLE_MINUTES",
             &or_default("MADOGUCHI_WEB_IDLE_MINUTES"),
@@ -415,6 +435,7 @@ impl Config {
             webhook_allow_private,
             webhook_timeout_ms,
             webhook_poll_ms,
+            webhook_proxy,
             web_idle_minutes,
             secure_cookies,
             cors_origins,
@@ -580,6 +601,25 @@ mod tests {
             cfg(&[("MADOGUCHI_LOG_FORMAT", "xml")]).unwrap_err().var,
             "MADOGUCHI_LOG_FORMAT"
         );
+    }
+
+    #[test]
+    fn a_webhook_proxy_is_an_http_url_or_nothing() {
+        assert_eq!(cfg(&[]).unwrap().webhook_proxy, None);
+        assert_eq!(
+            cfg(&[("MADOGUCHI_WEBHOOK_PROXY", "http://10.0.0.5:3128")])
+                .unwrap()
+                .webhook_proxy
+                .as_deref(),
+            Some("http://10.0.0.5:3128")
+        );
+        for bad in ["10.0.0.5:3128", "socks5://10.0.0.5", "http://"] {
+            assert_eq!(
+                cfg(&[("MADOGUCHI_WEBHOOK_PROXY", bad)]).unwrap_err().var,
+                "MADOGUCHI_WEBHOOK_PROXY",
+                "{bad}"
+            );
+        }
     }
 
     #[test]

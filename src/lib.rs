@@ -75,6 +75,7 @@ pub async fn prepare_with_clock(config: &Config, clock: Clock) -> Result<AppStat
             allow_private: config.webhook_allow_private,
             timeout: std::time::Duration::from_millis(config.webhook_timeout_ms),
             poll: std::time::Duration::from_millis(config.webhook_poll_ms),
+            proxy: config.webhook_proxy.clone(),
         },
         ..ApiConfig::default()
     };

@@ -55,6 +55,9 @@ pub struct WebhookConfig {
     pub timeout: std::time::Duration,
     /// How often the dispatcher looks for due deliveries when nothing woke it.
     pub poll: std::time::Duration,
+    /// The proxy every delivery goes through (`MADOGUCHI_WEBHOOK_PROXY`);
+    /// `None`: straight to the receiver, whatever `HTTP_PROXY` says.
+    pub proxy: Option<String>,
 }
 
 impl Default for WebhookConfig {
@@ -64,6 +67,7 @@ impl Default for WebhookConfig {
             allow_private: false,
             timeout: std::time::Duration::from_secs(10),
             poll: std::time::Duration::from_secs(1),
+            proxy: None,
         }
     }
 }

@@ -821,3 +821,35 @@ async fn deliveries_ignore_the_environments_proxy() {
     assert_eq!(got[0].body["type"], "webhook.ping");
     assert_eq!(knocks.load(std::sync::atomic::Ordering::SeqCst), 0);
 }
+
+/// A network that reaches out only through a proxy names it: every delivery
+/// goes through that proxy (here the receiver itself, which sees the request
+/// in absolute form), and nowhere else.
+#[tokio::test]
+async fn deliveries_go_through_the_configured_proxy_only() {
+    let proxy = Receiver::start(vec![]).await;
+    let proxy_url = proxy.url.trim_end_matches("/hook").to_owned();
+    let mut vars: Vec<(&str, &str)> = LOOPBACK.to_vec();
+    vars.push(("MADOGUCHI_WEBHOOK_PROXY", &proxy_url));
+    let d = Desk::on(TestApp::spawn_with(&vars).await).await;
+    let app = &d.app;
+    // Nothing listens on the discard port: only the proxy can take it.
+    let (hook, secret) = subscribe(
+        app,
+        &d.admin,
+        json!({"url": "http://127.0.0.1:9/hook", "event_types": ["*"]}),
+    )
+    .await;
+    let id = hook["id"].as_str().unwrap();
+    let r = app
+        .post(
+            &format!("/v1/webhooks/{id}/ping"),
+            Some(&d.admin),
+            &json!({}),
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let got = proxy.until(1).await;
+    assert_eq!(got[0].body["type"], "webhook.ping");
+    assert!(verifies(&secret, &got[0]));
+}

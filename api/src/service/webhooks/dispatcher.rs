@@ -24,7 +24,7 @@ use rand::Rng;
 use serde_json::json;
 use tokio::sync::Semaphore;
 
-use super::targets::{literal_host_allowed, GuardedResolver};
+use super::targets::{check_resolved, literal_host_allowed, GuardedResolver};
 use crate::state::AppState;
 
 /// Requests out at once from one instance.
@@ -42,18 +42,31 @@ const EXCERPT_BYTES: usize = 1024;
 
 /// The HTTP client deliveries use: no redirects followed, a timeout per
 /// attempt, and a resolver that refuses private targets unless allowed. No
-/// proxy, whatever `HTTP_PROXY`/`HTTPS_PROXY` say: a proxy resolves the target
-/// itself, and the check of every attempt's address would never run.
+/// proxy but the one `MADOGUCHI_WEBHOOK_PROXY` names, whatever
+/// `HTTP_PROXY`/`HTTPS_PROXY` say: a proxy resolves the target itself, so the
+/// resolver's check would not run (with the configured one, [`send`] checks
+/// the target's addresses itself first).
 pub fn client(state: &AppState) -> reqwest::Client {
     let cfg = &state.config.webhooks;
-    reqwest::Client::builder()
-        .no_proxy()
+    let builder = match cfg.proxy.as_deref().map(reqwest::Proxy::all) {
+        Some(Ok(proxy)) => reqwest::Client::builder().proxy(proxy),
+        // The URL was checked at start-up; a proxy that does not parse sends nothing.
+        Some(Err(_)) => reqwest::Client::builder()
+            .proxy(reqwest::Proxy::custom(|_| Some("http://invalid.invalid:9"))),
+        None => reqwest::Client::builder().no_proxy(),
+    };
+    builder
         .redirect(reqwest::redirect::Policy::none())
         .timeout(cfg.timeout)
         .connect_timeout(cfg.timeout)
         .user_agent(concat!("madoguchi-webhooks/", env!("CARGO_PKG_VERSION")))
         .dns_resolver(Arc::new(GuardedResolver {
             allow_private: cfg.allow_private,
+            proxy_host: cfg
+                .proxy
+                .as_deref()
+                .and_then(|p| reqwest::Url::parse(p).ok())
+                .and_then(|u| u.host_str().map(str::to_owned)),
         }))
         .build()
         .unwrap_or_default()
@@ -181,6 +194,12 @@ async fn send(state: &AppState, http: &reqwest::Client, c: &Claimed, at: DateTim
         return failed(
             "the URL points at a loopback, private, link-local or metadata address".into(),
         );
+    }
+    if state.config.webhooks.proxy.is_some() {
+        // The proxy resolves the host, past the resolver's check: check it here.
+        if let Err(e) = check_resolved(&state.config.webhooks, &c.webhook.url).await {
+            return failed(e.message);
+        }
     }
     let ts = at.timestamp();
     let signature = crate::secrets::webhook_signature(

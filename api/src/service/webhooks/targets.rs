@@ -19,6 +19,29 @@ fn invalid(message: impl Into<String>) -> ValidationError {
     ValidationError::new("url", message)
 }
 
+/// Where a URL's host resolves now is allowed (every address public, unless
+/// private targets are allowed): the check an attempt through the configured
+/// proxy makes itself, since the proxy resolves the host.
+pub(crate) async fn check_resolved(cfg: &WebhookConfig, raw: &str) -> Result<(), ValidationError> {
+    let url = Url::parse(raw).map_err(|e| invalid(format!("not a URL: {e}")))?;
+    let Some(host) = url.host_str() else {
+        return Err(invalid("has no host"));
+    };
+    let port = url.port_or_known_default().unwrap_or(443);
+    let addrs = lookup(host, port)
+        .await
+        .map_err(|e| invalid(format!("{host} does not resolve: {e}")))?;
+    if !cfg.allow_private {
+        if let Some(a) = addrs.iter().find(|a| !public_address(a.ip())) {
+            return Err(invalid(format!(
+                "{host} resolves to {}, a loopback, private, link-local or metadata address",
+                a.ip()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The URL as it will be called, after checking its scheme and where it points.
 pub async fn check_url(cfg: &WebhookConfig, raw: &str) -> Result<String, ValidationError> {
     let raw = raw.trim();
@@ -35,21 +58,7 @@ pub async fn check_url(cfg: &WebhookConfig, raw: &str) -> Result<String, Validat
     if !url.username().is_empty() || url.password().is_some() {
         return Err(invalid("must not carry a user name or password"));
     }
-    let Some(host) = url.host_str() else {
-        return Err(invalid("has no host"));
-    };
-    let port = url.port_or_known_default().unwrap_or(443);
-    let addrs = lookup(host, port)
-        .await
-        .map_err(|e| invalid(format!("{host} does not resolve: {e}")))?;
-    if !cfg.allow_private {
-        if let Some(a) = addrs.iter().find(|a| !public_address(a.ip())) {
-            return Err(invalid(format!(
-                "{host} resolves to {}, a loopback, private, link-local or metadata address",
-                a.ip()
-            )));
-        }
-    }
+    check_resolved(cfg, url.as_str()).await?;
     Ok(url.to_string())
 }
 
@@ -82,12 +91,16 @@ pub(crate) fn literal_host_allowed(cfg: &WebhookConfig, url: &str) -> bool {
 /// delivery may not go to.
 pub(crate) struct GuardedResolver {
     pub allow_private: bool,
+    /// The configured proxy's host, which may be a private address: the
+    /// operator chose it, and the targets behind it are checked before each
+    /// attempt.
+    pub proxy_host: Option<String>,
 }
 
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
-        let allow_private = self.allow_private;
         let host = name.as_str().to_owned();
+        let allow_private = self.allow_private || self.proxy_host.as_deref() == Some(&host);
         Box::pin(async move {
             let all = lookup(&host, 0).await?;
             let allowed: Vec<SocketAddr> = all
