@@ -391,3 +391,34 @@ async fn logging_out_ends_the_session_at_once() {
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert!(wrong.html.contains("メールアドレスまたはパスワード"));
 }
+
+/// The queue's "まもなく" band starts where the warning does, at the share
+/// `MADOGUCHI_SLA_WARNING_PERCENT` sets, not at a fixed quarter remaining.
+#[tokio::test]
+async fn the_queue_band_follows_the_configured_warning_share() {
+    // Monday 2026-12-07 09:00 JST; a normal thread's first response is due in
+    // 240 business minutes. 130 minutes in: past a 50 % warning, short of 75 %.
+    let start = crate::helpers::jst(2026, 12, 7, 9, 0);
+    for (percent, soon) in [("50", true), ("75", false)] {
+        let app = TestApp::spawn_with(&[("MADOGUCHI_SLA_WARNING_PERCENT", percent)]).await;
+        app.clock.set(start);
+        let d = Desk::on(app).await;
+        d.app
+            .create_thread(
+                &d.customer,
+                &json!({"title": "予約画面が開かない", "body": "朝から表示されません"}),
+            )
+            .await;
+        d.app.clock.advance(chrono::Duration::minutes(130));
+        let agent = Browser::new(&d.app);
+        let queue = agent.login(AGENT_EMAIL, PASSWORD).await;
+        assert_eq!(queue.url, "/queue");
+        assert!(queue.html.contains("予約画面が開かない"), "{}", queue.html);
+        assert_eq!(
+            queue.html.contains("まもなく"),
+            soon,
+            "warning at {percent} %: {}",
+            queue.html
+        );
+    }
+}

@@ -6,7 +6,7 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 use madoguchi_domain::{
     announcements::Severity,
-    board::{ClockState, Priority, ThreadStatus, Visibility},
+    board::{ClockState, Priority, ThreadStatus, Urgency, Visibility},
     calendar::BusinessCalendar,
     Role,
 };
@@ -1208,31 +1208,31 @@ pub async fn queue(state: Data<&AppState>, req: &Request, Query(q): Query<QueueQ
                 Some(c) => {
                     let view = c.view(at, &cal);
                     let due = view.due_at.map(jp::datetime).unwrap_or_default();
-                    if view.state == ClockState::Breached {
-                        let over = view.used_seconds.saturating_sub(c.target_seconds);
-                        (
-                            jp::clock(c.kind),
-                            format!("{}超過", jp::duration(over)),
-                            "late",
-                            "超過",
-                            due,
-                        )
-                    } else if view.remaining_seconds * 4 <= c.target_seconds {
-                        (
+                    match view.urgency(state.config.warn_permille) {
+                        Urgency::Breached => {
+                            let over = view.used_seconds.saturating_sub(c.target_seconds);
+                            (
+                                jp::clock(c.kind),
+                                format!("{}超過", jp::duration(over)),
+                                "late",
+                                "超過",
+                                due,
+                            )
+                        }
+                        Urgency::Warned => (
                             jp::clock(c.kind),
                             format!("残り {}", jp::duration(view.remaining_seconds)),
                             "soon",
                             "まもなく",
                             due,
-                        )
-                    } else {
-                        (
+                        ),
+                        Urgency::OnTime => (
                             jp::clock(c.kind),
                             format!("残り {}", jp::duration(view.remaining_seconds)),
                             "ok",
                             "",
                             due,
-                        )
+                        ),
                     }
                 }
                 None => ("", "—".to_owned(), "ok", "", String::new()),

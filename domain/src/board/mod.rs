@@ -8,7 +8,7 @@ pub mod values;
 
 pub use sla::{
     Clock, ClockEvent, ClockEventKind, ClockKind, ClockPhase, ClockState, ClockView, SlaPolicy,
-    SlaPolicySet, ThreadSla,
+    SlaPolicySet, ThreadSla, Urgency,
 };
 pub use status::{IllegalTransition, ThreadStatus};
 pub use values::{Category, Channel, PostBody, Priority, Tags, ThreadTitle, Visibility};

@@ -266,6 +266,38 @@ pub struct ClockView {
     pub met_at: Option<DateTime<Utc>>,
 }
 
+/// How pressing a clock is, as a queue shows it: the band it is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Urgency {
+    /// Past its due time and not met.
+    Breached,
+    /// Past the warning share of its target (`MADOGUCHI_SLA_WARNING_PERCENT`),
+    /// the point where the warning event fires.
+    Warned,
+    /// Before that, or not running at all.
+    OnTime,
+}
+
+impl ClockView {
+    /// The band of a clock seen as `self`, with the warning at `warn_permille`
+    /// of the target (the share the sweeper warns at).
+    pub fn urgency(&self, warn_permille: u32) -> Urgency {
+        match self.state {
+            ClockState::Breached => Urgency::Breached,
+            ClockState::Met => Urgency::OnTime,
+            ClockState::Running | ClockState::Paused => {
+                let target = u64::from(self.target_minutes) * 60;
+                let warn = target * u64::from(warn_permille) / 1000;
+                if target > 0 && self.used_seconds >= warn {
+                    Urgency::Warned
+                } else {
+                    Urgency::OnTime
+                }
+            }
+        }
+    }
+}
+
 fn ev(c: &Clock, event: ClockEventKind, at: DateTime<Utc>, cause: &str) -> ClockEvent {
     ClockEvent {
         kind: c.kind,

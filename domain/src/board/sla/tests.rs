@@ -453,3 +453,28 @@ fn a_clock_over_its_target_under_the_current_calendar_is_breached_even_if_its_du
     assert!(!sla.resolution.warned && !sla.resolution.breached);
     assert!(sla.fire_due(jst(12, 7, 14, 30), cal()).is_empty(), "once");
 }
+
+#[test]
+fn the_urgency_band_follows_the_configured_warning_share() {
+    // A 240-minute target with 180 minutes used: 75 % of it.
+    let view = |state, used_minutes: u64| ClockView {
+        target_minutes: 240,
+        due_at: None,
+        state,
+        used_seconds: used_minutes * 60,
+        remaining_seconds: (240 - used_minutes.min(240)) * 60,
+        met_at: None,
+    };
+    assert_eq!(view(ClockState::Running, 180).urgency(750), Urgency::Warned);
+    assert_eq!(view(ClockState::Running, 179).urgency(750), Urgency::OnTime);
+    // With the warning at 50 %, two hours in is already past it; at 90 %, not yet.
+    assert_eq!(view(ClockState::Running, 120).urgency(500), Urgency::Warned);
+    assert_eq!(view(ClockState::Running, 180).urgency(900), Urgency::OnTime);
+    // A paused clock keeps its band; a met one is on time; a breached one is late.
+    assert_eq!(view(ClockState::Paused, 200).urgency(750), Urgency::Warned);
+    assert_eq!(view(ClockState::Met, 239).urgency(750), Urgency::OnTime);
+    assert_eq!(
+        view(ClockState::Breached, 300).urgency(750),
+        Urgency::Breached
+    );
+}
