@@ -422,3 +422,68 @@ async fn the_queue_band_follows_the_configured_warning_share() {
         );
     }
 }
+
+/// A search filtered by status is filtered before the page is cut: the page
+/// is full, and its next link carries the filter to the rest.
+#[tokio::test]
+async fn a_status_filtered_search_page_is_full_and_its_next_link_keeps_the_filter() {
+    let d = Desk::on(TestApp::spawn_with(&[("MADOGUCHI_USER_RATE_PER_MINUTE", "0")]).await).await;
+    let app = &d.app;
+    let mut pending: Vec<i64> = Vec::new();
+    for i in 0..120 {
+        let t = app
+            .create_thread(
+                &d.customer,
+                &json!({"title": format!("予約の件 その{i}"), "body": "予約が取れません"}),
+            )
+            .await;
+        if i % 2 == 0 {
+            let n = t["number"].as_i64().unwrap();
+            let r = app
+                .patch_thread(&d.agent, n, &json!({"status": "pending"}))
+                .await;
+            assert_eq!(r.status(), StatusCode::OK);
+            pending.push(n);
+        }
+    }
+    let agent = Browser::new(app);
+    agent.login(AGENT_EMAIL, PASSWORD).await;
+    let rows = |html: &str| html.matches("<li class=\"thread-row\">").count();
+    // 予約
+    let first = agent
+        .get("/threads?q=%E4%BA%88%E7%B4%84&status=pending")
+        .await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(rows(&first.html), 50, "a full page");
+    assert!(
+        !first.html.contains("status st-new"),
+        "only pending threads"
+    );
+    let next = first
+        .html
+        .split("<p><a href=\"")
+        .filter_map(|s| s.split('"').next())
+        .find(|h| h.starts_with("/threads?q="))
+        .expect("a next link")
+        .replace("&#38;", "&")
+        .replace("&amp;", "&");
+    assert!(next.contains("status=pending"), "{next}");
+    let second = agent.get(&next).await;
+    assert!(
+        !second.html.contains("status st-new"),
+        "only pending threads"
+    );
+    let numbers = |html: &str| -> std::collections::BTreeSet<i64> {
+        html.split("<a href=\"/threads/")
+            .skip(1)
+            .filter_map(|s| s.split('"').next()?.parse().ok())
+            .collect()
+    };
+    let (one, two) = (numbers(&first.html), numbers(&second.html));
+    // The rest of the pending threads are on the next page. (The last thread
+    // of a page can show again at the top of the next when another of its
+    // documents matched too: the cursor is a document, not a thread.)
+    assert_eq!(two.difference(&one).count(), 10, "{two:?}");
+    let all: std::collections::BTreeSet<i64> = one.union(&two).copied().collect();
+    assert_eq!(all, pending.iter().copied().collect());
+}

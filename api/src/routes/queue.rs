@@ -93,7 +93,7 @@ impl QueueApi {
             cursor.0.as_deref(),
         )?;
         let limit = u64::from(limit.0.unwrap_or(20).clamp(1, 100));
-        let (hits, next) = svc::search_threads(&state, &auth.0, &q.0, before, limit).await?;
+        let (hits, next) = svc::search_threads(&state, &auth.0, &q.0, None, before, limit).await?;
         Ok(Json(SearchResults {
             items: hits
                 .into_iter()

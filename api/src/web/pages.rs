@@ -630,13 +630,16 @@ pub async fn threads(
     let mut next = None;
     let searching = !q.q.trim().is_empty();
     let rows = if searching {
-        match svc::search_threads(&state, p, q.q.trim(), q.before, PAGE).await {
+        match svc::search_threads(&state, p, q.q.trim(), status, q.before, PAGE).await {
             Ok((hits, more)) => {
                 if let Some(c) = more {
-                    next = Some(format!("/threads?q={}&before={c}", urlencode(&q.q)));
+                    next = Some(format!(
+                        "/threads?q={}&status={}&before={c}",
+                        urlencode(&q.q),
+                        q.status
+                    ));
                 }
                 hits.into_iter()
-                    .filter(|h| status.is_none_or(|s| h.thread.status == s))
                     .map(|h| ThreadRow {
                         number: h.thread.number,
                         title: h.thread.title,

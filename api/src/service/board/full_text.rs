@@ -8,12 +8,14 @@ pub struct Hit {
     pub snippet: String,
 }
 
-/// Full-text search over titles and bodies the caller may see. `cursor` is the
-/// last document id of the previous page.
+/// Full-text search over titles and bodies the caller may see, optionally of
+/// threads in one status. `before` is the cursor the previous page answered
+/// (a document id).
 pub async fn search_threads(
     state: &AppState,
     p: &Principal,
     q: &str,
+    status: Option<ThreadStatus>,
     before: Option<i64>,
     limit: u64,
 ) -> Result<(Vec<Hit>, Option<i64>), ApiError> {
@@ -46,8 +48,11 @@ pub async fn search_threads(
             include_internal: false,
         }
     };
-    // Fetch documents in pages until `limit` distinct threads are found.
+    // Fetch documents in pages until `limit` distinct threads are found that
+    // pass the status filter: filtered before the page is cut, so a page is
+    // full and its cursor right.
     let mut hits: Vec<(i64, Uuid, Option<Uuid>)> = Vec::new();
+    let mut threads: HashMap<Uuid, ThreadRecord> = HashMap::new();
     let mut seen = std::collections::HashSet::new();
     let mut cursor = before;
     let mut last_doc = None;
@@ -63,27 +68,33 @@ pub async fn search_threads(
         )
         .await?;
         let full = batch.len() as u64 == limit * 4 + 8;
-        for h in batch {
-            cursor = Some(h.doc_id);
-            if seen.insert(h.thread_id) {
-                if hits.len() as u64 == limit {
-                    more = true;
-                    break 'fetch;
-                }
-                hits.push((h.doc_id, h.thread_id, h.post_id));
-                last_doc = Some(h.doc_id);
+        cursor = batch.last().map(|h| h.doc_id).or(cursor);
+        let fresh: Vec<_> = batch
+            .into_iter()
+            .filter(|h| seen.insert(h.thread_id))
+            .collect();
+        let ids: Vec<Uuid> = fresh.iter().map(|h| h.thread_id).collect();
+        for t in board::threads_by_ids(&state.read, &ids).await? {
+            threads.insert(t.id, t);
+        }
+        for h in fresh {
+            let wanted = threads
+                .get(&h.thread_id)
+                .is_some_and(|t| status.is_none_or(|s| t.status == s));
+            if !wanted {
+                continue;
             }
+            if hits.len() as u64 == limit {
+                more = true;
+                break 'fetch;
+            }
+            hits.push((h.doc_id, h.thread_id, h.post_id));
+            last_doc = Some(h.doc_id);
         }
         if !full {
             break;
         }
     }
-    let ids: Vec<Uuid> = hits.iter().map(|h| h.1).collect();
-    let threads: HashMap<Uuid, ThreadRecord> = board::threads_by_ids(&state.read, &ids)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t))
-        .collect();
     let post_ids: Vec<Uuid> = hits.iter().filter_map(|h| h.2).collect();
     let posts: HashMap<Uuid, PostRecord> = board::get_posts(&state.read, &post_ids)
         .await?
