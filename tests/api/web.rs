@@ -487,3 +487,107 @@ async fn a_status_filtered_search_page_is_full_and_its_next_link_keeps_the_filte
     let all: std::collections::BTreeSet<i64> = one.union(&two).copied().collect();
     assert_eq!(all, pending.iter().copied().collect());
 }
+
+/// A staff reply that also sets a status is one change, checked against the
+/// version the agent saw: after someone else changed the thread, nothing is
+/// written and the reply's text is still in the form.
+#[tokio::test]
+async fn a_stale_reply_with_a_status_change_writes_nothing_and_keeps_the_text() {
+    let d = Desk::new().await;
+    let app = &d.app;
+    let t = app
+        .create_thread(
+            &d.customer,
+            &json!({"title": "レセプトが送れない", "body": "エラーが出ます"}),
+        )
+        .await;
+    let n = t["number"].as_i64().unwrap();
+    let agent = Browser::new(app);
+    agent.login(AGENT_EMAIL, PASSWORD).await;
+    let page = agent.get(&format!("/threads/{n}")).await;
+    let version = page
+        .html
+        .split("name=\"version\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    // Meanwhile another agent raises the priority.
+    let r = app
+        .patch_thread(&d.admin, n, &json!({"priority": "high"}))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let posts_before = app.count("posts").await;
+    let text = "お手数ですが、エラー画面の写真をお送りください。";
+    let answer = agent
+        .post(
+            &format!("/threads/{n}/posts"),
+            &[
+                ("csrf", &page.csrf()),
+                ("version", &version),
+                ("status", "pending"),
+                ("body", text),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(answer.textarea("body"), text);
+    assert_eq!(app.count("posts").await, posts_before, "no reply written");
+    let now =
+        crate::helpers::ok_json(app.get(&format!("/v1/threads/{n}"), Some(&d.agent)).await).await;
+    assert_eq!(now["status"], "new", "no status written");
+
+    // On the version now shown: a reply too long to post leaves the status
+    // as it was too (one change, all or nothing), and keeps the text.
+    let page = agent.get(&format!("/threads/{n}")).await;
+    let version = page
+        .html
+        .split("name=\"version\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    let long = "長".repeat(10_001);
+    let refused = agent
+        .post(
+            &format!("/threads/{n}/posts"),
+            &[
+                ("csrf", &page.csrf()),
+                ("version", &version),
+                ("status", "pending"),
+                ("body", &long),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let now =
+        crate::helpers::ok_json(app.get(&format!("/v1/threads/{n}"), Some(&d.agent)).await).await;
+    assert_eq!(now["status"], "new", "the status waits for its reply");
+
+    // Both land together.
+    let page = agent.get(&format!("/threads/{n}")).await;
+    let version = page
+        .html
+        .split("name=\"version\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    let done = agent
+        .post(
+            &format!("/threads/{n}/posts"),
+            &[
+                ("csrf", &page.csrf()),
+                ("version", &version),
+                ("status", "pending"),
+                ("body", text),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK);
+    assert!(done.html.contains(text));
+    let now =
+        crate::helpers::ok_json(app.get(&format!("/v1/threads/{n}"), Some(&d.agent)).await).await;
+    assert_eq!(now["status"], "pending");
+    assert_eq!(app.count("posts").await, posts_before + 1);
+}

@@ -1091,8 +1091,24 @@ pub async fn reply(
             changes.priority.is_some() || changes.status.is_some() || changes.assignee_id.is_some();
         if changed {
             let tag = format!("\"{}\"", f.version.trim());
-            if let Err(e) = svc::update_thread(&state, p, number, Some(&tag), changes).await {
-                return match e.kind {
+            let visibility = if internal {
+                Visibility::Internal
+            } else {
+                Visibility::Public
+            };
+            let done = svc::reply_with_changes(
+                &state,
+                p,
+                number,
+                Some(&tag),
+                changes,
+                &f.body,
+                visibility,
+            )
+            .await;
+            return match done {
+                Ok(_) => see_other(&format!("/threads/{number}")),
+                Err(e) => match e.kind {
                     ProblemType::PreconditionFailed => {
                         again(
                             FieldErrors::default(),
@@ -1109,11 +1125,8 @@ pub async fn reply(
                         again(errors, false, e.status).await
                     }
                     _ => failure(&state, Some(&s), e).await,
-                };
-            }
-            if f.body.trim().is_empty() {
-                return see_other(&format!("/threads/{number}"));
-            }
+                },
+            };
         }
     }
     let visibility = if internal {

@@ -39,6 +39,45 @@ pub async fn add_post(
     Ok((post, number))
 }
 
+/// A staff reply that also changes the thread (its status, priority or
+/// assignee), as the board's reply form sends it: one transaction, checked
+/// against the version the agent saw (`if_match`). If the thread changed
+/// meanwhile, nothing is written (412) and the agent sees what changed. An
+/// empty `body` changes the thread only.
+pub async fn reply_with_changes(
+    state: &AppState,
+    p: &Principal,
+    number: i64,
+    if_match: Option<&str>,
+    changes: super::ThreadChanges<'_>,
+    body: &str,
+    visibility: Visibility,
+) -> Result<Option<PostRecord>, ApiError> {
+    let checked = super::threads::check_changes(state, p, number, changes).await?;
+    let body = if body.trim().is_empty() {
+        None
+    } else {
+        let key = number.to_string();
+        authorize(
+            state,
+            p,
+            Role::STAFF,
+            "post.create",
+            Some(Object::new("thread", &key)),
+        )
+        .await?;
+        Some(PostBody::parse(body)?)
+    };
+    let tx = begin(&state.db).await?;
+    super::threads::update_in(state, &tx, p, number, if_match, checked).await?;
+    let post = match &body {
+        Some(b) => Some(post_in(state, &tx, p, number, b.as_str(), visibility).await?),
+        None => None,
+    };
+    commit(tx).await?;
+    Ok(post)
+}
+
 /// Add a post inside the caller's transaction: clocks, status, counts, search,
 /// outbox and audit. Used by replies and by announcements posted to threads.
 pub(crate) async fn post_in(

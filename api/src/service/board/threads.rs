@@ -267,6 +267,32 @@ pub async fn update_thread(
     if_match: Option<&str>,
     ch: ThreadChanges<'_>,
 ) -> Result<ThreadView, ApiError> {
+    let checked = check_changes(state, p, number, ch).await?;
+    let tx = begin(&state.db).await?;
+    let (t, sla) = update_in(state, &tx, p, number, if_match, checked).await?;
+    commit(tx).await?;
+    Ok(view(p, t, sla))
+}
+
+/// A change of a thread whose values have been parsed and checked, before
+/// its transaction.
+pub(crate) struct CheckedChanges {
+    title: Option<ThreadTitle>,
+    category: Option<Category>,
+    tags: Option<Tags>,
+    priority: Option<Priority>,
+    status: Option<ThreadStatus>,
+    assignee_id: Option<Option<Uuid>>,
+}
+
+/// Authorize a change and check its values (outside the transaction: it
+/// reads the assignee).
+pub(crate) async fn check_changes(
+    state: &AppState,
+    p: &Principal,
+    number: i64,
+    ch: ThreadChanges<'_>,
+) -> Result<CheckedChanges, ApiError> {
     let key = number.to_string();
     authorize(
         state,
@@ -313,19 +339,46 @@ pub async fn update_thread(
             Err(e) => return Err(e.into()),
         }
     }
+    Ok(CheckedChanges {
+        title,
+        category,
+        tags,
+        priority: ch.priority,
+        status: ch.status,
+        assignee_id: ch.assignee_id,
+    })
+}
+
+/// Apply checked changes in the caller's transaction, on the version
+/// `if_match` names: status, priority and assignee with their clocks, title
+/// (re-indexed), category and tags, the outbox event and the audit entry.
+pub(crate) async fn update_in(
+    state: &AppState,
+    tx: &madoguchi_persistence::Tx,
+    p: &Principal,
+    number: i64,
+    if_match: Option<&str>,
+    ch: CheckedChanges,
+) -> Result<(ThreadRecord, ThreadSla), ApiError> {
+    let key = number.to_string();
+    let CheckedChanges {
+        title,
+        category,
+        tags,
+        ..
+    } = ch;
     let cal = state.calendar.get();
     let warn = state.config.warn_permille;
     let at = state.now();
-    let tx = begin(&state.db).await?;
-    board::lock(&tx, number).await?;
-    let mut t = board::get_by_number(&tx, number).await?;
+    board::lock(tx, number).await?;
+    let mut t = board::get_by_number(tx, number).await?;
     let version = crate::etag::expected_version(if_match, t.version)?;
     if version != t.version {
         return Err(ApiError::precondition_failed());
     }
     let before = (t.status, t.priority, t.assignee_id);
-    let mut sla = board::load_sla(&tx, t.id).await?;
-    record_due(&tx, &t, &mut sla, at, &cal).await?;
+    let mut sla = board::load_sla(tx, t.id).await?;
+    record_due(tx, &t, &mut sla, at, &cal).await?;
     let mut events = Vec::new();
     if let Some(to) = ch.status.filter(|s| *s != t.status) {
         let from = t.status;
@@ -359,21 +412,21 @@ pub async fn update_thread(
     t.public_version += 1;
     t.public_updated_at = at;
     apply_urgency(&mut t, &sla, at);
-    board::update_thread(&tx, &mut t, version).await?;
+    board::update_thread(tx, &mut t, version).await?;
     if tags_changed {
-        board::set_tags(&tx, t.id, &t.tags).await?;
+        board::set_tags(tx, t.id, &t.tags).await?;
     }
     if title.is_some() {
         board::reindex_title(
-            &tx,
+            tx,
             t.id,
             t.organization_id,
             &search::document_tokens(&t.title, MAX_TOKENS),
         )
         .await?;
     }
-    board::save_sla(&tx, t.id, &sla).await?;
-    board::append_clock_events(&tx, t.id, &events).await?;
+    board::save_sla(tx, t.id, &sla).await?;
+    board::append_clock_events(tx, t.id, &events).await?;
     let changes = json!({
         "status": {"from": before.0.as_str(), "to": t.status.as_str()},
         "priority": {"from": before.1.as_str(), "to": t.priority.as_str()},
@@ -385,12 +438,12 @@ pub async fn update_thread(
         "thread.updated"
     };
     board::outbox_append(
-        &tx,
+        tx,
         thread_event(event_type, &t, false, at, json!({"changes": changes})),
     )
     .await?;
     record(
-        &tx,
+        tx,
         entry(
             state.now(),
             Some(p),
@@ -401,6 +454,5 @@ pub async fn update_thread(
         ),
     )
     .await?;
-    commit(tx).await?;
-    Ok(view(p, t, sla))
+    Ok((t, sla))
 }
