@@ -1,7 +1,8 @@
 use chrono::{DateTime, Utc};
 use madoguchi_domain::{ContractStatus, OrganizationName};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -112,4 +113,45 @@ pub async fn update(
         return Err(StoreError::Stale);
     }
     get(db, id).await
+}
+
+/// The names of the organizations `ids` names (those that exist), for showing
+/// rows of any number of clinics without listing them all.
+pub async fn names(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<(Uuid, String)>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = organization::Entity::find()
+        .filter(organization::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|m| (m.id, m.name)).collect())
+}
+
+/// Up to `limit` organizations whose name contains `name_part` (all when
+/// `None`), by name, and whether there are more: what a picker can show of
+/// any number of clinics.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    name_part: Option<&str>,
+    limit: u64,
+) -> Result<(Vec<Organization>, bool), StoreError> {
+    let mut q = organization::Entity::find()
+        .order_by_asc(organization::Column::Name)
+        .order_by_asc(organization::Column::Id);
+    if let Some(part) = name_part.map(str::trim).filter(|p| !p.is_empty()) {
+        q = q.filter(organization::Column::Name.contains(part));
+    }
+    let mut rows = q.limit(limit + 1).all(db).await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    Ok((
+        rows.into_iter()
+            .map(from_model)
+            .collect::<Result<Vec<_>, _>>()?,
+        more,
+    ))
 }

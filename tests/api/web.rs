@@ -591,3 +591,75 @@ async fn a_stale_reply_with_a_status_change_writes_nothing_and_keeps_the_text() 
     assert_eq!(now["status"], "pending");
     assert_eq!(app.count("posts").await, posts_before + 1);
 }
+
+/// A vendor with 10,001 clinics: the queue names the last one registered,
+/// and a picker that cannot list them all finds it by part of its name.
+#[tokio::test]
+async fn the_ten_thousand_and_first_clinic_is_named_and_can_be_picked() {
+    let d = Desk::on(TestApp::spawn_with(&[("MADOGUCHI_USER_RATE_PER_MINUTE", "0")]).await).await;
+    let app = &d.app;
+    let admin = d.admin.clone();
+    let mut pending = Vec::new();
+    for i in 0..10_000 {
+        let req = app
+            .client
+            .post(app.url("/v1/organizations"))
+            .bearer_auth(&admin)
+            .json(&json!({"name": format!("あおい医院 {i:05}")}));
+        pending.push(tokio::spawn(async move {
+            req.send().await.expect("create").status()
+        }));
+        if pending.len() == 64 {
+            for h in pending.drain(..) {
+                assert_eq!(h.await.unwrap(), StatusCode::CREATED);
+            }
+        }
+    }
+    for h in pending {
+        assert_eq!(h.await.unwrap(), StatusCode::CREATED);
+    }
+    let (org, customer) = app
+        .clinic(&admin, "わかば内科クリニック", "office@wakaba.test")
+        .await;
+    app.create_thread(
+        &customer,
+        &json!({"title": "処方箋が印刷できない", "body": "プリンターが止まります"}),
+    )
+    .await;
+    let agent = Browser::new(app);
+    let queue = agent.login(AGENT_EMAIL, PASSWORD).await;
+    assert_eq!(queue.url, "/queue");
+    assert!(
+        queue.html.contains("わかば内科クリニック"),
+        "the row names the clinic"
+    );
+    // The picker lists 200 of 10,002 and offers the name search.
+    assert!(queue.html.contains("name=\"org_q\""));
+    let org_options = queue
+        .html
+        .split("id=\"organization_id\"")
+        .nth(1)
+        .and_then(|r| r.split("</select>").next())
+        .map(|select| select.matches("<option value=\"").count())
+        .unwrap_or(0);
+    // "すべて" and at most 200 clinics.
+    assert_eq!(org_options, 201);
+    // わかば
+    let found = agent.get("/queue?org_q=%E3%82%8F%E3%81%8B%E3%81%B0").await;
+    assert!(
+        found
+            .html
+            .contains(&format!("<option value=\"{org}\">わかば内科クリニック")),
+        "{}",
+        found.html
+    );
+    // Filtered by it, the clinic stays chosen, and so in the call log's picker.
+    let filtered = agent.get(&format!("/queue?organization_id={org}")).await;
+    assert!(filtered
+        .html
+        .contains(&format!("<option value=\"{org}\" selected>")));
+    let call = agent
+        .get("/calls/new?org_q=%E3%82%8F%E3%81%8B%E3%81%B0")
+        .await;
+    assert!(call.html.contains("わかば内科クリニック"));
+}

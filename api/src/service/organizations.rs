@@ -157,3 +157,56 @@ pub async fn update(
     commit(tx).await?;
     Ok(org)
 }
+
+/// The names of the organizations `ids` names, for staff pages that show rows
+/// of any number of clinics (a queue, a user list).
+pub async fn names(
+    state: &AppState,
+    p: &Principal,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, String>, ApiError> {
+    super::authorize(
+        state,
+        p,
+        Role::STAFF,
+        "organization.list",
+        Some(Object::kind("organization")),
+    )
+    .await?;
+    let mut ids = ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    Ok(organizations::names(&state.read, &ids)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// What a picker offers: up to `limit` organizations whose name contains
+/// `name_part`, by name, with `selected` always among them, and whether more
+/// match (then the page asks for part of the name).
+pub async fn choices(
+    state: &AppState,
+    p: &Principal,
+    name_part: Option<&str>,
+    selected: Option<Uuid>,
+    limit: u64,
+) -> Result<(Vec<Organization>, bool), ApiError> {
+    super::authorize(
+        state,
+        p,
+        Role::STAFF,
+        "organization.list",
+        Some(Object::kind("organization")),
+    )
+    .await?;
+    let (mut found, more) = organizations::find(&state.read, name_part, limit).await?;
+    if let Some(id) = selected.filter(|id| !found.iter().any(|o| o.id == *id)) {
+        match organizations::get(&state.read, id).await {
+            Ok(o) => found.insert(0, o),
+            Err(madoguchi_persistence::StoreError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok((found, more))
+}

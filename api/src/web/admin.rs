@@ -95,6 +95,8 @@ pub struct ListQuery {
     after: String,
     #[serde(default)]
     organization_id: String,
+    #[serde(default)]
+    org_q: String,
 }
 
 fn contract_choices(selected: ContractStatus) -> Vec<Choice> {
@@ -387,14 +389,23 @@ async fn users_page(
         Ok(p) => p,
         Err(e) => return failure(state, Some(s), e).await,
     };
-    let orgs = match service::organizations::list(state, p, None, None, 200).await {
-        Ok(o) => o.items,
+    let ids: Vec<Uuid> = page
+        .items
+        .iter()
+        .filter_map(|u| u.organization_id)
+        .collect();
+    let names = match service::organizations::names(state, p, &ids).await {
+        Ok(n) => n,
         Err(e) => return failure(state, Some(s), e).await,
     };
     let org_name = |id: Option<Uuid>| {
-        id.and_then(|id| orgs.iter().find(|o| o.id == id))
-            .map(|o| o.name.clone())
+        id.and_then(|id| names.get(&id).cloned())
             .unwrap_or_default()
+    };
+    let selected = form.organization.or(filter_org);
+    let picker = match super::pickers::organizations(state, p, &q.org_q, selected).await {
+        Ok(pk) => pk,
+        Err(e) => return failure(state, Some(s), e).await,
     };
     let next = if page.has_more {
         page.items.last().map(|u| {
@@ -406,15 +417,6 @@ async fn users_page(
         })
     } else {
         None
-    };
-    let org_choices = |selected: Option<Uuid>| {
-        orgs.iter()
-            .map(|o| Choice {
-                value: o.id.to_string(),
-                label: o.name.clone(),
-                selected: Some(o.id) == selected,
-            })
-            .collect::<Vec<_>>()
     };
     let rows = page
         .items
@@ -437,8 +439,8 @@ async fn users_page(
     let page = AdminUsersPage {
         layout: admin_layout(state, s, "利用者の管理", Some(&q.done)).await,
         rows,
-        filter_organizations: org_choices(filter_org),
-        organizations: org_choices(form.organization.or(filter_org)),
+        picker,
+        filter_selected: filter_org.map(|o| o.to_string()).unwrap_or_default(),
         roles: role_choices(form.role.unwrap_or(Role::Customer)),
         email: form.email,
         display_name: form.display_name,

@@ -88,6 +88,9 @@ pub struct CallForm {
     title: String,
     #[serde(default)]
     priority: String,
+    /// The picker's name search (`?org_q=`).
+    #[serde(default)]
+    org_q: String,
 }
 
 #[derive(Deserialize)]
@@ -96,6 +99,8 @@ pub struct CallQuery {
     thread: String,
     #[serde(default)]
     done: String,
+    #[serde(default)]
+    org_q: String,
 }
 
 async fn call_page(
@@ -107,11 +112,11 @@ async fn call_page(
     status: StatusCode,
 ) -> Response {
     let p = &s.principal;
-    let orgs = match service::organizations::list(state, p, None, None, 200).await {
-        Ok(o) => o.items,
+    let selected = Uuid::parse_str(f.organization_id.trim()).ok();
+    let picker = match super::pickers::organizations(state, p, &f.org_q, selected).await {
+        Ok(pk) => pk,
         Err(e) => return failure(state, Some(s), e).await,
     };
-    let selected = Uuid::parse_str(f.organization_id.trim()).ok();
     let mut layout = layout(state, Some(s), "電話対応の記録").await;
     layout.flash = flash;
     let link = match f.link.as_str() {
@@ -121,14 +126,7 @@ async fn call_page(
     };
     let page = CallPage {
         layout,
-        organizations: orgs
-            .iter()
-            .map(|o| Choice {
-                value: o.id.to_string(),
-                label: o.name.clone(),
-                selected: Some(o.id) == selected,
-            })
-            .collect(),
+        picker,
         caller_name: f.caller_name,
         caller_number: f.caller_number,
         outbound: f.direction == "outbound",
@@ -161,7 +159,10 @@ pub async fn new_call(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let mut f = CallForm::default();
+    let mut f = CallForm {
+        org_q: q.org_q.clone(),
+        ..CallForm::default()
+    };
     // From a thread's page: the thread and its clinic are already known.
     if let Ok(n) = q.thread.trim().parse::<i64>() {
         match svc::get_thread(&state, &s.principal, n).await {
@@ -304,6 +305,41 @@ struct NoticeValues {
     all: bool,
     organizations: Vec<Uuid>,
     threads: String,
+    /// The picker's name search (`?org_q=`).
+    org_q: String,
+}
+
+/// The clinics a notice may be addressed to, narrowed by name, with every
+/// clinic already ticked among them (a form shown again keeps its choices).
+async fn notice_picker(
+    state: &AppState,
+    p: &crate::principal::Principal,
+    form: &NoticeValues,
+) -> Result<super::pickers::OrgPicker, crate::problem::ApiError> {
+    let mut picker = super::pickers::organizations(state, p, &form.org_q, None).await?;
+    for c in &mut picker.choices {
+        c.selected = Uuid::parse_str(&c.value).is_ok_and(|id| form.organizations.contains(&id));
+    }
+    let missing: Vec<Uuid> = form
+        .organizations
+        .iter()
+        .filter(|id| !picker.choices.iter().any(|c| c.value == id.to_string()))
+        .copied()
+        .collect();
+    let names = service::organizations::names(state, p, &missing).await?;
+    for id in missing {
+        if let Some(name) = names.get(&id) {
+            picker.choices.insert(
+                0,
+                Choice {
+                    value: id.to_string(),
+                    label: name.clone(),
+                    selected: true,
+                },
+            );
+        }
+    }
+    Ok(picker)
 }
 
 async fn notices_page(
@@ -321,13 +357,13 @@ async fn notices_page(
         Err(e) => return failure(state, Some(s), e).await,
     };
     let staff = p.role().is_staff();
-    let orgs = if staff {
-        match service::organizations::list(state, p, None, None, 200).await {
-            Ok(o) => o.items,
+    let picker = if staff {
+        match notice_picker(state, p, &form).await {
+            Ok(pk) => pk,
             Err(e) => return failure(state, Some(s), e).await,
         }
     } else {
-        Vec::new()
+        super::pickers::OrgPicker::none()
     };
     let items = page
         .items
@@ -372,14 +408,7 @@ async fn notices_page(
         layout,
         notices: items,
         staff,
-        organizations: orgs
-            .iter()
-            .map(|o| Choice {
-                value: o.id.to_string(),
-                label: o.name.clone(),
-                selected: form.organizations.contains(&o.id),
-            })
-            .collect(),
+        picker,
         severities: severity_choices(form.severity.unwrap_or(Severity::Major)),
         statuses: notice_status_choices(Some(form.status.unwrap_or(NoticeStatus::Investigating))),
         all: form.all || errors.0.is_empty() && form.organizations.is_empty(),
@@ -395,6 +424,8 @@ async fn notices_page(
 pub struct NoticesQuery {
     #[serde(default)]
     done: String,
+    #[serde(default)]
+    org_q: String,
 }
 
 #[handler]
@@ -416,7 +447,10 @@ pub async fn notices(
     notices_page(
         &state,
         &s,
-        NoticeValues::default(),
+        NoticeValues {
+            org_q: q.org_q,
+            ..NoticeValues::default()
+        },
         FieldErrors::default(),
         None,
         flash,
@@ -503,6 +537,7 @@ pub async fn publish(
                 all,
                 organizations,
                 threads: threads_raw,
+                org_q: String::new(),
             };
             notices_page(
                 &state,

@@ -14,6 +14,7 @@ mod admin;
 mod desk;
 pub mod jp;
 mod pages;
+mod pickers;
 pub mod session;
 mod views;
 

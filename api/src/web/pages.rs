@@ -566,6 +566,7 @@ async fn resume(state: &AppState, s: &WebSession, draft: Draft) -> Response {
                 draft.category,
                 priority,
                 None,
+                "",
                 FieldErrors::default(),
                 flash,
                 StatusCode::OK,
@@ -732,25 +733,18 @@ async fn new_thread_page(
     category: String,
     priority: Option<Priority>,
     organization: Option<Uuid>,
+    org_q: &str,
     errors: FieldErrors,
     flash: Option<String>,
     status: StatusCode,
 ) -> Response {
-    let organizations = if s.principal.role().is_staff() {
-        match service::organizations::list(state, &s.principal, None, None, 200).await {
-            Ok(page) => page
-                .items
-                .into_iter()
-                .map(|o| Choice {
-                    selected: Some(o.id) == organization,
-                    value: o.id.to_string(),
-                    label: o.name,
-                })
-                .collect(),
+    let picker = if s.principal.role().is_staff() {
+        match super::pickers::organizations(state, &s.principal, org_q, organization).await {
+            Ok(p) => p,
             Err(e) => return failure(state, Some(s), e).await,
         }
     } else {
-        Vec::new()
+        super::pickers::OrgPicker::none()
     };
     let mut layout = layout(state, Some(s), "新規お問い合わせ").await;
     layout.flash = flash;
@@ -760,7 +754,7 @@ async fn new_thread_page(
         body,
         category,
         priorities: priority_choices(Some(priority.unwrap_or(Priority::Normal))),
-        organizations,
+        picker,
         errors,
         hours: jp::hours(state.calendar.get().rules()),
     };
@@ -768,7 +762,11 @@ async fn new_thread_page(
 }
 
 #[handler]
-pub async fn new_thread(state: Data<&AppState>, req: &Request) -> Response {
+pub async fn new_thread(
+    state: Data<&AppState>,
+    req: &Request,
+    Query(q): Query<super::pickers::PickerQuery>,
+) -> Response {
     let s = match signed_in(&state, req, None).await {
         Ok(s) => s,
         Err(r) => return r,
@@ -781,6 +779,7 @@ pub async fn new_thread(state: Data<&AppState>, req: &Request) -> Response {
         String::new(),
         None,
         None,
+        &q.org_q,
         FieldErrors::default(),
         None,
         StatusCode::OK,
@@ -846,6 +845,7 @@ pub async fn create_thread(
                 f.category,
                 priority,
                 organization,
+                "",
                 errors,
                 None,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -1157,6 +1157,8 @@ pub struct QueueQuery {
     mine: String,
     #[serde(default)]
     after: String,
+    #[serde(default)]
+    org_q: String,
 }
 
 #[handler]
@@ -1191,8 +1193,17 @@ pub async fn queue(state: Data<&AppState>, req: &Request, Query(q): Query<QueueQ
         Ok(page) => page,
         Err(e) => return failure(&state, Some(&s), e).await,
     };
-    let orgs = match service::organizations::list(&state, p, None, None, 200).await {
-        Ok(o) => o.items,
+    let ids: Vec<Uuid> = page
+        .items
+        .iter()
+        .map(|v| v.thread.organization_id)
+        .collect();
+    let names = match service::organizations::names(&state, p, &ids).await {
+        Ok(n) => n,
+        Err(e) => return failure(&state, Some(&s), e).await,
+    };
+    let picker = match super::pickers::organizations(&state, p, &q.org_q, organization).await {
+        Ok(pk) => pk,
         Err(e) => return failure(&state, Some(&s), e).await,
     };
     let (at, cal) = (state.now(), state.calendar.get());
@@ -1256,11 +1267,7 @@ pub async fn queue(state: Data<&AppState>, req: &Request, Query(q): Query<QueueQ
             QueueRow {
                 number: t.number,
                 title: t.title.clone(),
-                organization: orgs
-                    .iter()
-                    .find(|o| o.id == t.organization_id)
-                    .map(|o| o.name.clone())
-                    .unwrap_or_default(),
+                organization: names.get(&t.organization_id).cloned().unwrap_or_default(),
                 status: jp::status(t.status),
                 priority: jp::priority(t.priority),
                 priority_class: t.priority.as_str(),
@@ -1279,14 +1286,7 @@ pub async fn queue(state: Data<&AppState>, req: &Request, Query(q): Query<QueueQ
         rows,
         statuses: status_choices(status),
         priorities: priority_choices(priority),
-        organizations: orgs
-            .iter()
-            .map(|o| Choice {
-                value: o.id.to_string(),
-                label: o.name.clone(),
-                selected: Some(o.id) == organization,
-            })
-            .collect(),
+        picker,
         mine,
         tag,
         next,

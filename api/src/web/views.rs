@@ -120,7 +120,7 @@ pub struct NewThreadPage {
     pub category: String,
     pub priorities: Vec<Choice>,
     /// Staff name the clinic the thread is for.
-    pub organizations: Vec<Choice>,
+    pub picker: super::pickers::OrgPicker,
     pub errors: FieldErrors,
     pub hours: String,
 }
@@ -199,7 +199,7 @@ pub struct QueuePage {
     pub more: bool,
     pub statuses: Vec<Choice>,
     pub priorities: Vec<Choice>,
-    pub organizations: Vec<Choice>,
+    pub picker: super::pickers::OrgPicker,
     pub mine: bool,
     pub tag: String,
     pub next: Option<String>,
@@ -236,7 +236,7 @@ pub struct NoticesPage {
     pub notices: Vec<NoticeView>,
     /// Staff see the publish form and an update form on each notice.
     pub staff: bool,
-    pub organizations: Vec<Choice>,
+    pub picker: super::pickers::OrgPicker,
     pub severities: Vec<Choice>,
     pub statuses: Vec<Choice>,
     pub all: bool,
@@ -250,7 +250,7 @@ pub struct NoticesPage {
 #[template(path = "call_new.html")]
 pub struct CallPage {
     pub layout: Layout,
-    pub organizations: Vec<Choice>,
+    pub picker: super::pickers::OrgPicker,
     pub caller_name: String,
     pub caller_number: String,
     pub outbound: bool,
@@ -318,8 +318,10 @@ pub struct UserRow {
 pub struct AdminUsersPage {
     pub layout: Layout,
     pub rows: Vec<UserRow>,
-    pub filter_organizations: Vec<Choice>,
-    pub organizations: Vec<Choice>,
+    pub picker: super::pickers::OrgPicker,
+    /// The organization the list is filtered by, as the filter's select
+    /// shows it.
+    pub filter_selected: String,
     pub roles: Vec<Choice>,
     pub email: String,
     pub display_name: String,
