@@ -222,6 +222,12 @@ impl<E: Endpoint> MannersEndpoint<E> {
                 let route = resp.data::<PathPattern>().map(|p| p.0.to_string());
                 (resp, route)
             }
+            // A page's own answer carried by an extractor (the board's login
+            // page for a request without a session): sent as it is.
+            Err(err) if err.is_from_response() => {
+                let route = err.data::<PathPattern>().map(|p| p.0.to_string());
+                (err.into_response(), route)
+            }
             Err(err) => {
                 let route = err.data::<PathPattern>().map(|p| p.0.to_string());
                 let problem = schema_check::explain(&err, method.as_str(), route.as_deref(), &body)

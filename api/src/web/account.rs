@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::{
     jp,
-    pages::{failure, form_session, layout, path_id, render, signed_in, CsrfOnly},
+    pages::{failure, form_session, layout, path_id, render, CsrfOnly, SignedIn},
     see_other,
     session::WebSession,
     views::*,
@@ -118,11 +118,11 @@ async fn account_page(
 }
 
 #[handler]
-pub async fn account(state: Data<&AppState>, req: &Request, q: Query<DoneQuery>) -> Response {
-    let s = match signed_in(&state, req, None).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub async fn account(
+    state: Data<&AppState>,
+    q: Query<DoneQuery>,
+    SignedIn(s): SignedIn,
+) -> Response {
     account_page(&state, &s, done_message(&q.done), None, StatusCode::OK).await
 }
 
@@ -159,11 +159,7 @@ async fn enrolment_page(
 
 /// The enrolment in progress: its QR code and the form for the first code.
 #[handler]
-pub async fn totp_page(state: Data<&AppState>, req: &Request) -> Response {
-    let s = match signed_in(&state, req, None).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub async fn totp_page(state: Data<&AppState>, SignedIn(s): SignedIn) -> Response {
     enrolment_page(&state, &s, None, StatusCode::OK).await
 }
 

@@ -75,6 +75,22 @@ pub async fn home() -> Response {
     see_other("/admin/organizations")
 }
 
+/// An admin signed in to the board, as a handler parameter: anyone else gets
+/// the page [`admin_signed_in`] answers.
+pub(crate) struct AdminSignedIn(pub WebSession);
+
+impl<'a> poem::FromRequest<'a> for AdminSignedIn {
+    async fn from_request(req: &'a Request, _body: &mut poem::RequestBody) -> poem::Result<Self> {
+        let state = req
+            .data::<AppState>()
+            .ok_or_else(|| ApiError::internal("application state missing"))?;
+        admin_signed_in(state, req)
+            .await
+            .map(AdminSignedIn)
+            .map_err(poem::Error::from_response)
+    }
+}
+
 /// The admin pages are for admins: an agent who opens one is told so, rather
 /// than shown forms that would refuse every change.
 async fn admin_signed_in(state: &AppState, req: &Request) -> Result<WebSession, Response> {
@@ -187,13 +203,9 @@ pub async fn put_security(
 #[handler]
 pub async fn organizations(
     state: Data<&AppState>,
-    req: &Request,
     Query(q): Query<ListQuery>,
+    AdminSignedIn(s): AdminSignedIn,
 ) -> Response {
-    let s = match admin_signed_in(&state, req).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     organizations_page(
         &state,
         &s,
@@ -454,11 +466,11 @@ async fn users_page(
 }
 
 #[handler]
-pub async fn users(state: Data<&AppState>, req: &Request, Query(q): Query<ListQuery>) -> Response {
-    let s = match admin_signed_in(&state, req).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub async fn users(
+    state: Data<&AppState>,
+    Query(q): Query<ListQuery>,
+    AdminSignedIn(s): AdminSignedIn,
+) -> Response {
     users_page(
         &state,
         &s,
@@ -697,11 +709,11 @@ async fn sla_page(
 }
 
 #[handler]
-pub async fn sla(state: Data<&AppState>, req: &Request, Query(q): Query<DoneQuery>) -> Response {
-    let s = match admin_signed_in(&state, req).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub async fn sla(
+    state: Data<&AppState>,
+    Query(q): Query<DoneQuery>,
+    AdminSignedIn(s): AdminSignedIn,
+) -> Response {
     sla_page(&state, &s, &q.done, None, StatusCode::OK).await
 }
 
@@ -918,13 +930,9 @@ fn this_year(state: &AppState) -> i32 {
 #[handler]
 pub async fn calendar(
     state: Data<&AppState>,
-    req: &Request,
     Query(q): Query<CalendarQuery>,
+    AdminSignedIn(s): AdminSignedIn,
 ) -> Response {
-    let s = match admin_signed_in(&state, req).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let year = q.year.trim().parse().unwrap_or_else(|_| this_year(&state));
     calendar_page(
         &state,

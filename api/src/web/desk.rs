@@ -23,7 +23,7 @@ use super::{
     jp,
     pages::{
         failure, field_errors, form_session, layout, path_id, priority_choices, render, severity,
-        signed_in,
+        SignedIn,
     },
     see_other,
     session::WebSession,
@@ -152,13 +152,9 @@ async fn call_page(
 #[handler]
 pub async fn new_call(
     state: Data<&AppState>,
-    req: &Request,
     Query(q): Query<CallQuery>,
+    SignedIn(s): SignedIn,
 ) -> Response {
-    let s = match signed_in(&state, req, None).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let mut f = CallForm {
         org_q: q.org_q.clone(),
         ..CallForm::default()
@@ -431,13 +427,9 @@ pub struct NoticesQuery {
 #[handler]
 pub async fn notices(
     state: Data<&AppState>,
-    req: &Request,
     Query(q): Query<NoticesQuery>,
+    SignedIn(s): SignedIn,
 ) -> Response {
-    let s = match signed_in(&state, req, None).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let flash = match q.done.as_str() {
         "published" => Some("お知らせを掲載しました。関連するお問い合わせにも掲載されます。"),
         "updated" => Some("経過を掲載しました。関連するお問い合わせにも掲載されます。"),

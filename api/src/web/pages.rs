@@ -320,6 +320,25 @@ fn short_due(d: &Due) -> String {
 
 /// Whether the request's session is live; otherwise the login page (for a
 /// form, carrying what was typed).
+/// The person signed in to the board, as a handler parameter (realworld's
+/// `AuthUser`): a page that takes it cannot run without a live session, and
+/// no page repeats the check. Without one, the request is answered with the
+/// login page (or `/account` for staff who must enrol a second factor), which
+/// the manners pass through as it is.
+pub(crate) struct SignedIn(pub WebSession);
+
+impl<'a> poem::FromRequest<'a> for SignedIn {
+    async fn from_request(req: &'a Request, _body: &mut poem::RequestBody) -> poem::Result<Self> {
+        let state = req
+            .data::<AppState>()
+            .ok_or_else(|| crate::problem::ApiError::internal("application state missing"))?;
+        signed_in(state, req, None)
+            .await
+            .map(SignedIn)
+            .map_err(poem::Error::from_response)
+    }
+}
+
 pub(super) async fn signed_in(
     state: &AppState,
     req: &Request,
@@ -617,13 +636,9 @@ pub struct ListQuery {
 #[handler]
 pub async fn threads(
     state: Data<&AppState>,
-    req: &Request,
     Query(q): Query<ListQuery>,
+    SignedIn(s): SignedIn,
 ) -> Response {
-    let s = match signed_in(&state, req, None).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let p = &s.principal;
     let status = ThreadStatus::parse(&q.status).ok();
     let (at, cal) = (state.now(), state.calendar.get());
@@ -764,13 +779,9 @@ async fn new_thread_page(
 #[handler]
 pub async fn new_thread(
     state: Data<&AppState>,
-    req: &Request,
     Query(q): Query<super::pickers::PickerQuery>,
+    SignedIn(s): SignedIn,
 ) -> Response {
-    let s = match signed_in(&state, req, None).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     new_thread_page(
         &state,
         &s,
@@ -985,11 +996,11 @@ fn cause(c: &str) -> String {
 }
 
 #[handler]
-pub async fn thread(state: Data<&AppState>, req: &Request, Path(number): Path<String>) -> Response {
-    let s = match signed_in(&state, req, None).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub async fn thread(
+    state: Data<&AppState>,
+    Path(number): Path<String>,
+    SignedIn(s): SignedIn,
+) -> Response {
     let number: i64 = match path_id(&state, &s, &number).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -1162,11 +1173,11 @@ pub struct QueueQuery {
 }
 
 #[handler]
-pub async fn queue(state: Data<&AppState>, req: &Request, Query(q): Query<QueueQuery>) -> Response {
-    let s = match signed_in(&state, req, None).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub async fn queue(
+    state: Data<&AppState>,
+    Query(q): Query<QueueQuery>,
+    SignedIn(s): SignedIn,
+) -> Response {
     let p = &s.principal;
     let status = ThreadStatus::parse(&q.status).ok();
     let priority = Priority::parse(&q.priority).ok();
