@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::{
     jp,
-    pages::{failure, form_session, layout, path_id, render, CsrfOnly, SignedIn},
+    pages::{failure, form_session, layout, path_id, render, CsrfOnly, SessionForm, SignedIn},
     see_other,
     session::WebSession,
     views::*,
@@ -193,13 +193,8 @@ pub struct CodeForm {
 #[handler]
 pub async fn confirm_totp(
     state: Data<&AppState>,
-    req: &Request,
-    Form(f): Form<CodeForm>,
+    SessionForm(s, f): SessionForm<CodeForm>,
 ) -> Response {
-    let s = match form_session(&state, req, &f.csrf, None).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     match svc::confirm(&state, &s.principal, f.code.trim()).await {
         Ok(codes) => {
             let page = RecoveryCodesPage {
@@ -218,13 +213,8 @@ pub async fn confirm_totp(
 #[handler]
 pub async fn remove_totp(
     state: Data<&AppState>,
-    req: &Request,
-    Form(f): Form<CodeForm>,
+    SessionForm(s, f): SessionForm<CodeForm>,
 ) -> Response {
-    let s = match form_session(&state, req, &f.csrf, None).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     match svc::remove(&state, &s.principal, f.code.trim()).await {
         Ok(()) => see_other("/account?done=totp-removed"),
         Err(e) => match message(&e) {
@@ -271,13 +261,8 @@ pub struct PasswordForm {
 #[handler]
 pub async fn change_password(
     state: Data<&AppState>,
-    req: &Request,
-    Form(f): Form<PasswordForm>,
+    SessionForm(s, f): SessionForm<PasswordForm>,
 ) -> Response {
-    let s = match form_session(&state, req, &f.csrf, None).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     match auth::change_password(&state, &s.principal, f.current_password, &f.new_password).await {
         Ok(_) => see_other("/account?done=password-changed"),
         Err(e) => match message(&e) {
@@ -286,3 +271,5 @@ pub async fn change_password(
         },
     }
 }
+
+csrf_forms!(CodeForm, PasswordForm);

@@ -14,7 +14,7 @@ use madoguchi_persistence::users::UserFilter;
 use poem::{
     handler,
     http::StatusCode,
-    web::{Data, Form, Path, Query},
+    web::{Data, Path, Query},
     Request, Response,
 };
 use serde::Deserialize;
@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::{
     jp,
-    pages::{failure, field_errors, form_session, layout, path_id, render, signed_in, PAGE},
+    pages::{failure, field_errors, layout, path_id, render, signed_in, SessionForm, PAGE},
     see_other,
     session::WebSession,
     views::*,
@@ -182,13 +182,8 @@ pub struct SecurityForm {
 #[handler]
 pub async fn put_security(
     state: Data<&AppState>,
-    req: &Request,
-    Form(f): Form<SecurityForm>,
+    SessionForm(s, f): SessionForm<SecurityForm>,
 ) -> Response {
-    let s = match form_session(&state, req, &f.csrf, None).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let on = f.staff_totp_required == "on";
     match service::second_factor::set_staff_required(&state, &s.principal, on).await {
         Ok(true) => see_other("/admin/users?done=totp-required"),
@@ -235,13 +230,8 @@ pub struct OrganizationForm {
 #[handler]
 pub async fn create_organization(
     state: Data<&AppState>,
-    req: &Request,
-    Form(f): Form<OrganizationForm>,
+    SessionForm(s, f): SessionForm<OrganizationForm>,
 ) -> Response {
-    let s = match form_session(&state, req, &f.csrf, None).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let status = ContractStatus::parse(&f.contract_status).ok();
     match service::organizations::create(&state, &s.principal, &f.name, status).await {
         Ok(_) => see_other("/admin/organizations?done=org-created"),
@@ -265,14 +255,9 @@ pub async fn create_organization(
 #[handler]
 pub async fn update_organization(
     state: Data<&AppState>,
-    req: &Request,
     Path(id): Path<String>,
-    Form(f): Form<OrganizationForm>,
+    SessionForm(s, f): SessionForm<OrganizationForm>,
 ) -> Response {
-    let s = match form_session(&state, req, &f.csrf, None).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let id: Uuid = match path_id(&state, &s, &id).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -296,14 +281,9 @@ pub async fn update_organization(
 #[handler]
 pub async fn export_organization(
     state: Data<&AppState>,
-    req: &Request,
     Path(id): Path<String>,
-    Form(f): Form<CsrfForm>,
+    SessionForm(s, _): SessionForm<CsrfForm>,
 ) -> Response {
-    let s = match form_session(&state, req, &f.csrf, None).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let id: Uuid = match path_id(&state, &s, &id).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -335,14 +315,9 @@ pub struct EraseForm {
 #[handler]
 pub async fn erase_organization(
     state: Data<&AppState>,
-    req: &Request,
     Path(id): Path<String>,
-    Form(f): Form<EraseForm>,
+    SessionForm(s, f): SessionForm<EraseForm>,
 ) -> Response {
-    let s = match form_session(&state, req, &f.csrf, None).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let id: Uuid = match path_id(&state, &s, &id).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -502,13 +477,8 @@ pub struct NewUserForm {
 #[handler]
 pub async fn create_user(
     state: Data<&AppState>,
-    req: &Request,
-    Form(f): Form<NewUserForm>,
+    SessionForm(s, f): SessionForm<NewUserForm>,
 ) -> Response {
-    let s = match form_session(&state, req, &f.csrf, None).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let role = Role::parse(&f.role).unwrap_or(Role::Customer);
     let organization = Uuid::parse_str(f.organization_id.trim()).ok();
     let new = service::users::CreateUser {
@@ -570,14 +540,9 @@ pub struct UserActionForm {
 #[handler]
 pub async fn update_user(
     state: Data<&AppState>,
-    req: &Request,
     Path(id): Path<String>,
-    Form(f): Form<UserActionForm>,
+    SessionForm(s, f): SessionForm<UserActionForm>,
 ) -> Response {
-    let s = match form_session(&state, req, &f.csrf, None).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let id: Uuid = match path_id(&state, &s, &id).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -732,14 +697,9 @@ pub struct SlaForm {
 #[handler]
 pub async fn put_sla(
     state: Data<&AppState>,
-    req: &Request,
     Path(priority): Path<String>,
-    Form(f): Form<SlaForm>,
+    SessionForm(s, f): SessionForm<SlaForm>,
 ) -> Response {
-    let s = match form_session(&state, req, &f.csrf, None).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let Ok(priority) = Priority::parse(&priority) else {
         return failure(&state, Some(&s), ApiError::new(ProblemType::NotFound)).await;
     };
@@ -963,13 +923,8 @@ pub struct ClosureForm {
 #[handler]
 pub async fn add_closure(
     state: Data<&AppState>,
-    req: &Request,
-    Form(f): Form<ClosureForm>,
+    SessionForm(s, f): SessionForm<ClosureForm>,
 ) -> Response {
-    let s = match form_session(&state, req, &f.csrf, None).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let special = f.kind == "hours";
     let date = NaiveDate::parse_from_str(f.date.trim(), "%Y-%m-%d").ok();
     let hours: Vec<String> = f
@@ -1044,14 +999,9 @@ pub struct CsrfForm {
 #[handler]
 pub async fn remove_closure(
     state: Data<&AppState>,
-    req: &Request,
     Path(date): Path<String>,
-    Form(f): Form<CsrfForm>,
+    SessionForm(s, _): SessionForm<CsrfForm>,
 ) -> Response {
-    let s = match form_session(&state, req, &f.csrf, None).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let date: NaiveDate = match path_id(&state, &s, &date).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -1064,3 +1014,14 @@ pub async fn remove_closure(
         Err(e) => failure(&state, Some(&s), e).await,
     }
 }
+
+csrf_forms!(
+    ClosureForm,
+    CsrfForm,
+    EraseForm,
+    NewUserForm,
+    OrganizationForm,
+    SecurityForm,
+    SlaForm,
+    UserActionForm
+);

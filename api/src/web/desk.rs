@@ -23,7 +23,7 @@ use super::{
     jp,
     pages::{
         failure, field_errors, form_session, layout, path_id, priority_choices, render, severity,
-        SignedIn,
+        SessionForm, SignedIn,
     },
     see_other,
     session::WebSession,
@@ -175,11 +175,10 @@ pub async fn new_call(
 }
 
 #[handler]
-pub async fn log_call(state: Data<&AppState>, req: &Request, Form(f): Form<CallForm>) -> Response {
-    let s = match form_session(&state, req, &f.csrf, None).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub async fn log_call(
+    state: Data<&AppState>,
+    SessionForm(s, f): SessionForm<CallForm>,
+) -> Response {
     // What the form itself cannot express is collected first, then the
     // service checks the rest; every message is shown at once.
     let mut errors = Vec::new();
@@ -559,14 +558,9 @@ pub struct UpdateForm {
 #[handler]
 pub async fn add_update(
     state: Data<&AppState>,
-    req: &Request,
     Path(id): Path<String>,
-    Form(f): Form<UpdateForm>,
+    SessionForm(s, f): SessionForm<UpdateForm>,
 ) -> Response {
-    let s = match form_session(&state, req, &f.csrf, None).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let id: Uuid = match path_id(&state, &s, &id).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -595,3 +589,5 @@ pub async fn add_update(
         Err(e) => failure(&state, Some(&s), e).await,
     }
 }
+
+csrf_forms!(CallForm, UpdateForm);

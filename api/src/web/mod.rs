@@ -9,6 +9,17 @@
 //! strict security headers and no caching; a service error becomes the page it
 //! means (the login page, the 404 page, the form again with its message).
 
+/// Forms whose `csrf` field [`pages::SessionForm`] checks.
+macro_rules! csrf_forms {
+    ($($t:ty),* $(,)?) => {
+        $(impl crate::web::pages::HasCsrf for $t {
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+        })*
+    };
+}
+
 mod account;
 mod admin;
 mod desk;

@@ -400,6 +400,34 @@ async fn login_form(
 /// The session of a form's sender with the form's CSRF token checked;
 /// otherwise the page that answers instead (the login page carrying `draft`,
 /// or the refusal).
+/// A form that carries the board's CSRF token.
+pub(crate) trait HasCsrf {
+    fn csrf(&self) -> &str;
+}
+
+/// A form posted by the person signed in to the board, with its CSRF token
+/// checked, as a handler parameter. Without a live session the answer is the
+/// login page; with a token that is not this session's, the refusal page.
+/// (A form that must survive an expired session calls [`form_session`] with
+/// its draft instead.)
+pub(crate) struct SessionForm<T>(pub WebSession, pub T);
+
+impl<'a, T> poem::FromRequest<'a> for SessionForm<T>
+where
+    T: serde::de::DeserializeOwned + HasCsrf + Send,
+{
+    async fn from_request(req: &'a Request, body: &mut poem::RequestBody) -> poem::Result<Self> {
+        let state = req
+            .data::<AppState>()
+            .ok_or_else(|| ApiError::internal("application state missing"))?;
+        let Form(f) = Form::<T>::from_request(req, body).await?;
+        let s = form_session(state, req, f.csrf(), None)
+            .await
+            .map_err(poem::Error::from_response)?;
+        Ok(SessionForm(s, f))
+    }
+}
+
 pub(super) async fn form_session(
     state: &AppState,
     req: &Request,
