@@ -504,14 +504,36 @@ async fn a_stale_reply_with_a_status_change_writes_nothing_and_keeps_the_text() 
     let n = t["number"].as_i64().unwrap();
     let agent = Browser::new(app);
     agent.login(AGENT_EMAIL, PASSWORD).await;
+    // The reply form as the page showed it, sent with a status and a text.
+    let reply = |page: Page, body: String| {
+        let agent = &agent;
+        async move {
+            let version = page
+                .html
+                .split("name=\"version\" value=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .unwrap()
+                .to_owned();
+            agent
+                .post(
+                    &format!("/threads/{n}/posts"),
+                    &[
+                        ("csrf", &page.csrf()),
+                        ("version", &version),
+                        ("status", "pending"),
+                        ("body", &body),
+                    ],
+                )
+                .await
+        }
+    };
+    let status_now = || async {
+        crate::helpers::ok_json(app.get(&format!("/v1/threads/{n}"), Some(&d.agent)).await).await
+            ["status"]
+            .clone()
+    };
     let page = agent.get(&format!("/threads/{n}")).await;
-    let version = page
-        .html
-        .split("name=\"version\" value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .unwrap()
-        .to_owned();
     // Meanwhile another agent raises the priority.
     let r = app
         .patch_thread(&d.admin, n, &json!({"priority": "high"}))
@@ -519,76 +541,25 @@ async fn a_stale_reply_with_a_status_change_writes_nothing_and_keeps_the_text() 
     assert_eq!(r.status(), StatusCode::OK);
     let posts_before = app.count("posts").await;
     let text = "お手数ですが、エラー画面の写真をお送りください。";
-    let answer = agent
-        .post(
-            &format!("/threads/{n}/posts"),
-            &[
-                ("csrf", &page.csrf()),
-                ("version", &version),
-                ("status", "pending"),
-                ("body", text),
-            ],
-        )
-        .await;
+    let answer = reply(page, text.to_owned()).await;
     assert_eq!(answer.status, StatusCode::PRECONDITION_FAILED);
     assert_eq!(answer.textarea("body"), text);
     assert_eq!(app.count("posts").await, posts_before, "no reply written");
-    let now =
-        crate::helpers::ok_json(app.get(&format!("/v1/threads/{n}"), Some(&d.agent)).await).await;
-    assert_eq!(now["status"], "new", "no status written");
+    assert_eq!(status_now().await, "new", "no status written");
 
     // On the version now shown: a reply too long to post leaves the status
-    // as it was too (one change, all or nothing), and keeps the text.
+    // as it was too (one change, all or nothing).
     let page = agent.get(&format!("/threads/{n}")).await;
-    let version = page
-        .html
-        .split("name=\"version\" value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .unwrap()
-        .to_owned();
-    let long = "長".repeat(10_001);
-    let refused = agent
-        .post(
-            &format!("/threads/{n}/posts"),
-            &[
-                ("csrf", &page.csrf()),
-                ("version", &version),
-                ("status", "pending"),
-                ("body", &long),
-            ],
-        )
-        .await;
+    let refused = reply(page, "長".repeat(10_001)).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let now =
-        crate::helpers::ok_json(app.get(&format!("/v1/threads/{n}"), Some(&d.agent)).await).await;
-    assert_eq!(now["status"], "new", "the status waits for its reply");
+    assert_eq!(status_now().await, "new", "the status waits for its reply");
 
     // Both land together.
     let page = agent.get(&format!("/threads/{n}")).await;
-    let version = page
-        .html
-        .split("name=\"version\" value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .unwrap()
-        .to_owned();
-    let done = agent
-        .post(
-            &format!("/threads/{n}/posts"),
-            &[
-                ("csrf", &page.csrf()),
-                ("version", &version),
-                ("status", "pending"),
-                ("body", text),
-            ],
-        )
-        .await;
+    let done = reply(page, text.to_owned()).await;
     assert_eq!(done.status, StatusCode::OK);
     assert!(done.html.contains(text));
-    let now =
-        crate::helpers::ok_json(app.get(&format!("/v1/threads/{n}"), Some(&d.agent)).await).await;
-    assert_eq!(now["status"], "pending");
+    assert_eq!(status_now().await, "pending");
     assert_eq!(app.count("posts").await, posts_before + 1);
 }
 

@@ -165,14 +165,7 @@ pub async fn names(
     p: &Principal,
     ids: &[Uuid],
 ) -> Result<std::collections::HashMap<Uuid, String>, ApiError> {
-    super::authorize(
-        state,
-        p,
-        Role::STAFF,
-        "organization.list",
-        Some(Object::kind("organization")),
-    )
-    .await?;
+    may_list(state, p).await?;
     let mut ids = ids.to_vec();
     ids.sort();
     ids.dedup();
@@ -192,14 +185,7 @@ pub async fn choices(
     selected: Option<Uuid>,
     limit: u64,
 ) -> Result<(Vec<Organization>, bool), ApiError> {
-    super::authorize(
-        state,
-        p,
-        Role::STAFF,
-        "organization.list",
-        Some(Object::kind("organization")),
-    )
-    .await?;
+    may_list(state, p).await?;
     let (mut found, more) = organizations::find(&state.read, name_part, limit).await?;
     if let Some(id) = selected.filter(|id| !found.iter().any(|o| o.id == *id)) {
         match organizations::get(&state.read, id).await {
@@ -209,4 +195,16 @@ pub async fn choices(
         }
     }
     Ok((found, more))
+}
+
+/// Staff may list clinics (their names, a picker's choices).
+async fn may_list(state: &AppState, p: &Principal) -> Result<(), ApiError> {
+    super::authorize(
+        state,
+        p,
+        Role::STAFF,
+        "organization.list",
+        Some(Object::kind("organization")),
+    )
+    .await
 }
