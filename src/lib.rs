@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use madoguchi_api::{
     clock::Clock,
-    second_factor::Sealer,
     service::bootstrap::{self, AdminBootstrap},
     tokens::JwtKeys,
+    totp::Sealer,
     ApiConfig, AppState,
 };
 use madoguchi_domain::calendar::CalendarRules;

@@ -22,12 +22,12 @@ pub mod principal;
 pub mod problem;
 pub mod routes;
 pub mod schema_check;
-pub mod second_factor;
 pub mod secrets;
 pub mod service;
 pub mod state;
 pub mod text;
 pub mod tokens;
+pub mod totp;
 pub mod types;
 pub mod web;
 

@@ -5,8 +5,8 @@ use madoguchi_persistence::{Db, Pools};
 use madoguchi_domain::calendar::CalendarRules;
 
 use crate::{
-    calendar_handle::CalendarHandle, clock::Clock, metrics::Metrics, second_factor::Sealer,
-    service::opener::ThreadOpener, tokens::JwtKeys,
+    calendar_handle::CalendarHandle, clock::Clock, metrics::Metrics, service::opener::ThreadOpener,
+    tokens::JwtKeys, totp::Sealer,
 };
 
 /// Settings the HTTP layer needs, read once by the binary.

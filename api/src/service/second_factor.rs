@@ -28,11 +28,11 @@ use super::{
 use crate::{
     principal::Principal,
     problem::{ApiError, ProblemType},
-    second_factor::{
+    state::AppState,
+    totp::{
         looks_like_code, matching_step, new_recovery_codes, new_secret, otpauth, qr_svg,
         recovery_hash,
     },
-    state::AppState,
 };
 
 /// The setting (in the shared settings table, so every instance agrees) that

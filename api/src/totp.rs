@@ -1,4 +1,4 @@
-//! The staff second factor's cryptography: TOTP codes (RFC 6238, by totp-rs),
+//! The second factor's cryptography: TOTP codes (RFC 6238, by totp-rs),
 //! the QR code an authenticator app scans, one-time recovery codes, and the
 //! sealing of TOTP secrets at rest (AES-256-GCM, bound to their user).
 //!
