@@ -213,6 +213,31 @@ pub async fn login_web(
     .await
 }
 
+/// The person of a board session named by the hash of its cookie's secret:
+/// live (not revoked, not idle past `MADOGUCHI_WEB_IDLE_MINUTES`), within the
+/// person's request rate, its activity recorded at most once a minute.
+/// `None`: no such live session.
+pub async fn web_principal(
+    state: &AppState,
+    cookie_hash: &str,
+) -> Result<Option<Principal>, ApiError> {
+    let now = state.now();
+    let Some(live) =
+        sessions::web_session(&state.read, cookie_hash, now, state.config.web_idle).await?
+    else {
+        return Ok(None);
+    };
+    if let Some(limiter) = &state.user_limiter {
+        state.within_rate(limiter, &live.user.id)?;
+    }
+    if now - live.last_seen_at >= Duration::minutes(1) {
+        sessions::touch(&state.db, live.id, now).await?;
+    }
+    Ok(Some(
+        second_factor::principal_for(state, live.user, live.id).await?,
+    ))
+}
+
 enum SessionKind<'a> {
     Token,
     Cookie {

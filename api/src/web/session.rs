@@ -14,7 +14,6 @@
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use hmac::{Hmac, Mac};
-use madoguchi_persistence::sessions;
 use poem::{http::header, Request};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -158,21 +157,12 @@ pub async fn current(state: &AppState, req: &Request) -> Result<Option<WebSessio
         return Ok(None);
     };
     let h = hash(secret);
-    let now = state.now();
-    let Some(live) = sessions::web_session(&state.read, &h, now, state.config.web_idle).await?
-    else {
-        return Ok(None);
-    };
-    if let Some(limiter) = &state.user_limiter {
-        state.within_rate(limiter, &live.user.id)?;
-    }
-    if now - live.last_seen_at >= chrono::Duration::minutes(1) {
-        sessions::touch(&state.db, live.id, now).await?;
-    }
-    Ok(Some(WebSession {
-        principal: crate::service::second_factor::principal_for(state, live.user, live.id).await?,
-        csrf: csrf_token(state, &h),
-    }))
+    Ok(crate::service::auth::web_principal(state, &h)
+        .await?
+        .map(|principal| WebSession {
+            principal,
+            csrf: csrf_token(state, &h),
+        }))
 }
 
 /// Whether a form sent with `token` belongs to the request's session.
