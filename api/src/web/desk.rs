@@ -310,7 +310,7 @@ async fn notice_picker(
     state: &AppState,
     p: &crate::principal::Principal,
     form: &NoticeValues,
-) -> Result<super::pickers::OrgPicker, crate::problem::ApiError> {
+) -> Result<super::views::OrgPicker, crate::problem::ApiError> {
     let mut picker = super::pickers::organizations(state, p, &form.org_q, None).await?;
     for c in &mut picker.choices {
         c.selected = Uuid::parse_str(&c.value).is_ok_and(|id| form.organizations.contains(&id));
@@ -358,7 +358,7 @@ async fn notices_page(
             Err(e) => return failure(state, Some(s), e).await,
         }
     } else {
-        super::pickers::OrgPicker::none()
+        super::views::OrgPicker::none()
     };
     let items = page
         .items

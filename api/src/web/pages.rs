@@ -787,7 +787,7 @@ async fn new_thread_page(
             Err(e) => return failure(state, Some(s), e).await,
         }
     } else {
-        super::pickers::OrgPicker::none()
+        super::views::OrgPicker::none()
     };
     let mut layout = layout(state, Some(s), "新規お問い合わせ").await;
     layout.flash = flash;

@@ -4,20 +4,11 @@
 
 use uuid::Uuid;
 
-use super::views::Choice;
+use super::views::{Choice, OrgPicker};
 use crate::{principal::Principal, problem::ApiError, service, state::AppState};
 
 /// The most names one select lists.
 pub(super) const LIMIT: u64 = 200;
-
-/// A picker as a page shows it.
-pub(crate) struct OrgPicker {
-    pub choices: Vec<Choice>,
-    /// The part of a name it was narrowed by.
-    pub q: String,
-    /// Not every clinic is listed: the page offers the name search.
-    pub narrowed: bool,
-}
 
 pub(super) async fn organizations(
     state: &AppState,
@@ -40,17 +31,6 @@ pub(super) async fn organizations(
         q: q.to_owned(),
         narrowed: more || part.is_some(),
     })
-}
-
-impl OrgPicker {
-    /// No picker (a clinic's own pages).
-    pub(super) fn none() -> Self {
-        OrgPicker {
-            choices: Vec::new(),
-            q: String::new(),
-            narrowed: false,
-        }
-    }
 }
 
 /// The name search a picker's page takes (`?org_q=`).

@@ -99,6 +99,26 @@ pub struct Choice {
     pub selected: bool,
 }
 
+/// A picker as a page shows it.
+pub(crate) struct OrgPicker {
+    pub choices: Vec<Choice>,
+    /// The part of a name it was narrowed by.
+    pub q: String,
+    /// Not every clinic is listed: the page offers the name search.
+    pub narrowed: bool,
+}
+
+impl OrgPicker {
+    /// No picker (a clinic's own pages).
+    pub(crate) fn none() -> Self {
+        OrgPicker {
+            choices: Vec::new(),
+            q: String::new(),
+            narrowed: false,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "threads.html")]
 pub struct ThreadsPage {
@@ -120,7 +140,7 @@ pub struct NewThreadPage {
     pub category: String,
     pub priorities: Vec<Choice>,
     /// Staff name the clinic the thread is for.
-    pub picker: super::pickers::OrgPicker,
+    pub picker: OrgPicker,
     pub errors: FieldErrors,
     pub hours: String,
 }
@@ -199,7 +219,7 @@ pub struct QueuePage {
     pub more: bool,
     pub statuses: Vec<Choice>,
     pub priorities: Vec<Choice>,
-    pub picker: super::pickers::OrgPicker,
+    pub picker: OrgPicker,
     pub mine: bool,
     pub tag: String,
     pub next: Option<String>,
@@ -236,7 +256,7 @@ pub struct NoticesPage {
     pub notices: Vec<NoticeView>,
     /// Staff see the publish form and an update form on each notice.
     pub staff: bool,
-    pub picker: super::pickers::OrgPicker,
+    pub picker: OrgPicker,
     pub severities: Vec<Choice>,
     pub statuses: Vec<Choice>,
     pub all: bool,
@@ -250,7 +270,7 @@ pub struct NoticesPage {
 #[template(path = "call_new.html")]
 pub struct CallPage {
     pub layout: Layout,
-    pub picker: super::pickers::OrgPicker,
+    pub picker: OrgPicker,
     pub caller_name: String,
     pub caller_number: String,
     pub outbound: bool,
@@ -318,7 +338,7 @@ pub struct UserRow {
 pub struct AdminUsersPage {
     pub layout: Layout,
     pub rows: Vec<UserRow>,
-    pub picker: super::pickers::OrgPicker,
+    pub picker: OrgPicker,
     /// The organization the list is filtered by, as the filter's select
     /// shows it.
     pub filter_selected: String,
