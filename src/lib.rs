@@ -10,6 +10,7 @@ use std::time::Duration;
 use madoguchi_api::{
     clock::Clock,
     service::bootstrap::{self, AdminBootstrap},
+    service::webhooks::dispatcher::FanOut,
     tokens::JwtKeys,
     totp::Sealer,
     ApiConfig, AppState,
@@ -97,6 +98,9 @@ pub async fn prepare_with_clock(config: &Config, clock: Clock) -> Result<AppStat
         .refresh(&state.db)
         .await
         .map_err(|e| StartError::Calendar(e.to_string()))?;
+    madoguchi_api::service::outbox::register::<FanOut>(&state)
+        .await
+        .map_err(|e| StartError::Bootstrap(format!("registering the outbox's readers: {e}")))?;
     Ok(state)
 }
 

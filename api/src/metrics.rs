@@ -1,8 +1,8 @@
 //! Prometheus metrics: requests by route template and status, and latency.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
-    Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 pub struct Metrics {
@@ -23,6 +23,14 @@ pub struct Metrics {
     sla_sweeps: IntCounter,
     sla_events: IntCounter,
     webhook_attempts: IntCounterVec,
+    /// Outbox events each consumer handled on this instance: a consumer whose
+    /// counter stops while others move is stuck.
+    outbox_consumed: IntCounterVec,
+    /// Occurrences of each scheduled job this instance ran, by result.
+    job_runs: IntCounterVec,
+    /// When this instance last finished an occurrence of each job (the
+    /// occurrence's instant, Unix seconds).
+    job_last: IntGaugeVec,
 }
 
 impl Default for Metrics {
@@ -93,6 +101,33 @@ impl Metrics {
         )
         .expect("static metric definition");
         let _ = registry.register(Box::new(webhook_attempts.clone()));
+        let outbox_consumed = IntCounterVec::new(
+            Opts::new(
+                "madoguchi_outbox_events_consumed_total",
+                "Outbox events handled by this instance, by consumer",
+            ),
+            &["consumer"],
+        )
+        .expect("static metric definition");
+        let job_runs = IntCounterVec::new(
+            Opts::new(
+                "madoguchi_job_runs_total",
+                "Occurrences of scheduled jobs run by this instance, by job and result (ok, failed)",
+            ),
+            &["job", "result"],
+        )
+        .expect("static metric definition");
+        let job_last = IntGaugeVec::new(
+            Opts::new(
+                "madoguchi_job_last_occurrence_seconds",
+                "The instant (Unix seconds) of the last occurrence of each job this instance ran",
+            ),
+            &["job"],
+        )
+        .expect("static metric definition");
+        let _ = registry.register(Box::new(outbox_consumed.clone()));
+        let _ = registry.register(Box::new(job_runs.clone()));
+        let _ = registry.register(Box::new(job_last.clone()));
         let _ = registry.register(Box::new(sla_sweeps.clone()));
         let _ = registry.register(Box::new(sla_events.clone()));
         Metrics {
@@ -105,6 +140,9 @@ impl Metrics {
             sla_sweeps,
             sla_events,
             webhook_attempts,
+            outbox_consumed,
+            job_runs,
+            job_last,
         }
     }
 
@@ -127,6 +165,23 @@ impl Metrics {
         self.webhook_attempts
             .with_label_values(&[if delivered { "delivered" } else { "failed" }])
             .inc();
+    }
+
+    /// `consumer` handled `n` outbox events.
+    pub fn outbox_consumed(&self, consumer: &str, n: usize) {
+        self.outbox_consumed
+            .with_label_values(&[consumer])
+            .inc_by(n as u64);
+    }
+
+    /// This instance ran the occurrence of `job` due at `occurrence` (Unix seconds).
+    pub fn job_ran(&self, job: &str, occurrence: i64, ok: bool) {
+        self.job_runs
+            .with_label_values(&[job, if ok { "ok" } else { "failed" }])
+            .inc();
+        if ok {
+            self.job_last.with_label_values(&[job]).set(occurrence);
+        }
     }
 
     pub fn sla_swept(&self, events: usize) {

@@ -2,7 +2,9 @@
 //! persistence records; no storage type ever appears in the schema.
 
 use chrono::{DateTime, FixedOffset};
-use madoguchi_domain::{integrations::Scope, time::to_wire, ContractStatus, Role};
+use madoguchi_domain::{
+    events::EventType, integrations::Scope, time::to_wire, ContractStatus, Role,
+};
 use madoguchi_persistence::{
     api_keys::ApiKey,
     audit::AuditEvent,
@@ -1248,35 +1250,41 @@ pub enum WebhookEventDto {
 }
 
 impl WebhookEventDto {
-    pub fn as_str(self) -> &'static str {
+    /// Every value, `*` first.
+    const ALL: [WebhookEventDto; 9] = [
+        WebhookEventDto::All,
+        WebhookEventDto::ThreadCreated,
+        WebhookEventDto::ThreadUpdated,
+        WebhookEventDto::ThreadStatusChanged,
+        WebhookEventDto::PostCreated,
+        WebhookEventDto::SlaWarning,
+        WebhookEventDto::SlaBreached,
+        WebhookEventDto::AnnouncementPublished,
+        WebhookEventDto::AnnouncementUpdated,
+    ];
+
+    /// The domain's event (`None` for `*`): the wire names come from
+    /// `domain::events`, and a test holds the `rename`s above to them.
+    pub fn event(self) -> Option<EventType> {
         match self {
-            WebhookEventDto::All => "*",
-            WebhookEventDto::ThreadCreated => "thread.created",
-            WebhookEventDto::ThreadUpdated => "thread.updated",
-            WebhookEventDto::ThreadStatusChanged => "thread.status_changed",
-            WebhookEventDto::PostCreated => "post.created",
-            WebhookEventDto::SlaWarning => "sla.warning",
-            WebhookEventDto::SlaBreached => "sla.breached",
-            WebhookEventDto::AnnouncementPublished => "announcement.published",
-            WebhookEventDto::AnnouncementUpdated => "announcement.updated",
+            WebhookEventDto::All => None,
+            WebhookEventDto::ThreadCreated => Some(EventType::ThreadCreated),
+            WebhookEventDto::ThreadUpdated => Some(EventType::ThreadUpdated),
+            WebhookEventDto::ThreadStatusChanged => Some(EventType::ThreadStatusChanged),
+            WebhookEventDto::PostCreated => Some(EventType::PostCreated),
+            WebhookEventDto::SlaWarning => Some(EventType::SlaWarning),
+            WebhookEventDto::SlaBreached => Some(EventType::SlaBreached),
+            WebhookEventDto::AnnouncementPublished => Some(EventType::AnnouncementPublished),
+            WebhookEventDto::AnnouncementUpdated => Some(EventType::AnnouncementUpdated),
         }
     }
 
+    pub fn as_str(self) -> &'static str {
+        self.event().map_or("*", EventType::as_str)
+    }
+
     fn from_stored(s: &str) -> Option<Self> {
-        use WebhookEventDto::*;
-        [
-            All,
-            ThreadCreated,
-            ThreadUpdated,
-            ThreadStatusChanged,
-            PostCreated,
-            SlaWarning,
-            SlaBreached,
-            AnnouncementPublished,
-            AnnouncementUpdated,
-        ]
-        .into_iter()
-        .find(|e| e.as_str() == s)
+        Self::ALL.into_iter().find(|e| e.as_str() == s)
     }
 }
 
@@ -1568,6 +1576,22 @@ mod tests {
             assert!(serde_json::to_string(&page)
                 .unwrap()
                 .contains("2026-12-07T09:00:00.123456+09:00"));
+        }
+    }
+
+    /// The names a client sees in the document are the domain's, and every
+    /// event a subscription may name has a value.
+    #[test]
+    fn webhook_event_values_carry_the_domain_names() {
+        use poem_openapi::types::ToJSON;
+        for dto in WebhookEventDto::ALL {
+            assert_eq!(dto.to_json(), Some(serde_json::json!(dto.as_str())));
+        }
+        for e in EventType::SUBSCRIBABLE {
+            assert!(
+                WebhookEventDto::ALL.iter().any(|d| d.event() == Some(e)),
+                "{e}"
+            );
         }
     }
 }

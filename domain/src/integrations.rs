@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Role, ValidationError};
+use crate::{events::EventType, Role, ValidationError};
 
 /// One permission of an API key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -207,22 +207,6 @@ mod tests {
 
 // ---- webhooks -------------------------------------------------------------------
 
-/// The events a subscription may ask for: those the outbox writes.
-pub const EVENT_TYPES: [&str; 8] = [
-    "thread.created",
-    "thread.updated",
-    "thread.status_changed",
-    "post.created",
-    "sla.warning",
-    "sla.breached",
-    "announcement.published",
-    "announcement.updated",
-];
-
-/// The event a test ping sends, and the one written when an endpoint is disabled.
-pub const PING_EVENT: &str = "webhook.ping";
-pub const DISABLED_EVENT: &str = "webhook.disabled";
-
 /// The event types of a subscription as asked for: known ones or `*`, at least
 /// one; sorted and without repeats.
 pub fn subscription_events(asked: &[String]) -> Result<Vec<String>, ValidationError> {
@@ -234,7 +218,7 @@ pub fn subscription_events(asked: &[String]) -> Result<Vec<String>, ValidationEr
     }
     let mut out: Vec<String> = Vec::with_capacity(asked.len());
     for e in asked {
-        if e != "*" && !EVENT_TYPES.contains(&e.as_str()) {
+        if e != "*" && !EventType::parse(e).is_some_and(EventType::subscribable) {
             return Err(ValidationError::new(
                 "event_types",
                 format!("unknown event type {e:?}"),
@@ -254,11 +238,11 @@ pub fn subscription_events(asked: &[String]) -> Result<Vec<String>, ValidationEr
 pub fn subscription_wants(
     types: &[String],
     bound_to: Option<u128>,
-    event_type: &str,
+    event_type: EventType,
     event_organization: Option<u128>,
     internal: bool,
 ) -> bool {
-    let typed = types.iter().any(|t| t == "*" || t == event_type);
+    let typed = types.iter().any(|t| t == "*" || t == event_type.as_str());
     let scoped = match bound_to {
         None => true,
         Some(org) => !internal && event_organization == Some(org),
@@ -389,28 +373,28 @@ mod webhook_tests {
         assert!(subscription_wants(
             &all,
             Some(7),
-            "post.created",
+            EventType::PostCreated,
             Some(7),
             false
         ));
         assert!(!subscription_wants(
             &all,
             Some(7),
-            "post.created",
+            EventType::PostCreated,
             Some(8),
             false
         ));
         assert!(!subscription_wants(
             &all,
             Some(7),
-            "post.created",
+            EventType::PostCreated,
             Some(7),
             true
         ));
         assert!(!subscription_wants(
             &all,
             Some(7),
-            "announcement.published",
+            EventType::AnnouncementPublished,
             None,
             false
         ));
@@ -418,7 +402,7 @@ mod webhook_tests {
         assert!(subscription_wants(
             &all,
             None,
-            "post.created",
+            EventType::PostCreated,
             Some(8),
             true
         ));
@@ -426,14 +410,14 @@ mod webhook_tests {
         assert!(subscription_wants(
             &breaches,
             None,
-            "sla.breached",
+            EventType::SlaBreached,
             Some(1),
             false
         ));
         assert!(!subscription_wants(
             &breaches,
             None,
-            "sla.warning",
+            EventType::SlaWarning,
             Some(1),
             false
         ));

@@ -11,6 +11,7 @@ pub mod calendar;
 pub mod calls;
 pub mod erasure;
 pub mod error;
+pub mod events;
 pub mod identity;
 pub mod integrations;
 pub mod throttle;

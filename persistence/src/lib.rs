@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod instances;
 pub mod migration;
 pub mod organizations;
+pub mod outbox;
 pub mod page;
 pub mod second_factor;
 pub mod sessions;

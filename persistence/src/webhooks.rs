@@ -11,17 +11,17 @@
 use chrono::{DateTime, Utc};
 use madoguchi_domain::integrations::subscription_wants;
 use sea_orm::{
-    sea_query::{LockBehavior, LockType, OnConflict},
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    sea_query::OnConflict, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
     board::is_pg,
-    entities::{outbox, webhook, webhook_attempt, webhook_delivery},
+    entities::{webhook, webhook_attempt, webhook_delivery},
     error::StoreError,
+    outbox::Event,
     page::Page,
 };
 
@@ -289,10 +289,10 @@ pub async fn enqueue(
 }
 
 /// The Standard Webhooks body of an outbox event.
-fn event_body(e: &outbox::Model) -> String {
+fn event_body(e: &Event) -> String {
     let data = serde_json::from_str::<serde_json::Value>(&e.payload).unwrap_or(json!({}));
     json!({
-        "type": e.event_type,
+        "type": e.event_type.as_str(),
         "timestamp": madoguchi_domain::time::to_wire(e.occurred_at).to_rfc3339(),
         "data": data,
     })
@@ -313,30 +313,21 @@ async fn subscriptions_where(
         .collect()
 }
 
-/// Turn up to `limit` new outbox events into deliveries for the enabled
-/// subscriptions that want them (created before the event), and mark them
-/// fanned out; returns how many events were taken. Several instances may run it
-/// at once: on PostgreSQL each takes other rows (`SKIP LOCKED`), and a delivery
-/// is unique per (subscription, event).
+/// Turn outbox events (taken by the webhook consumer, in the same
+/// transaction) into deliveries for the enabled subscriptions that want them
+/// and were created before the event. A delivery is unique per (subscription,
+/// event), so an event handed over twice makes no second delivery.
 pub async fn fan_out(
     db: &impl ConnectionTrait,
+    events: &[Event],
     now: DateTime<Utc>,
-    limit: u64,
-) -> Result<usize, StoreError> {
-    let mut q = outbox::Entity::find()
-        .filter(outbox::Column::FannedOutAt.is_null())
-        .order_by_asc(outbox::Column::Id)
-        .limit(limit);
-    if is_pg(db) {
-        q = q.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-    }
-    let events = q.all(db).await?;
+) -> Result<(), StoreError> {
     if events.is_empty() {
-        return Ok(0);
+        return Ok(());
     }
     let subs = subscriptions_where(db, webhook::Column::Enabled.eq(true)).await?;
     let mut rows = Vec::new();
-    for e in &events {
+    for e in events {
         let body = event_body(e);
         let event_id = format!("msg_{}", e.event_id.simple());
         for s in subs.iter().filter(|s| {
@@ -344,7 +335,7 @@ pub async fn fan_out(
                 && subscription_wants(
                     &s.event_types,
                     s.organization_id.map(|o| o.as_u128()),
-                    &e.event_type,
+                    e.event_type,
                     e.organization_id.map(|o| o.as_u128()),
                     e.internal,
                 )
@@ -353,7 +344,7 @@ pub async fn fan_out(
                 NewDelivery {
                     webhook_id: s.id,
                     event_id: &event_id,
-                    event_type: &e.event_type,
+                    event_type: e.event_type.as_str(),
                     body: body.clone(),
                 },
                 now,
@@ -374,13 +365,7 @@ pub async fn fan_out(
             .exec_without_returning(db)
             .await?;
     }
-    let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
-    outbox::Entity::update_many()
-        .col_expr(outbox::Column::FannedOutAt, Some(now).into())
-        .filter(outbox::Column::Id.is_in(ids))
-        .exec(db)
-        .await?;
-    Ok(events.len())
+    Ok(())
 }
 
 /// A claimed delivery with the subscription it goes to.

@@ -732,7 +732,7 @@ async fn erasure_leaves_no_personal_string_and_the_trail_verifies() {
     assert_eq!(r.status(), StatusCode::CREATED);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while app
-        .scalar("SELECT COUNT(*) AS n FROM outbox WHERE fanned_out_at IS NULL")
+        .scalar("SELECT COUNT(*) AS n FROM outbox_pending WHERE consumer = 'webhooks'")
         .await
         > 0
     {

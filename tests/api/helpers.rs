@@ -502,6 +502,7 @@ impl TestApp {
             "sla_clocks",
             "sla_clock_events",
             "outbox",
+            "outbox_pending",
             "search_docs",
             "calls",
             "announcements",

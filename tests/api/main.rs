@@ -18,6 +18,7 @@ mod instances;
 mod manners;
 mod mixed_load;
 mod ops;
+mod outbox;
 mod process;
 mod second_factor;
 mod security;

@@ -145,7 +145,7 @@ pub(crate) async fn subscribe(app: &TestApp, admin: &str, body: Value) -> (Value
 pub(crate) async fn until_fanned_out(app: &TestApp) {
     let started = Instant::now();
     while app
-        .scalar("SELECT COUNT(*) AS n FROM outbox WHERE fanned_out_at IS NULL")
+        .scalar("SELECT COUNT(*) AS n FROM outbox_pending WHERE consumer = 'webhooks'")
         .await
         > 0
     {
@@ -570,10 +570,10 @@ async fn another_instances_commit_wakes_the_dispatcher_without_polling() {
     // "Another instance": the test's own connection, writing the outbox the
     // way every instance does, in a transaction of its own.
     let tx = sea_orm::TransactionTrait::begin(&app.db).await.unwrap();
-    madoguchi_persistence::board::outbox_append(
+    madoguchi_persistence::outbox::append(
         &tx,
-        madoguchi_persistence::board::NewEvent {
-            event_type: "announcement.published",
+        madoguchi_persistence::outbox::NewEvent {
+            event_type: madoguchi_domain::events::EventType::AnnouncementPublished,
             dedupe_key: None,
             thread_id: None,
             organization_id: None,

@@ -6,15 +6,16 @@ use chrono::{DateTime, Utc};
 use madoguchi_domain::{
     announcements::{check_audience, NoticeStatus, Severity},
     board::{PostBody, ThreadTitle, Visibility},
+    events::EventType,
     Role, ValidationError,
 };
 use madoguchi_persistence::{
     announcements::LinkedThread,
     announcements::{self, Announcement, Update},
     audit::Outcome,
-    begin, board,
-    board::NewEvent,
-    commit, organizations, Page, StoreError,
+    begin, board, commit, organizations,
+    outbox::{self, NewEvent},
+    Page, StoreError,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -52,7 +53,7 @@ pub fn visible_audience(v: Viewer, a: &Announcement) -> Option<Vec<Uuid>> {
 }
 
 fn event(
-    kind: &'static str,
+    kind: EventType,
     a: &Announcement,
     extra: serde_json::Value,
     at: DateTime<Utc>,
@@ -179,9 +180,9 @@ pub async fn publish(
     for t in &threads {
         post_in(state, &tx, p, t.number, &text, Visibility::Public).await?;
     }
-    board::outbox_append(
+    outbox::append(
         &tx,
-        event("announcement.published", &a, json!({}), state.now()),
+        event(EventType::AnnouncementPublished, &a, json!({}), state.now()),
     )
     .await?;
     let key = a.id.to_string();
@@ -245,10 +246,10 @@ pub async fn add_update(
         }
         post_in(state, &tx, p, t.number, &text, Visibility::Public).await?;
     }
-    board::outbox_append(
+    outbox::append(
         &tx,
         event(
-            "announcement.updated",
+            EventType::AnnouncementUpdated,
             &a,
             json!({"update_id": u.id, "body": u.body}),
             state.now(),
@@ -363,9 +364,9 @@ pub async fn edit(
     }
     a.updated_at = state.now();
     announcements::update(&tx, &mut a, version).await?;
-    board::outbox_append(
+    outbox::append(
         &tx,
-        event("announcement.updated", &a, json!({}), state.now()),
+        event(EventType::AnnouncementUpdated, &a, json!({}), state.now()),
     )
     .await?;
     record(

@@ -15,6 +15,7 @@ pub mod contract_end;
 mod journal;
 pub mod opener;
 pub mod organizations;
+pub mod outbox;
 pub mod second_factor;
 pub mod users;
 pub mod webhooks;

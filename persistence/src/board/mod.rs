@@ -1,18 +1,16 @@
-//! Storage of the board: threads, posts, SLA clocks and their log, policies, the
-//! outbox, the queue and the search index.
+//! Storage of the board: threads, posts, SLA clocks and their log, policies,
+//! the queue and the search index.
 //!
 //! One module per seam; everything public is re-exported here, so callers write
 //! `board::get_by_number` whichever file holds it.
 
 mod clocks;
-mod events;
 mod policies;
 mod posts;
 mod search;
 mod threads;
 
 pub use clocks::*;
-pub use events::*;
 pub use policies::*;
 pub use posts::*;
 pub use search::*;

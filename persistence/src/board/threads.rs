@@ -9,13 +9,14 @@ use uuid::Uuid;
 
 use super::{
     append_clock_events_many, corrupt, far_future, index_documents, insert_all, insert_posts,
-    is_pg, outbox_append_many,
+    is_pg,
     policies::{policy_from_json, policy_json},
-    save_sla_many, stmt, IndexDoc, NewEvent, PostRecord,
+    save_sla_many, stmt, IndexDoc, PostRecord,
 };
 use crate::{
     entities::{thread, thread_tag},
     error::StoreError,
+    outbox::{self, NewEvent},
     page::Page,
 };
 
@@ -206,7 +207,7 @@ pub async fn insert_new_threads(
             .map(|r| (r.thread.id, r.clock_events.as_slice())),
     )
     .await?;
-    outbox_append_many(db, rows.iter().map(|r| r.event.clone())).await?;
+    outbox::append_many(db, rows.iter().map(|r| r.event.clone())).await?;
     Ok(())
 }
 

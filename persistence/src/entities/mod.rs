@@ -12,6 +12,7 @@ pub mod idempotency_key;
 pub mod login_throttle;
 pub mod organization;
 pub mod outbox;
+pub mod outbox_consumer;
 pub mod post;
 pub mod recovery_code;
 pub mod session;

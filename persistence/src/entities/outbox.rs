@@ -13,7 +13,6 @@ pub struct Model {
     pub internal: bool,
     pub payload: String,
     pub occurred_at: DateTimeUtc,
-    pub fanned_out_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

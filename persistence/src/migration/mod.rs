@@ -26,6 +26,7 @@ mod m0019_search_no_pending_list;
 mod m0020_throttle_keys;
 mod m0021_search_exact_delete;
 mod m0022_org_second_factor;
+mod m0023_outbox_readers;
 
 /// Schema SQL written once for both engines: `UUID_TYPE`, `TIMESTAMP_TYPE` and
 /// `SERIAL_TYPE` become each engine's types (sqlx stores UUIDs as 16-byte blobs
@@ -78,6 +79,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0020_throttle_keys::Migration),
             Box::new(m0021_search_exact_delete::Migration),
             Box::new(m0022_org_second_factor::Migration),
+            Box::new(m0023_outbox_readers::Migration),
         ]
     }
 }

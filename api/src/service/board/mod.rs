@@ -22,13 +22,16 @@ use madoguchi_domain::{
         SlaPolicy, SlaPolicySet, Tags, ThreadSla, ThreadStatus, ThreadTitle, Visibility,
     },
     calendar::BusinessCalendar,
+    events::EventType,
     Role, ValidationError,
 };
 use madoguchi_persistence::{
     audit::Outcome,
     begin, board,
-    board::{NewEvent, PostRecord, QueueKey, SearchScope, ThreadFilter, ThreadRecord},
-    commit, organizations, users, Page, StoreError,
+    board::{PostRecord, QueueKey, SearchScope, ThreadFilter, ThreadRecord},
+    commit, organizations,
+    outbox::{self, NewEvent},
+    users, Page, StoreError,
 };
 use serde_json::json;
 use uuid::Uuid;

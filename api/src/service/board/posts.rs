@@ -161,9 +161,9 @@ pub(crate) async fn post_in(
     board::save_sla(tx, t.id, &sla).await?;
     board::append_clock_events(tx, t.id, &effect.events).await?;
     let internal = visibility == Visibility::Internal;
-    board::outbox_append(tx, thread_event("post.created", &t, internal, at, json!({"post_id": post.id, "visibility": visibility.as_str(), "author_role": post.author_role}))).await?;
+    outbox::append(tx, thread_event(EventType::PostCreated, &t, internal, at, json!({"post_id": post.id, "visibility": visibility.as_str(), "author_role": post.author_role}))).await?;
     if status_before != t.status {
-        board::outbox_append(tx, thread_event("thread.status_changed", &t, false, at, json!({"changes": {"status": {"from": status_before.as_str(), "to": t.status.as_str()}}, "cause": "reply"}))).await?;
+        outbox::append(tx, thread_event(EventType::ThreadStatusChanged, &t, false, at, json!({"changes": {"status": {"from": status_before.as_str(), "to": t.status.as_str()}}, "cause": "reply"}))).await?;
     }
     record(
         tx,

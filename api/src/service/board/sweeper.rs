@@ -50,11 +50,11 @@ pub(crate) async fn record_due(
     let mut recorded = 0;
     for e in &events {
         let event_type = match e.event {
-            ClockEventKind::Warning => "sla.warning",
-            _ => "sla.breached",
+            ClockEventKind::Warning => EventType::SlaWarning,
+            _ => EventType::SlaBreached,
         };
         let clock = sla.clocks().find(|c| c.kind == e.kind);
-        let inserted = board::outbox_append(
+        let inserted = outbox::append(
             tx,
             NewEvent {
                 event_type,

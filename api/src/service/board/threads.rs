@@ -433,11 +433,11 @@ pub(crate) async fn update_in(
         "assignee_id": {"from": before.2, "to": t.assignee_id},
     });
     let event_type = if before.0 != t.status {
-        "thread.status_changed"
+        EventType::ThreadStatusChanged
     } else {
-        "thread.updated"
+        EventType::ThreadUpdated
     };
-    board::outbox_append(
+    outbox::append(
         tx,
         thread_event(event_type, &t, false, at, json!({"changes": changes})),
     )

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use madoguchi_domain::{
     board::{search, Channel, Priority, ThreadSla, ThreadStatus, Visibility},
     calendar::BusinessCalendar,
+    events::EventType,
 };
 use madoguchi_persistence::{
     audit::{NewAuditEvent, Outcome},
@@ -175,7 +176,7 @@ pub(crate) async fn open_threads_in(
             created_at: at,
         };
         let event = thread_event(
-            "thread.created",
+            EventType::ThreadCreated,
             &thread,
             false,
             at,

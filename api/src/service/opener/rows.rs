@@ -2,8 +2,8 @@
 //! role written beside a post's author.
 
 use chrono::{DateTime, Utc};
-use madoguchi_domain::board::ThreadSla;
-use madoguchi_persistence::board::{NewEvent, ThreadRecord};
+use madoguchi_domain::{board::ThreadSla, events::EventType};
+use madoguchi_persistence::{board::ThreadRecord, outbox::NewEvent};
 use serde_json::json;
 
 use crate::{principal::Principal, problem::ApiError};
@@ -23,7 +23,7 @@ pub(crate) fn author_role(p: &Principal) -> &'static str {
 
 /// The outbox event of a change to thread `t`.
 pub(crate) fn thread_event(
-    event_type: &'static str,
+    event_type: EventType,
     t: &ThreadRecord,
     internal: bool,
     at: DateTime<Utc>,

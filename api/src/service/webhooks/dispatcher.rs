@@ -12,20 +12,25 @@
 use std::{sync::Arc, time::Instant};
 
 use chrono::{DateTime, Utc};
-use madoguchi_domain::integrations::{disable_after, retry_delay, DISABLED_EVENT};
+use madoguchi_domain::{
+    events::EventType,
+    integrations::{disable_after, retry_delay},
+};
 use madoguchi_persistence::{
-    begin_writer,
-    board::{self, NewEvent},
-    commit,
+    begin_writer, commit,
+    outbox::{self, Event, NewEvent},
     webhooks::{self, Attempt, Claimed, Outcome},
-    StoreError,
+    StoreError, Tx,
 };
 use rand::Rng;
 use serde_json::json;
 use tokio::sync::Semaphore;
 
 use super::targets::{check_resolved, literal_host_allowed, GuardedResolver};
-use crate::state::AppState;
+use crate::{
+    service::outbox::{drain, Consumer},
+    state::AppState,
+};
 
 /// Requests out at once from one instance.
 pub const MAX_IN_FLIGHT: usize = 64;
@@ -78,7 +83,7 @@ pub async fn run(state: AppState) {
     // Other instances' commits wake this one too (PostgreSQL NOTIFY).
     let listener = {
         let (db, wake) = (state.db.clone(), state.webhook_wake.clone());
-        tokio::spawn(async move { board::listen_for_outbox(&db, move || wake.notify_one()).await })
+        tokio::spawn(async move { outbox::listen(&db, move || wake.notify_one()).await })
     };
     let _stop_listening = AbortOnDrop(listener);
     let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
@@ -104,6 +109,23 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// The webhook fan-out as a reader of the outbox: each event becomes a
+/// delivery per subscription that wants it, in the transaction that takes it.
+pub struct FanOut;
+
+impl Consumer for FanOut {
+    const NAME: &'static str = "webhooks";
+
+    async fn handle(
+        &self,
+        tx: &Tx,
+        events: &[Event],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        webhooks::fan_out(tx, events, now).await
+    }
+}
+
 /// Fan out what is new, then start every due delivery there is room for.
 /// Returns how many deliveries were started.
 async fn round(
@@ -113,14 +135,7 @@ async fn round(
     in_flight: &InFlight,
     record: &Recorder,
 ) -> Result<usize, StoreError> {
-    loop {
-        let tx = begin_writer(&state.db).await?;
-        let n = webhooks::fan_out(&tx, state.now(), FAN_OUT_BATCH).await?;
-        commit(tx).await?;
-        if (n as u64) < FAN_OUT_BATCH {
-            break;
-        }
-    }
+    drain(state, &FanOut, FAN_OUT_BATCH).await?;
     let room = slots.available_permits();
     if room == 0 {
         return Ok(0);
@@ -377,11 +392,15 @@ async fn disable(
     ));
     let version = w.version;
     webhooks::update(tx, &mut w, version, at).await?;
-    board::outbox_append(
+    outbox::append(
         tx,
         NewEvent {
-            event_type: DISABLED_EVENT,
-            dedupe_key: Some(format!("{DISABLED_EVENT}:{id}:{}", at.timestamp())),
+            event_type: EventType::WebhookDisabled,
+            dedupe_key: Some(format!(
+                "{}:{id}:{}",
+                EventType::WebhookDisabled,
+                at.timestamp()
+            )),
             thread_id: None,
             organization_id: w.organization_id,
             internal: true,

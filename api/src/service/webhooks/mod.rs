@@ -7,8 +7,7 @@ mod targets;
 
 use chrono::Duration;
 use madoguchi_domain::{
-    integrations::{subscription_events, PING_EVENT},
-    Role, ValidationError,
+    events::EventType, integrations::subscription_events, Role, ValidationError,
 };
 use madoguchi_persistence::{
     audit::Outcome,
@@ -369,7 +368,7 @@ pub async fn ping(state: &AppState, p: &Principal, id: Uuid) -> Result<Delivery,
     let w = webhooks::get(&tx, id).await?;
     let event_id = format!("msg_{}", Uuid::now_v7().simple());
     let body = json!({
-        "type": PING_EVENT,
+        "type": EventType::WebhookPing.as_str(),
         "timestamp": madoguchi_domain::time::to_wire(now).to_rfc3339(),
         "data": {"webhook_id": w.id},
     })
@@ -379,7 +378,7 @@ pub async fn ping(state: &AppState, p: &Principal, id: Uuid) -> Result<Delivery,
         NewDelivery {
             webhook_id: w.id,
             event_id: &event_id,
-            event_type: PING_EVENT,
+            event_type: EventType::WebhookPing.as_str(),
             body,
         },
         now,
