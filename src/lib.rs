@@ -10,7 +10,7 @@ use std::time::Duration;
 use madoguchi_api::{
     clock::Clock,
     service::bootstrap::{self, AdminBootstrap},
-    service::webhooks::dispatcher::FanOut,
+    service::{jobs::Jobs, webhooks::dispatcher::FanOut},
     tokens::JwtKeys,
     totp::Sealer,
     ApiConfig, AppState,
@@ -124,7 +124,8 @@ pub async fn bind(addr: std::net::SocketAddr) -> Result<impl Acceptor, StartErro
 }
 
 /// Serve until `shutdown` resolves, then finish in-flight requests (up to 10 s).
-/// Background work (calendar refresh) runs alongside and stops with the server.
+/// Background work (calendar refresh, SLA sweeps, scheduled jobs, webhook
+/// delivery) runs alongside and stops with the server.
 pub async fn serve(
     acceptor: impl Acceptor + 'static,
     state: AppState,
@@ -133,7 +134,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let refresher = tokio::spawn(refresh_calendar(state.clone(), timing.calendar_poll));
     let sweeper = tokio::spawn(sweep_sla(state.clone(), timing.sweep));
-    let purger = tokio::spawn(purge_idempotency_keys(state.clone()));
+    let jobs = tokio::spawn(run_jobs(state.clone(), Jobs::standard(), timing.sweep));
     let beat = tokio::spawn(heartbeat(state.clone()));
     let leaving = state.clone();
     let dispatcher = tokio::spawn(madoguchi_api::service::webhooks::dispatcher::run(
@@ -148,7 +149,7 @@ pub async fn serve(
         .await;
     refresher.abort();
     sweeper.abort();
-    purger.abort();
+    jobs.abort();
     dispatcher.abort();
     beat.abort();
     // A clean stop says so, so nobody waits out the grace period for our claims.
@@ -177,25 +178,15 @@ async fn heartbeat(state: AppState) {
     }
 }
 
-/// Forget `Idempotency-Key`s past their lifetime, every ten minutes, so the table
-/// holds about a day of keys; and login-throttle rows whose window and lock
-/// have passed (they would count from zero anyway).
-async fn purge_idempotency_keys(state: AppState) {
-    let mut tick = tokio::time::interval(Duration::from_secs(600));
+/// Run the scheduled jobs (`service::jobs`) whose occurrences have come due,
+/// on the sweep's tick: each occurrence runs on exactly one instance.
+async fn run_jobs(state: AppState, jobs: Jobs, every: Duration) {
+    let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let ttl = state.config.idempotency_ttl;
-        match madoguchi_persistence::idempotency::purge_expired(&state.db, state.now(), ttl).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(keys = n, "expired idempotency keys purged"),
-            Err(e) => tracing::warn!(error = %e, "idempotency purge failed; will retry"),
-        }
-        let window = madoguchi_domain::throttle::ThrottlePolicy::longest_window();
-        match madoguchi_persistence::throttle::purge_expired(&state.db, state.now(), window).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(keys = n, "expired login-throttle rows purged"),
-            Err(e) => tracing::warn!(error = %e, "throttle purge failed; will retry"),
+        if let Err(e) = madoguchi_api::service::jobs::run_due(&state, &jobs, state.now()).await {
+            tracing::warn!(error = %e, "running scheduled jobs failed; will retry");
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod identity;
 pub mod integrations;
+pub mod schedule;
 pub mod throttle;
 pub mod time;
 

@@ -17,6 +17,7 @@ pub mod erasure;
 pub mod error;
 pub mod idempotency;
 pub mod instances;
+pub mod jobs;
 pub mod migration;
 pub mod organizations;
 pub mod outbox;

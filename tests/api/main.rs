@@ -14,7 +14,9 @@ mod contract_end;
 mod crash;
 mod customer_view;
 mod helpers;
+
 mod instances;
+mod jobs;
 mod manners;
 mod mixed_load;
 mod ops;

@@ -12,6 +12,8 @@ pub mod bootstrap;
 pub mod calendar;
 pub mod calls;
 pub mod contract_end;
+pub mod housekeeping;
+pub mod jobs;
 mod journal;
 pub mod opener;
 pub mod organizations;

@@ -27,6 +27,7 @@ mod m0020_throttle_keys;
 mod m0021_search_exact_delete;
 mod m0022_org_second_factor;
 mod m0023_outbox_readers;
+mod m0024_scheduled_jobs;
 
 /// Schema SQL written once for both engines: `UUID_TYPE`, `TIMESTAMP_TYPE` and
 /// `SERIAL_TYPE` become each engine's types (sqlx stores UUIDs as 16-byte blobs
@@ -80,6 +81,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0021_search_exact_delete::Migration),
             Box::new(m0022_org_second_factor::Migration),
             Box::new(m0023_outbox_readers::Migration),
+            Box::new(m0024_scheduled_jobs::Migration),
         ]
     }
 }
