@@ -8,7 +8,7 @@ use chrono::{Duration, Utc};
 use madoguchi_domain::{
     board::{search, Channel, Priority, SlaPolicySet, ThreadSla, ThreadStatus, Visibility},
     calendar::{BusinessCalendar, CalendarRules},
-    ContractStatus, OrganizationName,
+    Action, ContractStatus, OrganizationName,
 };
 use madoguchi_persistence::{
     begin, board,
@@ -28,7 +28,7 @@ impl Rng {
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
-    fn pick<'a>(&mut self, xs: &'a [&'a str]) -> &'a str {
+    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
         xs[(self.next() % xs.len() as u64) as usize]
     }
 
@@ -276,12 +276,12 @@ pub async fn seed_audit(db: &Db, n: u64) -> Result<f64, String> {
     let mut rng = Rng(0x2545_F491_4F6C_DD1D);
     let started = Instant::now();
     let actions = [
-        "thread.read",
-        "post.create",
-        "search",
-        "user.read",
-        "thread.update",
-        "call.read",
+        Action::ThreadRead,
+        Action::PostCreate,
+        Action::Search,
+        Action::UserRead,
+        Action::ThreadUpdate,
+        Action::CallRead,
     ];
     let mut done = 0;
     while done < n {
@@ -292,7 +292,7 @@ pub async fn seed_audit(db: &Db, n: u64) -> Result<f64, String> {
                 occurred_at: Utc::now(),
                 actor_type: "user",
                 actor_id: Some(Uuid::now_v7().to_string()),
-                action: rng.pick(&actions).to_owned(),
+                action: rng.pick(&actions).as_str().to_owned(),
                 object_type: Some("thread"),
                 object_id: Some((done + i).to_string()),
                 ip: Some(format!("10.0.{}.{}", rng.below(255), rng.below(255))),

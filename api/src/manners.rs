@@ -3,6 +3,7 @@
 //! client address, body size limit, `Idempotency-Key` replay, conversion of every
 //! error into problem+json, metrics and one access-log line per request.
 
+use madoguchi_domain::Action;
 use std::{net::IpAddr, time::Instant};
 
 use madoguchi_persistence::idempotency::{self, Begin, SavedResponse};
@@ -300,7 +301,7 @@ impl<E: Endpoint> MannersEndpoint<E> {
                 crate::service::entry(
                     self.state.now(),
                     Some(&principal),
-                    "request.replay",
+                    Action::RequestReplay,
                     None,
                     madoguchi_persistence::audit::Outcome::Success,
                     Some(serde_json::json!({

@@ -2,6 +2,7 @@
 //! REST API, the web board) authenticated the caller, and whether a person or
 //! another system (an API key) is behind it.
 
+use madoguchi_domain::Action;
 use madoguchi_domain::{
     integrations::{key_role, Scope},
     Actor, ActorKind, Role,
@@ -105,7 +106,7 @@ impl Principal {
     /// Whether the caller may do `action`, which `allowed` roles may do: a
     /// person by role; a key by the action's scope and by the role it acts with
     /// (an admin-only scope such as `audit:read` standing for the admin role).
-    pub fn permits(&self, allowed: &[Role], action: &str) -> Result<(), ApiError> {
+    pub fn permits(&self, allowed: &[Role], action: Action) -> Result<(), ApiError> {
         let by_role = self.actor().has_role(allowed);
         if self.enrol_only() {
             return Err(ApiError::second_factor_enrolment_required());

@@ -5,6 +5,7 @@
 //! this crate touches a database, a socket or the machine's local time zone.
 
 pub mod access;
+pub mod actions;
 pub mod announcements;
 pub mod board;
 pub mod calendar;
@@ -19,5 +20,6 @@ pub mod throttle;
 pub mod time;
 
 pub use access::{Actor, ActorKind};
+pub use actions::Action;
 pub use error::ValidationError;
 pub use identity::{ContractStatus, DisplayName, Email, OrganizationName, Password, Role};

@@ -3,6 +3,7 @@
 //! so a clinic that asked about the outage hears of it where it asked.
 
 use chrono::{DateTime, Utc};
+use madoguchi_domain::Action;
 use madoguchi_domain::{
     announcements::{check_audience, NoticeStatus, Severity},
     board::{PostBody, ThreadTitle, Visibility},
@@ -87,7 +88,7 @@ pub async fn publish(
         state,
         p,
         Role::STAFF,
-        "announcement.create",
+        Action::AnnouncementCreate,
         Some(Object::kind("announcement")),
     )
     .await?;
@@ -191,7 +192,7 @@ pub async fn publish(
         entry(
             state.now(),
             Some(p),
-            "announcement.create",
+            Action::AnnouncementCreate,
             Some(Object::new("announcement", &key)),
             Outcome::Success,
             Some(json!({"severity": a.severity, "status": a.status, "threads": n.thread_numbers})),
@@ -214,7 +215,7 @@ pub async fn add_update(
         state,
         p,
         Role::STAFF,
-        "announcement.update",
+        Action::AnnouncementUpdate,
         Some(Object::new("announcement", &key)),
     )
     .await?;
@@ -261,7 +262,7 @@ pub async fn add_update(
         entry(
             state.now(),
             Some(p),
-            "announcement.update",
+            Action::AnnouncementUpdate,
             Some(Object::new("announcement", &key)),
             Outcome::Success,
             Some(json!({"status": u.status})),
@@ -280,14 +281,14 @@ pub async fn get(
     id: Uuid,
 ) -> Result<(Announcement, Vec<Update>), ApiError> {
     let key = id.to_string();
-    authorize(state, p, Role::ANYONE, "announcement.read", None).await?;
+    authorize(state, p, Role::ANYONE, Action::AnnouncementRead, None).await?;
     let a = match announcements::get(&state.read, id).await {
         Ok(a) if p.role().is_staff() || addressed_to(&a, p.organization_id()) => a,
         Ok(_) | Err(StoreError::NotFound) => {
             return Err(hidden(
                 state,
                 p,
-                "announcement.read",
+                Action::AnnouncementRead,
                 Object::new("announcement", &key),
             )
             .await)
@@ -305,7 +306,7 @@ pub async fn list(
     before: Option<Uuid>,
     limit: u64,
 ) -> Result<Page<(Announcement, Vec<Update>)>, ApiError> {
-    authorize(state, p, Role::ANYONE, "announcement.list", None).await?;
+    authorize(state, p, Role::ANYONE, Action::AnnouncementList, None).await?;
     let audience = if p.role().is_staff() {
         None
     } else {
@@ -341,7 +342,7 @@ pub async fn edit(
         state,
         p,
         Role::STAFF,
-        "announcement.update",
+        Action::AnnouncementUpdate,
         Some(Object::new("announcement", &key)),
     )
     .await?;
@@ -374,7 +375,7 @@ pub async fn edit(
         entry(
             state.now(),
             Some(p),
-            "announcement.update",
+            Action::AnnouncementUpdate,
             Some(Object::new("announcement", &key)),
             Outcome::Success,
             None,

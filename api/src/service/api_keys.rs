@@ -2,6 +2,7 @@
 //! the answer to its creation; what is stored is its hash.
 
 use chrono::{DateTime, Utc};
+use madoguchi_domain::Action;
 use madoguchi_domain::{
     integrations::{key_scopes, IntegrationName},
     Role, ValidationError,
@@ -35,7 +36,7 @@ pub async fn create(state: &AppState, p: &Principal, n: NewKey<'_>) -> Result<Is
         state,
         p,
         Role::ADMINS,
-        "api_key.create",
+        Action::ApiKeyCreate,
         Some(Object::kind("api_key")),
     )
     .await?;
@@ -84,7 +85,7 @@ pub async fn create(state: &AppState, p: &Principal, n: NewKey<'_>) -> Result<Is
         entry(
             now,
             Some(p),
-            "api_key.create",
+            Action::ApiKeyCreate,
             Some(Object::new("api_key", &id)),
             Outcome::Success,
             // The name is free text an admin types (a clinic's or a person's
@@ -113,12 +114,12 @@ pub async fn list(
         state,
         p,
         Role::ADMINS,
-        "api_key.list",
+        Action::ApiKeyList,
         Some(Object::kind("api_key")),
     )
     .await?;
     let page = api_keys::list(&state.read, before, limit).await?;
-    record_success(state, p, "api_key.list", Object::kind("api_key"), None).await?;
+    record_success(state, p, Action::ApiKeyList, Object::kind("api_key"), None).await?;
     Ok(page)
 }
 
@@ -128,12 +129,19 @@ pub async fn get(state: &AppState, p: &Principal, id: Uuid) -> Result<ApiKey, Ap
         state,
         p,
         Role::ADMINS,
-        "api_key.read",
+        Action::ApiKeyRead,
         Some(Object::new("api_key", &key)),
     )
     .await?;
     let k = api_keys::get(&state.read, id).await?;
-    record_success(state, p, "api_key.read", Object::new("api_key", &key), None).await?;
+    record_success(
+        state,
+        p,
+        Action::ApiKeyRead,
+        Object::new("api_key", &key),
+        None,
+    )
+    .await?;
     Ok(k)
 }
 
@@ -144,7 +152,7 @@ pub async fn revoke(state: &AppState, p: &Principal, id: Uuid) -> Result<(), Api
         state,
         p,
         Role::ADMINS,
-        "api_key.revoke",
+        Action::ApiKeyRevoke,
         Some(Object::new("api_key", &key)),
     )
     .await?;
@@ -156,7 +164,7 @@ pub async fn revoke(state: &AppState, p: &Principal, id: Uuid) -> Result<(), Api
         entry(
             state.now(),
             Some(p),
-            "api_key.revoke",
+            Action::ApiKeyRevoke,
             Some(Object::new("api_key", &key)),
             Outcome::Success,
             Some(json!({"prefix": k.prefix})),

@@ -1,4 +1,5 @@
 use chrono::{DateTime, Utc};
+use madoguchi_domain::Action;
 use madoguchi_domain::{schedule::Schedule, ActorKind, Role};
 use madoguchi_persistence::{
     audit::{self, AuditEvent, AuditFilter, Outcome},
@@ -25,7 +26,7 @@ pub async fn list(
         state,
         p,
         Role::ADMINS,
-        "audit.read",
+        Action::AuditRead,
         Some(Object::kind("audit_event")),
     )
     .await?;
@@ -36,7 +37,7 @@ pub async fn list(
         entry(
             state.now(),
             Some(p),
-            "audit.read",
+            Action::AuditRead,
             Some(Object::kind("audit_event")),
             Outcome::Success,
             Some(json!({"returned": page.items.len()})),
@@ -53,7 +54,7 @@ pub async fn verify(state: &AppState, p: &Principal) -> Result<audit::Verificati
         state,
         p,
         Role::ADMINS,
-        "audit.verify",
+        Action::AuditVerify,
         Some(Object::kind("audit_event")),
     )
     .await?;
@@ -63,7 +64,7 @@ pub async fn verify(state: &AppState, p: &Principal) -> Result<audit::Verificati
         entry(
             state.now(),
             Some(p),
-            "audit.verify",
+            Action::AuditVerify,
             Some(Object::kind("audit_event")),
             Outcome::Success,
             Some(json!({"entries": v.entries, "ok": v.first_broken.is_none()})),
@@ -95,7 +96,7 @@ impl Job for MonthlyCheck {
             let mut e = entry(
                 state.now(),
                 None,
-                "audit.verify",
+                Action::AuditVerify,
                 Some(Object::kind("audit_event")),
                 if ok {
                     Outcome::Success
@@ -129,13 +130,13 @@ async fn start_export(
         state,
         p,
         Role::ADMINS,
-        "audit.export",
+        Action::AuditExport,
         Some(Object::kind("audit_event")),
     )
     .await?;
     record(
         &state.db,
-        entry(state.now(),Some(p), "audit.export", Some(Object::kind("audit_event")), Outcome::Success,
+        entry(state.now(),Some(p), Action::AuditExport, Some(Object::kind("audit_event")), Outcome::Success,
             Some(json!({"filter": {
                 "actor_id": filter.actor_id, "object_type": filter.object_type, "object_id": filter.object_id,
                 "action": filter.action, "outcome": filter.outcome,

@@ -1,4 +1,5 @@
 use chrono::Duration;
+use madoguchi_domain::Action;
 use madoguchi_domain::{Email, Password, ValidationError};
 use madoguchi_persistence::{audit::Outcome, begin, commit, sessions, users, users::User};
 use serde_json::json;
@@ -118,7 +119,7 @@ pub async fn user_sessions(
         state,
         p,
         madoguchi_domain::Role::ADMINS,
-        "session.list",
+        Action::SessionList,
         Some(Object::new("user", &key)),
     )
     .await?;
@@ -130,7 +131,7 @@ pub async fn user_sessions(
         entry(
             state.now(),
             Some(p),
-            "session.list",
+            Action::SessionList,
             Some(Object::new("user", &key)),
             Outcome::Success,
             None,
@@ -151,7 +152,7 @@ pub async fn end_user_session(
         state,
         p,
         madoguchi_domain::Role::ADMINS,
-        "session.revoke",
+        Action::SessionRevoke,
         Some(Object::new("session", &session.to_string())),
     )
     .await?;
@@ -173,7 +174,7 @@ async fn end_session(
         entry(
             state.now(),
             Some(p),
-            "session.revoke",
+            Action::SessionRevoke,
             Some(Object::new("session", &session.to_string())),
             Outcome::Success,
             Some(json!({"user_id": user_id})),
@@ -275,7 +276,7 @@ async fn open_session(
                 entry(
                     state.now(),
                     None,
-                    "auth.login",
+                    Action::AuthLogin,
                     account.as_deref().map(|id| Object::new("user", id)),
                     Outcome::Denied,
                     Some(json!({"reason": "throttled"})),
@@ -332,7 +333,7 @@ async fn open_session(
             entry(
                 state.now(),
                 None,
-                "auth.login",
+                Action::AuthLogin,
                 account.as_deref().map(|id| Object::new("user", id)),
                 Outcome::Failure,
                 Some(json!({"reason": reason})),
@@ -366,7 +367,7 @@ async fn open_session(
     let mut e = entry(
         state.now(),
         None,
-        "auth.login",
+        Action::AuthLogin,
         Some(Object::new("user", &uid)),
         Outcome::Success,
         None,
@@ -392,7 +393,7 @@ pub async fn logout(state: &AppState, p: &Principal) -> Result<(), ApiError> {
         entry(
             state.now(),
             Some(p),
-            "auth.logout",
+            Action::AuthLogout,
             Some(Object::new("session", &sid)),
             Outcome::Success,
             None,
@@ -443,7 +444,7 @@ pub async fn change_password(
             entry(
                 t,
                 Some(p),
-                "user.password_change",
+                Action::UserPasswordChange,
                 Some(Object::new("user", &user.id.to_string())),
                 Outcome::Failure,
                 Some(json!({"reason": "current password wrong"})),
@@ -486,7 +487,7 @@ pub async fn change_password(
         entry(
             t,
             Some(p),
-            "user.password_change",
+            Action::UserPasswordChange,
             Some(Object::new("user", &user.id.to_string())),
             Outcome::Success,
             Some(json!({"sessions_revoked": ended})),

@@ -1,7 +1,7 @@
 //! First-start set-up shared by every instance: the token secret and the first admin.
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use madoguchi_domain::{DisplayName, Email, Password, Role};
+use madoguchi_domain::{Action, DisplayName, Email, Password, Role};
 use madoguchi_persistence::{
     audit::{NewAuditEvent, Outcome},
     begin, commit, settings, users, Db, StoreError,
@@ -136,7 +136,7 @@ pub async fn ensure_admin(
             occurred_at: state.now(),
             actor_type: "system",
             actor_id: None,
-            action: "user.create".into(),
+            action: Action::UserCreate.as_str().into(),
             object_type: Some("user"),
             object_id: Some(user.id.to_string()),
             ip: None,
@@ -208,7 +208,7 @@ pub async fn reset_admin_password(
             occurred_at: at,
             actor_type: "system",
             actor_id: None,
-            action: "user.password_reset".into(),
+            action: Action::UserPasswordReset.as_str().into(),
             object_type: Some("user"),
             object_id: Some(user.id.to_string()),
             ip: None,

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use madoguchi_domain::time::Span;
+use madoguchi_domain::Action;
 use madoguchi_domain::{
     calendar::{
         schedule_normalize, CalendarError, DateOverride, DayInfo, Holiday, Interval, FIRST_YEAR,
@@ -74,7 +75,7 @@ pub async fn list_closures(
         state,
         p,
         Role::ADMINS,
-        "calendar.read",
+        Action::CalendarRead,
         Some(Object::kind("calendar_override")),
     )
     .await?;
@@ -85,7 +86,7 @@ pub async fn list_closures(
         entry(
             state.now(),
             Some(p),
-            "calendar.read",
+            Action::CalendarRead,
             Some(Object::kind("calendar_override")),
             Outcome::Success,
             None,
@@ -108,7 +109,7 @@ pub async fn add_closure(
         state,
         p,
         Role::ADMINS,
-        "calendar.create",
+        Action::CalendarCreate,
         Some(Object::new("calendar_override", &key)),
     )
     .await?;
@@ -185,7 +186,7 @@ pub async fn add_closure(
         entry(
             state.now(),
             Some(p),
-            "calendar.create",
+            Action::CalendarCreate,
             Some(Object::new("calendar_override", &key)),
             Outcome::Success,
             Some(detail),
@@ -210,7 +211,7 @@ pub async fn remove_closure(
         state,
         p,
         Role::ADMINS,
-        "calendar.delete",
+        Action::CalendarDelete,
         Some(Object::new("calendar_override", &key)),
     )
     .await?;
@@ -227,7 +228,7 @@ pub async fn remove_closure(
         entry(
             state.now(),
             Some(p),
-            "calendar.delete",
+            Action::CalendarDelete,
             Some(Object::new("calendar_override", &key)),
             Outcome::Success,
             Some(json!({"kind": kind})),

@@ -2,6 +2,7 @@
 //! their effect on threads.
 
 use chrono::{DateTime, Utc};
+use madoguchi_domain::Action;
 use madoguchi_domain::{
     board::{Channel, PostBody, Priority, ThreadStatus, ThreadTitle},
     calls::{check_times, duration_seconds, outside_hours, Direction, PhoneNumber},
@@ -72,7 +73,7 @@ pub async fn log_call(
         state,
         p,
         Role::STAFF,
-        "call.create",
+        Action::CallCreate,
         Some(Object::kind("call")),
     )
     .await?;
@@ -199,7 +200,7 @@ pub async fn log_call(
     }
     calls::insert(&tx, &call).await?;
     let id = call.id.to_string();
-    record(&tx, entry(state.now(),Some(p), "call.create", Some(Object::new("call", &id)), Outcome::Success,
+    record(&tx, entry(state.now(),Some(p), Action::CallCreate, Some(Object::new("call", &id)), Outcome::Success,
         Some(json!({"organization_id": call.organization_id, "direction": call.direction.as_str(), "answered": call.answered})))).await?;
     let v = view(&tx, call).await?;
     commit(tx).await?;
@@ -213,7 +214,7 @@ pub async fn get_call(state: &AppState, p: &Principal, id: Uuid) -> Result<CallV
         state,
         p,
         Role::STAFF,
-        "call.read",
+        Action::CallRead,
         Some(Object::new("call", &key)),
     )
     .await?;
@@ -223,7 +224,7 @@ pub async fn get_call(state: &AppState, p: &Principal, id: Uuid) -> Result<CallV
         entry(
             state.now(),
             Some(p),
-            "call.read",
+            Action::CallRead,
             Some(Object::new("call", &key)),
             Outcome::Success,
             None,
@@ -244,7 +245,7 @@ pub async fn list_calls(
         state,
         p,
         Role::STAFF,
-        "call.list",
+        Action::CallList,
         Some(Object::kind("call")),
     )
     .await?;
@@ -260,7 +261,7 @@ pub async fn list_calls(
         entry(
             state.now(),
             Some(p),
-            "call.list",
+            Action::CallList,
             Some(Object::kind("call")),
             Outcome::Success,
             Some(json!({"returned": ids})),
@@ -296,7 +297,7 @@ pub async fn update_call(
         state,
         p,
         Role::STAFF,
-        "call.update",
+        Action::CallUpdate,
         Some(Object::new("call", &key)),
     )
     .await?;
@@ -340,7 +341,7 @@ pub async fn update_call(
         entry(
             state.now(),
             Some(p),
-            "call.update",
+            Action::CallUpdate,
             Some(Object::new("call", &key)),
             Outcome::Success,
             None,
@@ -366,7 +367,7 @@ pub async fn report(
         state,
         p,
         Role::STAFF,
-        "call.report",
+        Action::CallReport,
         Some(Object::kind("call")),
     )
     .await?;
@@ -401,7 +402,7 @@ pub async fn report(
             break;
         }
     }
-    record(&state.db, entry(state.now(),Some(p), "call.report", Some(Object::kind("call")), Outcome::Success,
+    record(&state.db, entry(state.now(),Some(p), Action::CallReport, Some(Object::kind("call")), Outcome::Success,
         Some(json!({"from": from.to_string(), "to": to.to_string(), "organization_id": organization_id})))).await?;
     Ok(r)
 }

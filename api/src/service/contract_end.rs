@@ -2,6 +2,7 @@
 //! entrusted data): handed back as an archive, then erased. Both are admin
 //! actions and both are audited; the archive's writing is `crate::archive`.
 
+use madoguchi_domain::Action;
 use madoguchi_domain::{
     erasure::{check_erasable, ErasureRefusal},
     Role,
@@ -35,7 +36,7 @@ pub async fn start_export(
         state,
         p,
         Role::ADMINS,
-        "organization.export",
+        Action::OrganizationExport,
         Some(Object::new("organization", &sid)),
     )
     .await?;
@@ -45,7 +46,7 @@ pub async fn start_export(
         entry(
             state.now(),
             Some(p),
-            "organization.export",
+            Action::OrganizationExport,
             Some(Object::new("organization", &sid)),
             Outcome::Success,
             Some(json!({"format": "zip"})),
@@ -55,7 +56,7 @@ pub async fn start_export(
     let finished = entry(
         state.now(),
         Some(p),
-        "organization.export_finished",
+        Action::OrganizationExportFinished,
         Some(Object::new("organization", &sid)),
         Outcome::Success,
         None,
@@ -100,7 +101,7 @@ pub async fn erase(
         state,
         p,
         Role::ADMINS,
-        "organization.erase",
+        Action::OrganizationErase,
         Some(Object::new("organization", &sid)),
     )
     .await?;
@@ -123,7 +124,7 @@ pub async fn erase(
         entry(
             state.now(),
             Some(p),
-            "organization.erase",
+            Action::OrganizationErase,
             Some(Object::new("organization", &sid)),
             Outcome::Success,
             Some(counts(&erased)),

@@ -3,6 +3,7 @@
 //! writer can use it without reaching the application state.
 
 use chrono::{DateTime, Utc};
+use madoguchi_domain::Action;
 use madoguchi_domain::ActorKind;
 use madoguchi_persistence::audit::{self, NewAuditEvent, Outcome};
 
@@ -28,7 +29,7 @@ impl<'a> Object<'a> {
 pub fn entry(
     at: DateTime<Utc>,
     actor: Option<&Principal>,
-    action: &str,
+    action: Action,
     object: Option<Object<'_>>,
     outcome: Outcome,
     detail: Option<serde_json::Value>,
@@ -38,7 +39,7 @@ pub fn entry(
         occurred_at: at,
         actor_type: actor.map_or(ActorKind::Anonymous, Principal::kind).as_str(),
         actor_id: actor.map(|p| p.id().to_string()),
-        action: action.to_owned(),
+        action: action.as_str().to_owned(),
         object_type: object.as_ref().map(|o| o.kind),
         object_id: object.and_then(|o| o.id.map(str::to_owned)),
         ip: ctx.ip_string(),

@@ -22,6 +22,7 @@ pub mod second_factor;
 pub mod users;
 pub mod webhooks;
 
+use madoguchi_domain::Action;
 use madoguchi_domain::Role;
 use madoguchi_persistence::audit::Outcome;
 
@@ -58,7 +59,7 @@ impl Viewer {
 async fn record_outside(
     state: &AppState,
     p: &Principal,
-    action: &str,
+    action: Action,
     object: Option<Object<'_>>,
     outcome: Outcome,
     detail: Option<serde_json::Value>,
@@ -74,7 +75,7 @@ async fn record_outside(
 pub async fn record_success(
     state: &AppState,
     p: &Principal,
-    action: &str,
+    action: Action,
     object: Object<'_>,
     detail: Option<serde_json::Value>,
 ) -> Result<(), ApiError> {
@@ -89,7 +90,7 @@ pub async fn authorize(
     state: &AppState,
     p: &Principal,
     allowed: &[Role],
-    action: &str,
+    action: Action,
     object: Option<Object<'_>>,
 ) -> Result<(), ApiError> {
     let Err(refusal) = p.permits(allowed, action) else {
@@ -101,7 +102,12 @@ pub async fn authorize(
 
 /// Answer "not found" for an object the caller may not know exists, and audit the
 /// attempt as denied.
-pub async fn hidden(state: &AppState, p: &Principal, action: &str, object: Object<'_>) -> ApiError {
+pub async fn hidden(
+    state: &AppState,
+    p: &Principal,
+    action: Action,
+    object: Object<'_>,
+) -> ApiError {
     match record_outside(state, p, action, Some(object), Outcome::Denied, None).await {
         Ok(()) => ApiError::not_found(),
         Err(e) => e,

@@ -1,3 +1,4 @@
+use madoguchi_domain::Action;
 use madoguchi_domain::{ContractStatus, OrganizationName, Role, ValidationError};
 use madoguchi_persistence::{
     audit::Outcome,
@@ -21,7 +22,7 @@ pub async fn create(
         state,
         p,
         Role::ADMINS,
-        "organization.create",
+        Action::OrganizationCreate,
         Some(Object::kind("organization")),
     )
     .await?;
@@ -40,7 +41,7 @@ pub async fn create(
         entry(
             state.now(),
             Some(p),
-            "organization.create",
+            Action::OrganizationCreate,
             Some(Object::new("organization", &id)),
             Outcome::Success,
             Some(json!({"name": org.name, "contract_status": org.contract_status.as_str()})),
@@ -59,7 +60,7 @@ pub async fn get(state: &AppState, p: &Principal, id: Uuid) -> Result<Organizati
         state,
         p,
         Role::ANYONE,
-        "organization.read",
+        Action::OrganizationRead,
         Some(Object::new("organization", &sid)),
     )
     .await?;
@@ -67,7 +68,7 @@ pub async fn get(state: &AppState, p: &Principal, id: Uuid) -> Result<Organizati
         return Err(hidden(
             state,
             p,
-            "organization.read",
+            Action::OrganizationRead,
             Object::new("organization", &sid),
         )
         .await);
@@ -86,7 +87,7 @@ pub async fn list(
         state,
         p,
         Role::STAFF,
-        "organization.list",
+        Action::OrganizationList,
         Some(Object::kind("organization")),
     )
     .await?;
@@ -114,7 +115,7 @@ pub async fn update(
         state,
         p,
         Role::ADMINS,
-        "organization.update",
+        Action::OrganizationUpdate,
         Some(Object::new("organization", &sid)),
     )
     .await?;
@@ -142,7 +143,7 @@ pub async fn update(
         entry(
             state.now(),
             Some(p),
-            "organization.update",
+            Action::OrganizationUpdate,
             Some(Object::new("organization", &sid)),
             Outcome::Success,
             Some(json!({
@@ -203,7 +204,7 @@ async fn may_list(state: &AppState, p: &Principal) -> Result<(), ApiError> {
         state,
         p,
         Role::STAFF,
-        "organization.list",
+        Action::OrganizationList,
         Some(Object::kind("organization")),
     )
     .await

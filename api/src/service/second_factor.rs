@@ -14,6 +14,7 @@
 //!   only enrol it; so may a session of a user whose organization requires
 //!   one ([`principal_for`]).
 
+use madoguchi_domain::Action;
 use madoguchi_domain::{Role, ValidationError};
 use madoguchi_persistence::{
     audit::Outcome, begin, commit, second_factor as store, sessions, settings, users, users::User,
@@ -73,7 +74,7 @@ pub async fn settings(state: &AppState, p: &Principal) -> Result<bool, ApiError>
         state,
         p,
         Role::ADMINS,
-        "settings.read",
+        Action::SettingsRead,
         Some(Object::kind("security_settings")),
     )
     .await?;
@@ -92,7 +93,7 @@ pub async fn set_staff_required(
         state,
         p,
         Role::ADMINS,
-        "settings.update",
+        Action::SettingsUpdate,
         Some(Object::kind("security_settings")),
     )
     .await?;
@@ -111,7 +112,7 @@ pub async fn set_staff_required(
         entry(
             state.now(),
             Some(p),
-            "settings.update",
+            Action::SettingsUpdate,
             Some(Object::kind("security_settings")),
             Outcome::Success,
             Some(json!({"staff_totp_required": required})),
@@ -180,7 +181,7 @@ pub async fn start(state: &AppState, p: &Principal) -> Result<Enrolment, ApiErro
         entry(
             state.now(),
             Some(p),
-            "second_factor.enrol_start",
+            Action::SecondFactorEnrolStart,
             Some(Object::new("user", &user.id.to_string())),
             Outcome::Success,
             None,
@@ -231,7 +232,7 @@ async fn wrong_code(
     state: &AppState,
     p: &Principal,
     user: &User,
-    action: &str,
+    action: Action,
 ) -> Result<ApiError, ApiError> {
     let tx = begin(&state.db).await?;
     record(
@@ -277,7 +278,7 @@ pub async fn confirm(state: &AppState, p: &Principal, code: &str) -> Result<Vec<
     let step =
         looks_like_code(code).and_then(|c| matching_step(&secret, &c, state.now().timestamp()));
     let Some(step) = step else {
-        return Err(wrong_code(state, p, user, "second_factor.enrol").await?);
+        return Err(wrong_code(state, p, user, Action::SecondFactorEnrol).await?);
     };
     let codes = new_recovery_codes();
     let hashes: Vec<String> = codes.iter().map(|c| recovery_hash(c)).collect();
@@ -296,7 +297,7 @@ pub async fn confirm(state: &AppState, p: &Principal, code: &str) -> Result<Vec<
         entry(
             state.now(),
             Some(p),
-            "second_factor.enrol",
+            Action::SecondFactorEnrol,
             Some(Object::new("user", &user.id.to_string())),
             Outcome::Success,
             None,
@@ -320,7 +321,7 @@ pub async fn remove(state: &AppState, p: &Principal, code: &str) -> Result<(), A
     };
     let attempt = claim_attempt(state, user).await?;
     if !accept(state, user.id, &sealed, code).await? {
-        return Err(wrong_code(state, p, user, "second_factor.remove").await?);
+        return Err(wrong_code(state, p, user, Action::SecondFactorRemove).await?);
     }
     let tx = begin(&state.db).await?;
     store::remove(&tx, user.id, state.now()).await?;
@@ -330,7 +331,7 @@ pub async fn remove(state: &AppState, p: &Principal, code: &str) -> Result<(), A
         entry(
             state.now(),
             Some(p),
-            "second_factor.remove",
+            Action::SecondFactorRemove,
             Some(Object::new("user", &user.id.to_string())),
             Outcome::Success,
             None,
@@ -350,7 +351,7 @@ pub async fn reset(state: &AppState, p: &Principal, user_id: Uuid) -> Result<u64
         state,
         p,
         Role::ADMINS,
-        "second_factor.reset",
+        Action::SecondFactorReset,
         Some(Object::new("user", &key)),
     )
     .await?;
@@ -368,7 +369,7 @@ pub async fn reset(state: &AppState, p: &Principal, user_id: Uuid) -> Result<u64
         entry(
             state.now(),
             Some(p),
-            "second_factor.reset",
+            Action::SecondFactorReset,
             Some(Object::new("user", &key)),
             Outcome::Success,
             Some(json!({"sessions_revoked": ended})),

@@ -1,3 +1,4 @@
+use madoguchi_domain::Action;
 use madoguchi_domain::{DisplayName, Email, Password, Role, ValidationError};
 use madoguchi_persistence::{
     audit::Outcome,
@@ -45,7 +46,7 @@ pub async fn create(
         state,
         p,
         Role::ADMINS,
-        "user.create",
+        Action::UserCreate,
         Some(Object::kind("user")),
     )
     .await?;
@@ -102,7 +103,7 @@ pub async fn create(
         entry(
             state.now(),
             Some(p),
-            "user.create",
+            Action::UserCreate,
             Some(Object::new("user", &id)),
             Outcome::Success,
             Some(json!({"role": user.role.as_str(), "organization_id": user.organization_id})),
@@ -120,7 +121,7 @@ pub async fn get(state: &AppState, p: &Principal, id: Uuid) -> Result<User, ApiE
         state,
         p,
         Role::ADMINS,
-        "user.read",
+        Action::UserRead,
         Some(Object::new("user", &sid)),
     )
     .await?;
@@ -131,7 +132,7 @@ pub async fn get(state: &AppState, p: &Principal, id: Uuid) -> Result<User, ApiE
         entry(
             state.now(),
             Some(p),
-            "user.read",
+            Action::UserRead,
             Some(Object::new("user", &sid)),
             Outcome::Success,
             None,
@@ -153,7 +154,7 @@ pub async fn list(
         state,
         p,
         Role::ADMINS,
-        "user.list",
+        Action::UserList,
         Some(Object::kind("user")),
     )
     .await?;
@@ -165,7 +166,7 @@ pub async fn list(
         entry(
             state.now(),
             Some(p),
-            "user.list",
+            Action::UserList,
             Some(Object::kind("user")),
             Outcome::Success,
             Some(json!({"returned": ids})),
@@ -199,7 +200,7 @@ pub async fn update(
         state,
         p,
         Role::ADMINS,
-        "user.update",
+        Action::UserUpdate,
         Some(Object::new("user", &sid)),
     )
     .await?;
@@ -286,7 +287,7 @@ pub async fn update(
         entry(
             state.now(),
             Some(p),
-            "user.update",
+            Action::UserUpdate,
             Some(Object::new("user", &sid)),
             Outcome::Success,
             Some(json!({

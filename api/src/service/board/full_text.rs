@@ -23,7 +23,7 @@ pub async fn search_threads(
         state,
         p,
         Role::ANYONE,
-        "search",
+        Action::Search,
         Some(Object::kind("thread")),
     )
     .await?;
@@ -129,7 +129,7 @@ pub async fn search_threads(
         entry(
             state.now(),
             Some(p),
-            "search",
+            Action::Search,
             Some(Object::kind("thread")),
             Outcome::Success,
             // Which threads were shown, not the words asked for: a query can

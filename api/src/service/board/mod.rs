@@ -13,6 +13,7 @@ pub use sla_policies::*;
 pub use sweeper::*;
 pub use threads::*;
 
+use madoguchi_domain::Action;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -104,7 +105,7 @@ async fn visible_thread(
     state: &AppState,
     p: &Principal,
     number: i64,
-    action: &str,
+    action: Action,
 ) -> Result<ThreadRecord, ApiError> {
     let key = number.to_string();
     match board::get_by_number(&state.read, number).await {

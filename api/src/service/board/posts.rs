@@ -14,7 +14,7 @@ pub async fn add_post(
         state,
         p,
         Role::ANYONE,
-        "post.create",
+        Action::PostCreate,
         Some(Object::new("thread", &key)),
     )
     .await?;
@@ -26,7 +26,7 @@ pub async fn add_post(
             ValidationError::new("visibility", "customers post public replies only").into(),
         );
     }
-    let t = visible_thread(state, p, number, "post.create").await?;
+    let t = visible_thread(state, p, number, Action::PostCreate).await?;
     if !staff {
         let org = organizations::get(&state.read, t.organization_id).await?;
         if !org.contract_status.may_post() {
@@ -62,7 +62,7 @@ pub async fn reply_with_changes(
             state,
             p,
             Role::STAFF,
-            "post.create",
+            Action::PostCreate,
             Some(Object::new("thread", &key)),
         )
         .await?;
@@ -170,7 +170,7 @@ pub(crate) async fn post_in(
         entry(
             state.now(),
             Some(p),
-            "post.create",
+            Action::PostCreate,
             Some(Object::new("thread", &key)),
             Outcome::Success,
             Some(json!({"post_id": post.id, "visibility": visibility.as_str()})),
@@ -187,14 +187,14 @@ pub async fn list_posts(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Page<PostRecord>, ApiError> {
-    authorize(state, p, Role::ANYONE, "post.list", None).await?;
-    let t = visible_thread(state, p, number, "post.list").await?;
+    authorize(state, p, Role::ANYONE, Action::PostList, None).await?;
+    let t = visible_thread(state, p, number, Action::PostList).await?;
     let page = board::list_posts(&state.read, t.id, p.role().is_staff(), after, limit).await?;
     let key = number.to_string();
     record_success(
         state,
         p,
-        "post.list",
+        Action::PostList,
         Object::new("thread", &key),
         Some(json!({"returned": page.items.len()})),
     )

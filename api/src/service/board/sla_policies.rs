@@ -10,7 +10,7 @@ pub async fn get_policies(
         state,
         p,
         Role::ADMINS,
-        "sla_policy.read",
+        Action::SlaPolicyRead,
         Some(Object::kind("sla_policy")),
     )
     .await?;
@@ -20,7 +20,7 @@ pub async fn get_policies(
         entry(
             state.now(),
             Some(p),
-            "sla_policy.read",
+            Action::SlaPolicyRead,
             Some(Object::kind("sla_policy")),
             Outcome::Success,
             None,
@@ -42,7 +42,7 @@ pub async fn put_policy(
         state,
         p,
         Role::ADMINS,
-        "sla_policy.update",
+        Action::SlaPolicyUpdate,
         Some(Object::new("sla_policy", key)),
     )
     .await?;
@@ -52,7 +52,7 @@ pub async fn put_policy(
     let (old, _) = board::policies(&tx).await?;
     let version = board::put_policy(&tx, priority, policy, at).await?;
     let o = old.get(priority);
-    record(&tx, entry(state.now(),Some(p), "sla_policy.update", Some(Object::new("sla_policy", key)), Outcome::Success, Some(json!({
+    record(&tx, entry(state.now(),Some(p), Action::SlaPolicyUpdate, Some(Object::new("sla_policy", key)), Outcome::Success, Some(json!({
         "from": [o.first_response_minutes, o.next_reply_minutes, o.resolution_minutes],
         "to": [policy.first_response_minutes, policy.next_reply_minutes, policy.resolution_minutes],
     })))).await?;

@@ -21,7 +21,7 @@ pub async fn create_thread(
         state,
         p,
         Role::ANYONE,
-        "thread.create",
+        Action::ThreadCreate,
         Some(Object::kind("thread")),
     )
     .await?;
@@ -139,11 +139,18 @@ pub async fn get_thread(
     p: &Principal,
     number: i64,
 ) -> Result<ThreadView, ApiError> {
-    authorize(state, p, Role::ANYONE, "thread.read", None).await?;
-    let t = visible_thread(state, p, number, "thread.read").await?;
+    authorize(state, p, Role::ANYONE, Action::ThreadRead, None).await?;
+    let t = visible_thread(state, p, number, Action::ThreadRead).await?;
     let sla = board::load_sla(&state.read, t.id).await?;
     let key = number.to_string();
-    record_success(state, p, "thread.read", Object::new("thread", &key), None).await?;
+    record_success(
+        state,
+        p,
+        Action::ThreadRead,
+        Object::new("thread", &key),
+        None,
+    )
+    .await?;
     Ok(view(p, t, sla))
 }
 
@@ -152,13 +159,13 @@ pub async fn clock_log(
     p: &Principal,
     number: i64,
 ) -> Result<Vec<ClockEvent>, ApiError> {
-    authorize(state, p, Role::ANYONE, "thread.read", None).await?;
-    let t = visible_thread(state, p, number, "thread.read").await?;
+    authorize(state, p, Role::ANYONE, Action::ThreadRead, None).await?;
+    let t = visible_thread(state, p, number, Action::ThreadRead).await?;
     let key = number.to_string();
     record_success(
         state,
         p,
-        "thread.sla_log.read",
+        Action::ThreadSlaLogRead,
         Object::new("thread", &key),
         None,
     )
@@ -189,7 +196,7 @@ pub async fn list_threads(
         state,
         p,
         Role::ANYONE,
-        "thread.list",
+        Action::ThreadList,
         Some(Object::kind("thread")),
     )
     .await?;
@@ -204,7 +211,7 @@ pub async fn list_threads(
         entry(
             state.now(),
             Some(p),
-            "thread.list",
+            Action::ThreadList,
             Some(Object::kind("thread")),
             Outcome::Success,
             Some(json!({"returned": numbers})),
@@ -225,7 +232,7 @@ pub async fn queue(
         state,
         p,
         Role::STAFF,
-        "queue.read",
+        Action::QueueRead,
         Some(Object::kind("thread")),
     )
     .await?;
@@ -298,7 +305,7 @@ pub(crate) async fn check_changes(
         state,
         p,
         Role::STAFF,
-        "thread.update",
+        Action::ThreadUpdate,
         Some(Object::new("thread", &key)),
     )
     .await?;
@@ -447,7 +454,7 @@ pub(crate) async fn update_in(
         entry(
             state.now(),
             Some(p),
-            "thread.update",
+            Action::ThreadUpdate,
             Some(Object::new("thread", &key)),
             Outcome::Success,
             Some(changes),

@@ -2,6 +2,7 @@
 //! write of a batch of them (used by the thread writer and by logged calls).
 
 use chrono::{DateTime, Utc};
+use madoguchi_domain::Action;
 use madoguchi_domain::{
     board::{search, Channel, Priority, ThreadSla, ThreadStatus, Visibility},
     calendar::BusinessCalendar,
@@ -63,7 +64,7 @@ impl OpenRequest {
             audit: entry(
                 DateTime::<Utc>::UNIX_EPOCH,
                 Some(p),
-                "thread.create",
+                Action::ThreadCreate,
                 Some(Object::kind("thread")),
                 Outcome::Success,
                 None,

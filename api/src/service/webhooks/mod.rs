@@ -6,6 +6,7 @@ pub mod dispatcher;
 mod targets;
 
 use chrono::Duration;
+use madoguchi_domain::Action;
 use madoguchi_domain::{
     events::EventType, integrations::subscription_events, Role, ValidationError,
 };
@@ -97,7 +98,7 @@ pub async fn create(
         state,
         p,
         Role::ADMINS,
-        "webhook.create",
+        Action::WebhookCreate,
         Some(Object::kind("webhook")),
     )
     .await?;
@@ -141,7 +142,7 @@ pub async fn create(
         entry(
             now,
             Some(p),
-            "webhook.create",
+            Action::WebhookCreate,
             Some(Object::new("webhook", &id)),
             Outcome::Success,
             Some(audit_detail(&w)),
@@ -162,12 +163,12 @@ pub async fn list(
         state,
         p,
         Role::ADMINS,
-        "webhook.list",
+        Action::WebhookList,
         Some(Object::kind("webhook")),
     )
     .await?;
     let page = webhooks::list(&state.read, before, limit).await?;
-    record_success(state, p, "webhook.list", Object::kind("webhook"), None).await?;
+    record_success(state, p, Action::WebhookList, Object::kind("webhook"), None).await?;
     Ok(page)
 }
 
@@ -177,12 +178,19 @@ pub async fn get(state: &AppState, p: &Principal, id: Uuid) -> Result<Webhook, A
         state,
         p,
         Role::ADMINS,
-        "webhook.read",
+        Action::WebhookRead,
         Some(Object::new("webhook", &key)),
     )
     .await?;
     let w = webhooks::get(&state.read, id).await?;
-    record_success(state, p, "webhook.read", Object::new("webhook", &key), None).await?;
+    record_success(
+        state,
+        p,
+        Action::WebhookRead,
+        Object::new("webhook", &key),
+        None,
+    )
+    .await?;
     Ok(w)
 }
 
@@ -207,7 +215,7 @@ pub async fn update(
         state,
         p,
         Role::ADMINS,
-        "webhook.update",
+        Action::WebhookUpdate,
         Some(Object::new("webhook", &key)),
     )
     .await?;
@@ -270,7 +278,7 @@ pub async fn update(
         entry(
             state.now(),
             Some(p),
-            "webhook.update",
+            Action::WebhookUpdate,
             Some(Object::new("webhook", &key)),
             Outcome::Success,
             Some(audit_detail(&w)),
@@ -287,7 +295,7 @@ pub async fn delete(state: &AppState, p: &Principal, id: Uuid) -> Result<(), Api
         state,
         p,
         Role::ADMINS,
-        "webhook.delete",
+        Action::WebhookDelete,
         Some(Object::new("webhook", &key)),
     )
     .await?;
@@ -299,7 +307,7 @@ pub async fn delete(state: &AppState, p: &Principal, id: Uuid) -> Result<(), Api
         entry(
             state.now(),
             Some(p),
-            "webhook.delete",
+            Action::WebhookDelete,
             Some(Object::new("webhook", &key)),
             Outcome::Success,
             Some(audit_detail(&w)),
@@ -322,7 +330,7 @@ pub async fn rotate_secret(
         state,
         p,
         Role::ADMINS,
-        "webhook.rotate_secret",
+        Action::WebhookRotateSecret,
         Some(Object::new("webhook", &key)),
     )
     .await?;
@@ -339,7 +347,7 @@ pub async fn rotate_secret(
         entry(
             now,
             Some(p),
-            "webhook.rotate_secret",
+            Action::WebhookRotateSecret,
             Some(Object::new("webhook", &key)),
             Outcome::Success,
             None,
@@ -359,7 +367,7 @@ pub async fn ping(state: &AppState, p: &Principal, id: Uuid) -> Result<Delivery,
         state,
         p,
         Role::ADMINS,
-        "webhook.ping",
+        Action::WebhookPing,
         Some(Object::new("webhook", &key)),
     )
     .await?;
@@ -389,7 +397,7 @@ pub async fn ping(state: &AppState, p: &Principal, id: Uuid) -> Result<Delivery,
         entry(
             now,
             Some(p),
-            "webhook.ping",
+            Action::WebhookPing,
             Some(Object::new("webhook", &key)),
             Outcome::Success,
             None,
@@ -421,7 +429,7 @@ pub async fn deliveries(
         state,
         p,
         Role::ADMINS,
-        "webhook.deliveries",
+        Action::WebhookDeliveries,
         Some(Object::new("webhook", &key)),
     )
     .await?;
@@ -438,7 +446,7 @@ pub async fn deliveries(
     record_success(
         state,
         p,
-        "webhook.deliveries",
+        Action::WebhookDeliveries,
         Object::new("webhook", &key),
         None,
     )
@@ -461,7 +469,7 @@ pub async fn retry(
         state,
         p,
         Role::ADMINS,
-        "webhook.retry",
+        Action::WebhookRetry,
         Some(Object::new("webhook_delivery", &key)),
     )
     .await?;
@@ -476,7 +484,7 @@ pub async fn retry(
         entry(
             state.now(),
             Some(p),
-            "webhook.retry",
+            Action::WebhookRetry,
             Some(Object::new("webhook_delivery", &key)),
             Outcome::Success,
             None,
