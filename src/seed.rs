@@ -6,7 +6,9 @@ use std::time::Instant;
 
 use chrono::{Duration, Utc};
 use madoguchi_domain::{
-    board::{search, Channel, Priority, SlaPolicySet, ThreadSla, ThreadStatus, Visibility},
+    board::{
+        search, AuthorRole, Channel, Priority, SlaPolicySet, ThreadSla, ThreadStatus, Visibility,
+    },
     calendar::{BusinessCalendar, CalendarRules},
     Action, ContractStatus, OrganizationName,
 };
@@ -197,25 +199,25 @@ pub async fn seed(db: &Db, threads: u64, posts: u64) -> Result<SeedReport, Strin
                         rng.pick(DETAILS),
                         rng.pick(SUBJECTS)
                     ),
-                    "customer",
+                    AuthorRole::Customer,
                 )
             } else if internal {
-                (rng.pick(NOTES).to_owned(), "agent")
+                (rng.pick(NOTES).to_owned(), AuthorRole::Agent)
             } else if k % 2 == 1 {
-                (rng.pick(REPLIES).to_owned(), "agent")
+                (rng.pick(REPLIES).to_owned(), AuthorRole::Agent)
             } else {
-                (rng.pick(DETAILS).to_owned(), "customer")
+                (rng.pick(DETAILS).to_owned(), AuthorRole::Customer)
             };
             let p = PostRecord {
                 id: Uuid::now_v7(),
                 thread_id: t.id,
                 author_id: None,
-                author_name: if role == "agent" {
+                author_name: if role == AuthorRole::Agent {
                     "サポート担当 佐藤".into()
                 } else {
                     "受付 田中".into()
                 },
-                author_role: role.into(),
+                author_role: role,
                 visibility: if internal {
                     Visibility::Internal
                 } else {

@@ -655,6 +655,28 @@ impl From<madoguchi_domain::board::ThreadStatus> for StatusDto {
     }
 }
 
+/// Who wrote a post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum AuthorRoleDto {
+    Customer,
+    Agent,
+    Admin,
+    System,
+}
+
+impl From<madoguchi_domain::board::AuthorRole> for AuthorRoleDto {
+    fn from(r: madoguchi_domain::board::AuthorRole) -> Self {
+        use madoguchi_domain::board::AuthorRole as A;
+        match r {
+            A::Customer => AuthorRoleDto::Customer,
+            A::Agent => AuthorRoleDto::Agent,
+            A::Admin => AuthorRoleDto::Admin,
+            A::System => AuthorRoleDto::System,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "snake_case")]
 pub enum VisibilityDto {
@@ -770,8 +792,8 @@ pub struct PostDto {
     pub thread_number: i64,
     pub author_id: Option<Uuid>,
     pub author_name: String,
-    /// `customer`, `agent`, `admin` or `system`.
-    pub author_role: String,
+    /// `system` for what the window itself posted (a notice's update).
+    pub author_role: AuthorRoleDto,
     pub visibility: VisibilityDto,
     pub body: String,
     pub created_at: DateTime<FixedOffset>,

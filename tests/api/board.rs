@@ -1827,7 +1827,7 @@ async fn a_traced_thread_survives_storage_between_every_step() {
         jst(4, 24, 17, 20),
         &cal,
         750,
-        "post",
+        &madoguchi_domain::board::ClockCause::Post("1".into()),
     )
     .unwrap();
     sla.on_status(
@@ -1853,7 +1853,7 @@ async fn a_traced_thread_survives_storage_between_every_step() {
         jst(4, 27, 10, 0),
         &cal,
         750,
-        "post",
+        &madoguchi_domain::board::ClockCause::Post("1".into()),
     )
     .unwrap();
     store::save_sla(db, id, &sla).await.unwrap();

@@ -101,7 +101,7 @@ pub(crate) fn clock_event_dto(e: ClockEvent) -> ClockEventDto {
         cycle: e.cycle,
         event: e.event.as_str().to_owned(),
         at: to_wire(e.at),
-        cause: e.cause,
+        cause: e.cause.wire(),
         used_seconds: e.used_seconds,
     }
 }
@@ -112,7 +112,7 @@ pub(crate) fn post_dto(p: PostRecord, number: i64) -> PostDto {
         thread_number: number,
         author_id: p.author_id,
         author_name: p.author_name,
-        author_role: p.author_role,
+        author_role: p.author_role.into(),
         visibility: match p.visibility {
             madoguchi_domain::board::Visibility::Public => VisibilityDto::Public,
             madoguchi_domain::board::Visibility::Internal => VisibilityDto::Internal,

@@ -6,7 +6,7 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 use madoguchi_domain::{
     announcements::Severity,
-    board::{ClockState, Priority, ThreadStatus, Urgency, Visibility},
+    board::{AuthorRole, ClockCause, ClockState, Priority, ThreadStatus, Urgency, Visibility},
     calendar::BusinessCalendar,
     Role,
 };
@@ -968,9 +968,9 @@ async fn thread_page(
         posts: posts
             .into_iter()
             .map(|post| PostView {
-                staff: matches!(post.author_role.as_str(), "agent" | "admin" | "system"),
+                staff: post.author_role.is_staff(),
                 internal: post.visibility == Visibility::Internal,
-                author: if post.author_role == "system" {
+                author: if post.author_role == AuthorRole::System {
                     "サポート窓口".to_owned()
                 } else {
                     post.author_name
@@ -996,30 +996,16 @@ async fn thread_page(
 }
 
 /// A clock event's cause as a person reads it.
-fn cause(c: &str) -> String {
-    if c == "thread.created" {
-        return "お問い合わせの受付".to_owned();
-    }
-    if c.starts_with("post:") {
-        return "投稿".to_owned();
-    }
-    if let Some(s) = c.strip_prefix("status:") {
-        return match ThreadStatus::parse(s).ok() {
-            Some(s) => format!("状態を「{}」に変更", jp::status(s)),
-            None => c.to_owned(),
-        };
-    }
-    if let Some(p) = c.strip_prefix("priority:") {
-        return match Priority::parse(p).ok() {
-            Some(p) => format!("優先度を「{}」に変更", jp::priority(p)),
-            None => c.to_owned(),
-        };
-    }
+fn cause(c: &ClockCause) -> String {
     match c {
-        "sweep" | "sweeper" => "期限の確認".to_owned(),
-        "calendar" => "営業日カレンダーの変更".to_owned(),
-        other if other.starts_with("call:") => "電話対応".to_owned(),
-        other => other.to_owned(),
+        ClockCause::ThreadCreated => "お問い合わせの受付".to_owned(),
+        ClockCause::Post(_) => "投稿".to_owned(),
+        ClockCause::Call(_) | ClockCause::CallAnswered => "電話対応".to_owned(),
+        ClockCause::Status(s) => format!("状態を「{}」に変更", jp::status(*s)),
+        ClockCause::Priority(p) => format!("優先度を「{}」に変更", jp::priority(*p)),
+        ClockCause::Sweeper => "期限の確認".to_owned(),
+        ClockCause::CalendarChanged => "営業日カレンダーの変更".to_owned(),
+        ClockCause::Other(other) => other.clone(),
     }
 }
 

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Priority, ThreadStatus, Visibility};
+use super::{ClockCause, Priority, ThreadStatus, Visibility};
 use crate::calendar::{BusinessCalendar, CalendarError};
 
 /// Targets in business minutes for one priority.
@@ -212,8 +212,8 @@ pub struct ClockEvent {
     pub cycle: u32,
     pub event: ClockEventKind,
     pub at: DateTime<Utc>,
-    /// What caused it: `thread.created`, `post:<id>`, `status:pending`, `priority:high` …
-    pub cause: String,
+    /// What caused it.
+    pub cause: ClockCause,
     pub used_seconds: u64,
 }
 
@@ -298,13 +298,13 @@ impl ClockView {
     }
 }
 
-fn ev(c: &Clock, event: ClockEventKind, at: DateTime<Utc>, cause: &str) -> ClockEvent {
+fn ev(c: &Clock, event: ClockEventKind, at: DateTime<Utc>, cause: &ClockCause) -> ClockEvent {
     ClockEvent {
         kind: c.kind,
         cycle: c.cycle,
         event,
         at,
-        cause: cause.to_owned(),
+        cause: cause.clone(),
         used_seconds: c.used_seconds,
     }
 }
@@ -383,7 +383,7 @@ impl Clock {
                 cycle: self.cycle,
                 event,
                 at: due,
-                cause: "sweeper".into(),
+                cause: ClockCause::Sweeper,
                 used_seconds: self.used_at(due, cal).unwrap_or(self.used_seconds),
             });
         }
@@ -432,7 +432,7 @@ impl Clock {
         &mut self,
         at: DateTime<Utc>,
         cal: &BusinessCalendar,
-        cause: &str,
+        cause: &ClockCause,
     ) -> Result<Option<ClockEvent>, CalendarError> {
         if self.phase != ClockPhase::Running {
             return Ok(None);
@@ -451,7 +451,7 @@ impl Clock {
         at: DateTime<Utc>,
         cal: &BusinessCalendar,
         warn_permille: u32,
-        cause: &str,
+        cause: &ClockCause,
     ) -> Result<Option<ClockEvent>, CalendarError> {
         if self.phase == ClockPhase::Running {
             return Ok(None);
@@ -468,7 +468,7 @@ impl Clock {
         &mut self,
         at: DateTime<Utc>,
         cal: &BusinessCalendar,
-        cause: &str,
+        cause: &ClockCause,
     ) -> Result<Option<ClockEvent>, CalendarError> {
         if self.phase == ClockPhase::Met {
             return Ok(None);
@@ -492,7 +492,7 @@ impl Clock {
         at: DateTime<Utc>,
         cal: &BusinessCalendar,
         warn_permille: u32,
-        cause: &str,
+        cause: &ClockCause,
     ) -> Result<Option<ClockEvent>, CalendarError> {
         let target = u64::from(target_minutes) * 60;
         if target == self.target_seconds {
@@ -534,7 +534,7 @@ impl Clock {
             self,
             ClockEventKind::Reproject,
             now,
-            "calendar.changed",
+            &ClockCause::CalendarChanged,
         )))
     }
 
@@ -612,8 +612,8 @@ impl ThreadSla {
             warn_permille,
         )?;
         let events = vec![
-            ev(&fr, ClockEventKind::Start, at, "thread.created"),
-            ev(&res, ClockEventKind::Start, at, "thread.created"),
+            ev(&fr, ClockEventKind::Start, at, &ClockCause::ThreadCreated),
+            ev(&res, ClockEventKind::Start, at, &ClockCause::ThreadCreated),
         ];
         Ok((
             ThreadSla {
@@ -706,7 +706,7 @@ impl ThreadSla {
         at: DateTime<Utc>,
         cal: &BusinessCalendar,
         warn_permille: u32,
-        cause: &str,
+        cause: &ClockCause,
     ) -> Result<PostEffect, CalendarError> {
         let mut events = Vec::new();
         let mut status = status;
@@ -762,7 +762,7 @@ impl ThreadSla {
         &mut self,
         at: DateTime<Utc>,
         cal: &BusinessCalendar,
-        cause: &str,
+        cause: &ClockCause,
     ) -> Result<Vec<ClockEvent>, CalendarError> {
         Ok(self
             .first_response
@@ -780,7 +780,7 @@ impl ThreadSla {
         cal: &BusinessCalendar,
         warn_permille: u32,
     ) -> Result<Vec<ClockEvent>, CalendarError> {
-        let cause = format!("status:{}", to.as_str());
+        let cause = ClockCause::Status(to);
         let mut events = Vec::new();
         match to {
             ThreadStatus::Pending => events.extend(self.resolution.pause(at, cal, &cause)?),
@@ -806,7 +806,7 @@ impl ThreadSla {
         cal: &BusinessCalendar,
         warn_permille: u32,
     ) -> Result<Vec<ClockEvent>, CalendarError> {
-        let cause = format!("priority:{}", priority.as_str());
+        let cause = ClockCause::Priority(priority);
         let mut events = Vec::new();
         for c in self.clocks_mut() {
             let minutes = policy.minutes(c.kind);

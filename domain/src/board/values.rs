@@ -42,6 +42,29 @@ simple_enum!(
 );
 
 simple_enum!(
+    /// Who wrote a post, as a reader sees it: a clinic's user, the vendor's
+    /// staff, or the window itself (a notice's update posted to the threads it
+    /// affects).
+    AuthorRole, "author_role", { Customer = "customer", Agent = "agent", Admin = "admin", System = "system" }
+);
+
+impl AuthorRole {
+    /// The role a person writes with.
+    pub fn of(role: crate::Role) -> AuthorRole {
+        match role {
+            crate::Role::Customer => AuthorRole::Customer,
+            crate::Role::Agent => AuthorRole::Agent,
+            crate::Role::Admin => AuthorRole::Admin,
+        }
+    }
+
+    /// The vendor's side of the conversation (staff or the window itself).
+    pub fn is_staff(self) -> bool {
+        self != AuthorRole::Customer
+    }
+}
+
+simple_enum!(
     /// Where a thread came from.
     Channel, "channel", { Board = "board", Phone = "phone", Api = "api" }
 );

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use madoguchi_domain::board::{
-    Clock, ClockEvent, ClockEventKind, ClockKind, ClockPhase, ThreadSla,
+    Clock, ClockCause, ClockEvent, ClockEventKind, ClockKind, ClockPhase, ThreadSla,
 };
 use sea_orm::{
     sea_query::OnConflict, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
@@ -230,7 +230,7 @@ pub async fn append_clock_events_many<'a>(
                 cycle: Set(e.cycle as i32),
                 event: Set(e.event.as_str().to_owned()),
                 at: Set(e.at),
-                cause: Set(e.cause.chars().take(200).collect()),
+                cause: Set(e.cause.wire().chars().take(200).collect()),
                 used_seconds: Set(e.used_seconds as i64),
                 ..Default::default()
             })
@@ -255,7 +255,7 @@ pub async fn clock_events(
                 cycle: m.cycle.max(0) as u32,
                 event: ClockEventKind::parse(&m.event).ok_or_else(|| corrupt("event"))?,
                 at: m.at,
-                cause: m.cause,
+                cause: ClockCause::parse(&m.cause),
                 used_seconds: m.used_seconds.max(0) as u64,
             })
         })

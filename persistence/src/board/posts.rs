@@ -1,7 +1,7 @@
 //! Posts of a thread, public and internal.
 
 use chrono::{DateTime, Utc};
-use madoguchi_domain::board::Visibility;
+use madoguchi_domain::board::{AuthorRole, Visibility};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
@@ -14,8 +14,7 @@ pub struct PostRecord {
     pub thread_id: Uuid,
     pub author_id: Option<Uuid>,
     pub author_name: String,
-    /// `customer`, `agent`, `admin` or `system`.
-    pub author_role: String,
+    pub author_role: AuthorRole,
     pub visibility: Visibility,
     pub body: String,
     pub created_at: DateTime<Utc>,
@@ -27,7 +26,7 @@ fn post_from(m: post::Model) -> Result<PostRecord, StoreError> {
         thread_id: m.thread_id,
         author_id: m.author_id,
         author_name: m.author_name,
-        author_role: m.author_role,
+        author_role: AuthorRole::parse(&m.author_role).map_err(|_| corrupt("author_role"))?,
         visibility: Visibility::parse(&m.visibility).map_err(|_| corrupt("visibility"))?,
         body: m.body,
         created_at: m.created_at,
@@ -48,7 +47,7 @@ pub(super) async fn insert_posts<'a>(
             thread_id: Set(p.thread_id),
             author_id: Set(p.author_id),
             author_name: Set(p.author_name.clone()),
-            author_role: Set(p.author_role.clone()),
+            author_role: Set(p.author_role.as_str().to_owned()),
             visibility: Set(p.visibility.as_str().to_owned()),
             body: Set(p.body.clone()),
             created_at: Set(p.created_at),

@@ -19,8 +19,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use madoguchi_domain::{
     board::{
-        search, sla::Author, Category, Channel, ClockEvent, ClockEventKind, PostBody, Priority,
-        SlaPolicy, SlaPolicySet, Tags, ThreadSla, ThreadStatus, ThreadTitle, Visibility,
+        search, sla::Author, Category, Channel, ClockCause, ClockEvent, ClockEventKind, PostBody,
+        Priority, SlaPolicy, SlaPolicySet, Tags, ThreadSla, ThreadStatus, ThreadTitle, Visibility,
     },
     calendar::BusinessCalendar,
     events::EventType,

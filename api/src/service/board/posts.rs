@@ -108,12 +108,12 @@ pub(crate) async fn post_in(
         thread_id: t.id,
         author_id: p.user_id(),
         author_name: p.display_name().to_owned(),
-        author_role: author_role(p).to_owned(),
+        author_role: author_role(p),
         visibility,
         body: body.to_owned(),
         created_at: at,
     };
-    let cause = format!("post:{}", post.id);
+    let cause = ClockCause::Post(post.id.to_string());
     let author = if staff {
         Author::Staff
     } else {
@@ -161,7 +161,7 @@ pub(crate) async fn post_in(
     board::save_sla(tx, t.id, &sla).await?;
     board::append_clock_events(tx, t.id, &effect.events).await?;
     let internal = visibility == Visibility::Internal;
-    outbox::append(tx, thread_event(EventType::PostCreated, &t, internal, at, json!({"post_id": post.id, "visibility": visibility.as_str(), "author_role": post.author_role}))).await?;
+    outbox::append(tx, thread_event(EventType::PostCreated, &t, internal, at, json!({"post_id": post.id, "visibility": visibility.as_str(), "author_role": post.author_role.as_str()}))).await?;
     if status_before != t.status {
         outbox::append(tx, thread_event(EventType::ThreadStatusChanged, &t, false, at, json!({"changes": {"status": {"from": status_before.as_str(), "to": t.status.as_str()}}, "cause": "reply"}))).await?;
     }

@@ -120,7 +120,7 @@ pub(crate) async fn answered_call_on(
     let mut sla = board::load_sla(tx, t.id).await?;
     record_due(tx, &t, &mut sla, started_at, &cal).await?;
     let events = sla
-        .on_answered_call(started_at, &cal, &format!("call:{call_id}"))
+        .on_answered_call(started_at, &cal, &ClockCause::Call(call_id.to_string()))
         .map_err(cal_err)?;
     board::save_sla(tx, t.id, &sla).await?;
     board::append_clock_events(tx, t.id, &events).await?;

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use madoguchi_domain::Action;
 use madoguchi_domain::{
-    board::{search, Channel, Priority, ThreadSla, ThreadStatus, Visibility},
+    board::{search, Channel, ClockCause, Priority, ThreadSla, ThreadStatus, Visibility},
     calendar::BusinessCalendar,
     events::EventType,
 };
@@ -103,7 +103,7 @@ pub(crate) async fn open_threads_in(
         let computed = ThreadSla::open(policies.get(o.priority), start, cal, warn)
             .and_then(|(mut sla, mut events)| {
                 if o.answered_call {
-                    events.extend(sla.on_answered_call(start, cal, "call.answered")?);
+                    events.extend(sla.on_answered_call(start, cal, &ClockCause::CallAnswered)?);
                 }
                 Ok((sla, events))
             })
@@ -171,7 +171,7 @@ pub(crate) async fn open_threads_in(
             thread_id: thread.id,
             author_id: p.user_id(),
             author_name: p.display_name().to_owned(),
-            author_role: author_role(&p).to_owned(),
+            author_role: author_role(&p),
             visibility: Visibility::Public,
             body: o.body,
             created_at: at,

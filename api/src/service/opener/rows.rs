@@ -2,7 +2,10 @@
 //! role written beside a post's author.
 
 use chrono::{DateTime, Utc};
-use madoguchi_domain::{board::ThreadSla, events::EventType};
+use madoguchi_domain::{
+    board::{AuthorRole, ThreadSla},
+    events::EventType,
+};
 use madoguchi_persistence::{board::ThreadRecord, outbox::NewEvent};
 use serde_json::json;
 
@@ -17,8 +20,8 @@ pub(crate) fn cal_err(e: madoguchi_domain::calendar::CalendarError) -> ApiError 
 }
 
 /// The role recorded with a post, so a reader sees who wrote it without a join.
-pub(crate) fn author_role(p: &Principal) -> &'static str {
-    p.role().as_str()
+pub(crate) fn author_role(p: &Principal) -> AuthorRole {
+    AuthorRole::of(p.role())
 }
 
 /// The outbox event of a change to thread `t`.

@@ -43,7 +43,7 @@ fn friday_evening_thread_through_golden_week() {
             jst(4, 24, 17, 10),
             cal(),
             W,
-            "post:1",
+            &ClockCause::parse("post:1"),
         )
         .unwrap();
     assert!(fx.events.is_empty());
@@ -60,7 +60,7 @@ fn friday_evening_thread_through_golden_week() {
             jst(4, 24, 17, 20),
             cal(),
             W,
-            "post:2",
+            &ClockCause::parse("post:2"),
         )
         .unwrap();
     assert_eq!(fx.status, ThreadStatus::Open);
@@ -92,7 +92,7 @@ fn friday_evening_thread_through_golden_week() {
             jst(4, 27, 10, 0),
             cal(),
             W,
-            "post:3",
+            &ClockCause::parse("post:3"),
         )
         .unwrap();
     assert_eq!(fx.status, ThreadStatus::Open);
@@ -112,7 +112,7 @@ fn friday_evening_thread_through_golden_week() {
         jst(4, 27, 11, 0),
         cal(),
         W,
-        "post:4",
+        &ClockCause::parse("post:4"),
     )
     .unwrap();
     let nr = sla.next_reply.as_ref().unwrap();
@@ -163,7 +163,7 @@ fn a_customer_post_without_an_agent_answer_starts_no_next_reply() {
         jst(11, 30, 9, 10),
         cal(),
         W,
-        "post:2",
+        &ClockCause::parse("post:2"),
     )
     .unwrap();
     assert!(sla.next_reply.is_none());
@@ -176,7 +176,7 @@ fn a_customer_post_without_an_agent_answer_starts_no_next_reply() {
         jst(11, 30, 9, 20),
         cal(),
         W,
-        "post:3",
+        &ClockCause::parse("post:3"),
     )
     .unwrap();
     // Two customer posts in a row after the answer: one cycle.
@@ -189,7 +189,7 @@ fn a_customer_post_without_an_agent_answer_starts_no_next_reply() {
         jst(11, 30, 10, 0),
         cal(),
         W,
-        "post:4",
+        &ClockCause::parse("post:4"),
     )
     .unwrap();
     sla.on_post(
@@ -201,7 +201,7 @@ fn a_customer_post_without_an_agent_answer_starts_no_next_reply() {
         jst(11, 30, 10, 5),
         cal(),
         W,
-        "post:5",
+        &ClockCause::parse("post:5"),
     )
     .unwrap();
     assert_eq!(sla.next_reply.as_ref().unwrap().cycle, 1);
@@ -218,7 +218,7 @@ fn a_customer_post_without_an_agent_answer_starts_no_next_reply() {
         jst(11, 30, 10, 30),
         cal(),
         W,
-        "post:6",
+        &ClockCause::parse("post:6"),
     )
     .unwrap();
     sla.on_post(
@@ -230,7 +230,7 @@ fn a_customer_post_without_an_agent_answer_starts_no_next_reply() {
         jst(11, 30, 11, 0),
         cal(),
         W,
-        "post:7",
+        &ClockCause::parse("post:7"),
     )
     .unwrap();
     assert_eq!(sla.next_reply.as_ref().unwrap().cycle, 2);
@@ -392,7 +392,7 @@ fn the_answer_a_customer_waits_for_and_the_clock_an_agent_sees() {
         jst(12, 1, 15, 10),
         cal(),
         W,
-        "post:1",
+        &ClockCause::parse("post:1"),
     )
     .unwrap();
     assert!(sla.answer_clock().is_none());
