@@ -35,7 +35,8 @@ pub fn check_guessable(password: &Password, inputs: &[&str]) -> Result<(), Valid
         return Err(ValidationError::new(
             "password",
             "is too easy to guess (a common password, a pattern, or built from the name or email); use a longer phrase",
-        ));
+        )
+        .because(madoguchi_domain::Reason::Guessable));
     }
     Ok(())
 }

@@ -5,7 +5,7 @@
 //! JSON, unknown route, wrong method, oversized body …) are converted by
 //! [`from_poem_error`], called from the manners middleware.
 
-use madoguchi_domain::ValidationError;
+use madoguchi_domain::{Reason, ValidationError};
 use madoguchi_persistence::StoreError;
 use poem::{
     error::{MethodNotAllowedError, NotFoundError, ReadBodyError, ResponseError},
@@ -107,6 +107,73 @@ pub struct FieldProblem {
     pub field: String,
     /// What is wrong with it, in English.
     pub message: String,
+    /// Which rule it broke: a code to branch on or to put in one's own words.
+    pub reason: FieldReason,
+    /// The bound the rule names (characters or items for `too_long` and
+    /// `too_short`, the upper end for `out_of_range`); null otherwise.
+    pub limit: Option<u64>,
+}
+
+/// Which rule a field broke (`domain::Reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum, serde::Serialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum FieldReason {
+    Invalid,
+    Empty,
+    TooLong,
+    TooShort,
+    OutOfRange,
+    MultipleLines,
+    ControlCharacters,
+    Guessable,
+    NotAnEmail,
+    NotAPhoneNumber,
+    OrganizationRequired,
+    OrganizationNotAllowed,
+    UnknownOrganization,
+    UnknownThread,
+    InTheFuture,
+    EndsBeforeStart,
+    NotHours,
+    TooFewLetters,
+    NotStarted,
+}
+
+impl From<Reason> for FieldReason {
+    fn from(r: Reason) -> Self {
+        match r {
+            Reason::Invalid => FieldReason::Invalid,
+            Reason::Empty => FieldReason::Empty,
+            Reason::TooLong => FieldReason::TooLong,
+            Reason::TooShort => FieldReason::TooShort,
+            Reason::OutOfRange => FieldReason::OutOfRange,
+            Reason::MultipleLines => FieldReason::MultipleLines,
+            Reason::ControlCharacters => FieldReason::ControlCharacters,
+            Reason::Guessable => FieldReason::Guessable,
+            Reason::NotAnEmail => FieldReason::NotAnEmail,
+            Reason::NotAPhoneNumber => FieldReason::NotAPhoneNumber,
+            Reason::OrganizationRequired => FieldReason::OrganizationRequired,
+            Reason::OrganizationNotAllowed => FieldReason::OrganizationNotAllowed,
+            Reason::UnknownOrganization => FieldReason::UnknownOrganization,
+            Reason::UnknownThread => FieldReason::UnknownThread,
+            Reason::InTheFuture => FieldReason::InTheFuture,
+            Reason::EndsBeforeStart => FieldReason::EndsBeforeStart,
+            Reason::NotHours => FieldReason::NotHours,
+            Reason::TooFewLetters => FieldReason::TooFewLetters,
+            Reason::NotStarted => FieldReason::NotStarted,
+        }
+    }
+}
+
+impl FieldReason {
+    /// The domain's reason (the board maps it to Japanese).
+    pub fn reason(self) -> Reason {
+        Reason::ALL
+            .into_iter()
+            .find(|r| FieldReason::from(*r) == self)
+            .unwrap_or(Reason::Invalid)
+    }
 }
 
 /// Problem Details (RFC 9457).
@@ -240,6 +307,8 @@ impl ApiError {
             .map(|v| FieldProblem {
                 field: v.field.into_owned(),
                 message: v.message,
+                reason: v.reason.into(),
+                limit: v.limit,
             })
             .collect();
         e
@@ -529,6 +598,17 @@ pub type ApiResult<T> = Result<T, ApiError>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each rule's code on the wire is the domain's, and reads back.
+    #[test]
+    fn field_reasons_carry_the_domain_codes() {
+        use poem_openapi::types::ToJSON;
+        for r in Reason::ALL {
+            let wire = FieldReason::from(r);
+            assert_eq!(wire.to_json(), Some(serde_json::json!(r.code())));
+            assert_eq!(wire.reason(), r);
+        }
+    }
 
     #[test]
     fn every_problem_type_is_listed_in_the_readme_once_with_its_status() {

@@ -248,15 +248,9 @@ impl SpecIndex {
                         if !ok {
                             errs.push(ValidationError::new(field.to_owned(), expected()));
                         } else if let Some(max) = s["maxLength"].as_u64().filter(|m| chars > *m) {
-                            errs.push(ValidationError::new(
-                                field.to_owned(),
-                                format!("must be at most {max} characters"),
-                            ));
+                            errs.push(ValidationError::too_long(field.to_owned(), max as usize));
                         } else if let Some(min) = s["minLength"].as_u64().filter(|m| chars < *m) {
-                            errs.push(ValidationError::new(
-                                field.to_owned(),
-                                format!("must be at least {min} characters"),
-                            ));
+                            errs.push(ValidationError::too_short(field.to_owned(), min as usize));
                         }
                     }
                 },
@@ -288,10 +282,15 @@ impl SpecIndex {
                         if let Some(max) =
                             s["maxItems"].as_u64().filter(|m| items.len() as u64 > *m)
                         {
-                            errs.push(ValidationError::new(
-                                field.to_owned(),
-                                format!("must have at most {max} items"),
-                            ));
+                            errs.push({
+                                let mut e = ValidationError::new(
+                                    field.to_owned(),
+                                    format!("must have at most {max} items"),
+                                )
+                                .because(madoguchi_domain::Reason::TooLong);
+                                e.limit = Some(max);
+                                e
+                            });
                         }
                         for (i, item) in items.iter().enumerate() {
                             self.check(item, &s["items"], &format!("{field}[{i}]"), errs);
@@ -399,6 +398,8 @@ fn parameter_problem(spec: &SpecIndex, op: &Operation, name: &str, kind: &str) -
     e.errors = vec![FieldProblem {
         field: name.to_owned(),
         message,
+        reason: crate::problem::FieldReason::Invalid,
+        limit: None,
     }];
     e
 }

@@ -13,7 +13,7 @@ pub struct PhoneNumber(String);
 impl PhoneNumber {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let bad = || {
-            ValidationError::new("caller_number", "must be a Japanese phone number such as 03-6413-0612, 090-1234-5678 or +81 3 6413 0612")
+            ValidationError::new("caller_number", "must be a Japanese phone number such as 03-6413-0612, 090-1234-5678 or +81 3 6413 0612").because(crate::Reason::NotAPhoneNumber)
         };
         let normalized: String = crate::board::search::normalize(raw.trim());
         if normalized.is_empty() || normalized.chars().count() > 30 {
@@ -73,17 +73,17 @@ pub fn check_times(
     now: DateTime<Utc>,
 ) -> Result<(), ValidationError> {
     if started_at > now + Duration::seconds(FUTURE_SKEW) {
-        return Err(ValidationError::new(
-            "started_at",
-            "a call cannot start in the future",
-        ));
+        return Err(
+            ValidationError::new("started_at", "a call cannot start in the future")
+                .because(crate::Reason::InTheFuture),
+        );
     }
     if let Some(end) = ended_at {
         if end < started_at {
-            return Err(ValidationError::new(
-                "ended_at",
-                "a call cannot end before it started",
-            ));
+            return Err(
+                ValidationError::new("ended_at", "a call cannot end before it started")
+                    .because(crate::Reason::EndsBeforeStart),
+            );
         }
     }
     Ok(())

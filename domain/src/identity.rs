@@ -52,11 +52,13 @@ impl Role {
             (Role::Customer, false) => Err(ValidationError::new(
                 "organization_id",
                 "a customer must belong to an organization",
-            )),
+            )
+            .because(crate::Reason::OrganizationRequired)),
             (Role::Agent | Role::Admin, true) => Err(ValidationError::new(
                 "organization_id",
                 "agents and admins belong to no organization",
-            )),
+            )
+            .because(crate::Reason::OrganizationNotAllowed)),
             _ => Ok(()),
         }
     }
@@ -117,19 +119,13 @@ pub(crate) fn bounded_text(
     let s = raw.trim();
     let n = s.chars().count();
     if n < min {
-        return Err(ValidationError::new(field, "must not be empty"));
+        return Err(ValidationError::empty(field));
     }
     if n > max {
-        return Err(ValidationError::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
+        return Err(ValidationError::too_long(field, max));
     }
     if has_control_chars(s) {
-        return Err(ValidationError::new(
-            field,
-            "must not contain control characters",
-        ));
+        return Err(ValidationError::control_characters(field));
     }
     Ok(s.to_owned())
 }
@@ -143,8 +139,10 @@ impl Email {
 
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let s = raw.trim().to_lowercase();
-        let bad =
-            || ValidationError::new("email", "must be an email address such as name@example.jp");
+        let bad = || {
+            ValidationError::new("email", "must be an email address such as name@example.jp")
+                .because(crate::Reason::NotAnEmail)
+        };
         if s.is_empty() || s.len() > Self::MAX_LEN {
             return Err(bad());
         }
@@ -238,22 +236,13 @@ impl Password {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let n = raw.chars().count();
         if n < Self::MIN_CHARS {
-            return Err(ValidationError::new(
-                "password",
-                format!("must be at least {} characters", Self::MIN_CHARS),
-            ));
+            return Err(ValidationError::too_short("password", Self::MIN_CHARS));
         }
         if n > Self::MAX_CHARS {
-            return Err(ValidationError::new(
-                "password",
-                format!("must be at most {} characters", Self::MAX_CHARS),
-            ));
+            return Err(ValidationError::too_long("password", Self::MAX_CHARS));
         }
         if has_control_chars(raw) {
-            return Err(ValidationError::new(
-                "password",
-                "must not contain control characters",
-            ));
+            return Err(ValidationError::control_characters("password"));
         }
         Ok(Password(raw.to_owned()))
     }

@@ -21,5 +21,5 @@ pub mod time;
 
 pub use access::{Actor, ActorKind};
 pub use actions::Action;
-pub use error::ValidationError;
+pub use error::{Reason, ValidationError};
 pub use identity::{ContractStatus, DisplayName, Email, OrganizationName, Password, Role};

@@ -453,6 +453,35 @@ async fn validation_problems_name_every_bad_field() {
         .collect();
     fields.sort();
     assert_eq!(fields, ["display_name", "email", "password"]);
+    // Each names the rule it broke, as a code, and the bound where there is one.
+    let by_field = |f: &str| {
+        p["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["field"] == f)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(by_field("email")["reason"], "not_an_email");
+    assert_eq!(by_field("display_name")["reason"], "empty");
+    assert_eq!(by_field("password")["reason"], "too_short");
+    assert_eq!(by_field("password")["limit"], 12);
+    assert_eq!(by_field("email")["limit"], Value::Null);
+
+    // A title one character too long, in Japanese: the limit is in characters.
+    let clinic = app.create_org(&admin, "青葉内科クリニック").await;
+    let r = app
+        .post(
+            "/v1/threads",
+            Some(&admin),
+            &json!({"title": "予".repeat(201), "body": "本文", "organization_id": clinic["id"]}),
+        )
+        .await;
+    let p = problem(r, 422, "validation-failed").await;
+    assert_eq!(p["errors"][0]["field"], "title");
+    assert_eq!(p["errors"][0]["reason"], "too_long");
+    assert_eq!(p["errors"][0]["limit"], 200);
 }
 
 /// What the framework refuses (a missing member, a wrong enum value, a path

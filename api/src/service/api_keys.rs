@@ -59,7 +59,11 @@ pub async fn create(state: &AppState, p: &Principal, n: NewKey<'_>) -> Result<Is
         match organizations::get(&tx, org).await {
             Ok(_) => {}
             Err(StoreError::NotFound) => {
-                return Err(ValidationError::new("organization_id", "no such organization").into())
+                return Err(
+                    ValidationError::new("organization_id", "no such organization")
+                        .because(madoguchi_domain::Reason::UnknownOrganization)
+                        .into(),
+                )
             }
             Err(e) => return Err(e.into()),
         }

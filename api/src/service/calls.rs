@@ -129,7 +129,11 @@ pub async fn log_call(
     match organizations::get(&state.read, new.organization_id).await {
         Ok(_) => {}
         Err(StoreError::NotFound) => {
-            return Err(ValidationError::new("organization_id", "no such organization").into())
+            return Err(
+                ValidationError::new("organization_id", "no such organization")
+                    .because(madoguchi_domain::Reason::UnknownOrganization)
+                    .into(),
+            )
         }
         Err(e) => return Err(e.into()),
     }

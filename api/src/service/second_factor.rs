@@ -268,6 +268,7 @@ pub async fn confirm(state: &AppState, p: &Principal, code: &str) -> Result<Vec<
             "code",
             "there is no enrolment to confirm: start one with POST /v1/me/totp",
         )
+        .because(madoguchi_domain::Reason::NotStarted)
         .into());
     };
     let secret = state

@@ -71,7 +71,11 @@ pub async fn create(
         match organizations::get(&state.db, org).await {
             Ok(_) => {}
             Err(StoreError::NotFound) => {
-                return Err(ValidationError::new("organization_id", "no such organization").into())
+                return Err(
+                    ValidationError::new("organization_id", "no such organization")
+                        .because(madoguchi_domain::Reason::UnknownOrganization)
+                        .into(),
+                )
             }
             Err(e) => return Err(e.into()),
         }
@@ -239,7 +243,11 @@ pub async fn update(
     role.check_organization(org.is_some())?;
     if let Some(o) = upd.organization_id.flatten() {
         if organizations::get(&tx, o).await.is_err() {
-            return Err(ValidationError::new("organization_id", "no such organization").into());
+            return Err(
+                ValidationError::new("organization_id", "no such organization")
+                    .because(madoguchi_domain::Reason::UnknownOrganization)
+                    .into(),
+            );
         }
     }
     let deactivating = upd.active == Some(false) && current.active;

@@ -48,9 +48,9 @@ fn message(e: &ApiError) -> Option<String> {
     Some(match e.kind {
         ProblemType::ValidationFailed => {
             let field = e.errors.first().map(|f| f.field.as_str()).unwrap_or("");
-            let english = e.errors.first().map(|f| f.message.as_str()).unwrap_or("");
+            let reason = e.errors.first().map(|f| f.reason.reason());
             match field {
-                "code" if english.contains("no enrolment") => {
+                "code" if reason == Some(madoguchi_domain::Reason::NotStarted) => {
                     "設定が始まっていません。もう一度「設定を始める」から操作してください。".into()
                 }
                 "code" => "確認コードが正しくありません。アプリに表示されている最新の6桁を入力してください。".into(),

@@ -184,10 +184,10 @@ pub async fn log_call(
     let mut errors = Vec::new();
     let organization = Uuid::parse_str(f.organization_id.trim()).ok();
     if organization.is_none() {
-        errors.push(ValidationError::new(
-            "organization_id",
-            "no such organization",
-        ));
+        errors.push(
+            ValidationError::new("organization_id", "no such organization")
+                .because(madoguchi_domain::Reason::UnknownOrganization),
+        );
     }
     let started = local_datetime("started_at", &f.started_at)
         .map_err(|e| errors.push(e))
@@ -206,7 +206,10 @@ pub async fn log_call(
         {
             Ok(n) => Some(n),
             Err(_) => {
-                errors.push(ValidationError::new("thread_number", "no such thread"));
+                errors.push(
+                    ValidationError::new("thread_number", "no such thread")
+                        .because(madoguchi_domain::Reason::UnknownThread),
+                );
                 None
             }
         },
@@ -243,9 +246,13 @@ pub async fn log_call(
             None => see_other("/calls/new?done=call-logged"),
         },
         Err(e) if e.kind == ProblemType::ValidationFailed => {
+            // A start time that did not parse (rather than one in the future).
+            let unreadable_start = e.errors.iter().any(|f| {
+                f.field == "started_at" && f.reason == crate::problem::FieldReason::Invalid
+            });
             let mut errors = field_errors(&e);
             for (field, message) in &mut errors.0 {
-                if field == "started_at" && message.contains("内容を確認") {
+                if field == "started_at" && unreadable_start {
                     *message = "開始日時を入力してください（例：2026-12-02T10:30）。".into();
                 }
                 if field == "open_thread.title" {
@@ -485,7 +492,10 @@ pub async fn publish(
         match t.trim().trim_start_matches('#').parse::<i64>() {
             Ok(n) => thread_numbers.push(n),
             Err(_) => {
-                errors.push(ValidationError::new("thread_numbers", "no such thread"));
+                errors.push(
+                    ValidationError::new("thread_numbers", "no such thread")
+                        .because(madoguchi_domain::Reason::UnknownThread),
+                );
                 break;
             }
         }

@@ -8,7 +8,7 @@ use madoguchi_domain::{
     announcements::Severity,
     board::{AuthorRole, ClockCause, ClockState, Priority, ThreadStatus, Urgency, Visibility},
     calendar::BusinessCalendar,
-    Role,
+    Reason, Role,
 };
 use madoguchi_persistence::board::ThreadFilter;
 use poem::{
@@ -138,7 +138,7 @@ fn explain(e: &ApiError) -> String {
 }
 
 /// A field's problem in Japanese.
-pub(super) fn field_message(field: &str, english: &str) -> String {
+pub(super) fn field_message(field: &str, reason: Reason, limit: Option<u64>) -> String {
     let what = match field {
         "title" | "open_thread.title" => "件名",
         "body" => "本文",
@@ -171,48 +171,27 @@ pub(super) fn field_message(field: &str, english: &str) -> String {
         "thread_numbers" => "関連するお問い合わせ",
         _ => "入力",
     };
-    let number_after = |prefix: &str| {
-        english
-            .strip_prefix(prefix)
-            .and_then(|r| r.split(' ').next())
-            .map(str::to_owned)
-    };
-    if english.contains("empty") {
-        format!("{what}を入力してください。")
-    } else if let Some(n) = number_after("must be at most ") {
-        format!("{what}は{n}文字以内で入力してください。")
-    } else if let Some(n) = number_after("must be at least ") {
-        format!("{what}は{n}文字以上で入力してください。")
-    } else if english.contains("between 1 and 100000") {
-        format!("{what}は1〜100000分の範囲で入力してください。")
-    } else if english.contains("one line") {
-        format!("{what}は改行を含めずに入力してください。")
-    } else if english.contains("control characters") {
-        format!("{what}に使用できない文字が含まれています。")
-    } else if english.contains("too easy to guess") {
-        "推測されやすいパスワードです。よく使われる語や並び、氏名・メールアドレスを含まない、長めの文にしてください。".to_owned()
-    } else if english.contains("email address") {
-        "メールアドレスの形式で入力してください（例：name@example.jp）。".to_owned()
-    } else if english.contains("phone number") {
-        "電話番号の形式で入力してください（例：03-6413-0612、090-1234-5678）。".to_owned()
-    } else if english.contains("a customer must belong") {
-        "医療機関の利用者には、所属する医療機関を選んでください。".to_owned()
-    } else if english.contains("belong to no organization") {
-        "サポート担当と管理者には医療機関を選ばないでください。".to_owned()
-    } else if english.contains("no such organization") {
-        "選んだ医療機関が見つかりません。".to_owned()
-    } else if english.contains("no such thread") {
-        "この医療機関のお問い合わせ番号ではありません。".to_owned()
-    } else if english.contains("in the future") {
-        format!("{what}に未来の時刻は指定できません。")
-    } else if english.contains("end before it started") {
-        "終了日時は開始日時より後にしてください。".to_owned()
-    } else if english.contains("HH:MM-HH:MM") {
-        "営業時間は 09:00-12:00 の形で入力してください（複数はカンマ区切り）。".to_owned()
-    } else if field == "q" {
-        "2文字以上続けて入力してください（例：予約、FAX）。".to_owned()
-    } else {
-        format!("{what}の内容を確認してください。")
+    let n = limit.map_or_else(String::new, |n| n.to_string());
+    match reason {
+        Reason::Empty => format!("{what}を入力してください。"),
+        Reason::TooLong => format!("{what}は{n}文字以内で入力してください。"),
+        Reason::TooShort => format!("{what}は{n}文字以上で入力してください。"),
+        Reason::OutOfRange => format!("{what}は1〜{n}分の範囲で入力してください。"),
+        Reason::MultipleLines => format!("{what}は改行を含めずに入力してください。"),
+        Reason::ControlCharacters => format!("{what}に使用できない文字が含まれています。"),
+        Reason::Guessable => "推測されやすいパスワードです。よく使われる語や並び、氏名・メールアドレスを含まない、長めの文にしてください。".to_owned(),
+        Reason::NotAnEmail => "メールアドレスの形式で入力してください（例：name@example.jp）。".to_owned(),
+        Reason::NotAPhoneNumber => "電話番号の形式で入力してください（例：03-6413-0612、090-1234-5678）。".to_owned(),
+        Reason::OrganizationRequired => "医療機関の利用者には、所属する医療機関を選んでください。".to_owned(),
+        Reason::OrganizationNotAllowed => "サポート担当と管理者には医療機関を選ばないでください。".to_owned(),
+        Reason::UnknownOrganization => "選んだ医療機関が見つかりません。".to_owned(),
+        Reason::UnknownThread => "この医療機関のお問い合わせ番号ではありません。".to_owned(),
+        Reason::InTheFuture => format!("{what}に未来の時刻は指定できません。"),
+        Reason::EndsBeforeStart => "終了日時は開始日時より後にしてください。".to_owned(),
+        Reason::NotHours => "営業時間は 09:00-12:00 の形で入力してください（複数はカンマ区切り）。".to_owned(),
+        Reason::TooFewLetters => "2文字以上続けて入力してください（例：予約、FAX）。".to_owned(),
+        Reason::NotStarted => "設定が始まっていません。もう一度最初から操作してください。".to_owned(),
+        Reason::Invalid => format!("{what}の内容を確認してください。"),
     }
 }
 
@@ -220,7 +199,12 @@ pub(super) fn field_errors(e: &ApiError) -> FieldErrors {
     FieldErrors(
         e.errors
             .iter()
-            .map(|f| (f.field.clone(), field_message(&f.field, &f.message)))
+            .map(|f| {
+                (
+                    f.field.clone(),
+                    field_message(&f.field, f.reason.reason(), f.limit),
+                )
+            })
             .collect(),
     )
 }
@@ -701,7 +685,7 @@ pub async fn threads(
                 error = Some(
                     e.errors
                         .first()
-                        .map(|f| field_message(&f.field, &f.message))
+                        .map(|f| field_message(&f.field, f.reason.reason(), f.limit))
                         .unwrap_or_else(|| explain(&e)),
                 );
                 Vec::new()

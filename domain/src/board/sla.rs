@@ -42,7 +42,12 @@ impl SlaPolicy {
         ]
         .into_iter()
         .filter(|(_, m)| !Self::MINUTES.contains(m))
-        .map(|(f, _)| crate::ValidationError::new(f, "must be between 1 and 100000 minutes"))
+        .map(|(f, _)| {
+            let mut e = crate::ValidationError::new(f, "must be between 1 and 100000 minutes")
+                .because(crate::Reason::OutOfRange);
+            e.limit = Some(100_000);
+            e
+        })
         .collect();
         if errors.is_empty() {
             Ok(self)

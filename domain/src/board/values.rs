@@ -1,6 +1,6 @@
 //! Validated values of the board.
 
-use crate::error::ValidationError;
+use crate::error::{Reason, ValidationError};
 
 /// An enum of a few named values with `as_str`/`parse`; shared by the domain.
 macro_rules! simple_enum {
@@ -72,21 +72,15 @@ simple_enum!(
 fn text(field: &'static str, raw: &str, max: usize) -> Result<String, ValidationError> {
     let s = raw.trim();
     if s.is_empty() {
-        return Err(ValidationError::new(field, "must not be empty"));
+        return Err(ValidationError::empty(field));
     }
     if s.chars().count() > max {
-        return Err(ValidationError::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
+        return Err(ValidationError::too_long(field, max));
     }
     if s.chars()
         .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
     {
-        return Err(ValidationError::new(
-            field,
-            "must not contain control characters",
-        ));
+        return Err(ValidationError::control_characters(field));
     }
     Ok(s.to_owned())
 }
@@ -101,7 +95,9 @@ impl ThreadTitle {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let s = text("title", raw, Self::MAX_CHARS)?;
         if s.contains(['\n', '\r', '\t']) {
-            return Err(ValidationError::new("title", "must be one line"));
+            return Err(
+                ValidationError::new("title", "must be one line").because(Reason::MultipleLines)
+            );
         }
         Ok(ThreadTitle(s))
     }
@@ -139,7 +135,9 @@ impl Category {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let s = text("category", raw, 50)?;
         if s.contains(['\n', '\r', '\t']) {
-            return Err(ValidationError::new("category", "must be one line"));
+            return Err(
+                ValidationError::new("category", "must be one line").because(Reason::MultipleLines)
+            );
         }
         Ok(Category(s))
     }

@@ -25,7 +25,10 @@ impl Interval {
 
     /// Parse `HH:MM-HH:MM` (end may be `24:00`).
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
-        let bad = || ValidationError::new("hours", format!("{s:?} is not HH:MM-HH:MM"));
+        let bad = || {
+            ValidationError::new("hours", format!("{s:?} is not HH:MM-HH:MM"))
+                .because(crate::Reason::NotHours)
+        };
         let (a, b) = s.trim().split_once('-').ok_or_else(bad)?;
         let start = parse_hhmm(a).ok_or_else(bad)?;
         let end = parse_hhmm(b).ok_or_else(bad)?;

@@ -28,13 +28,14 @@ pub async fn search_threads(
     )
     .await?;
     if q.chars().count() > 200 {
-        return Err(ValidationError::new("q", "at most 200 characters").into());
+        return Err(ValidationError::too_long("q", 200).into());
     }
     let Some(query) = search::parse_query(q) else {
         return Err(ValidationError::new(
             "q",
             "give at least two letters or digits in a row (e.g. 予約, FAX)",
         )
+        .because(madoguchi_domain::Reason::TooFewLetters)
         .into());
     };
     let scope = if p.role().is_staff() {

@@ -61,7 +61,11 @@ pub async fn create_thread(
     let org = match organizations::get(&state.read, org_id).await {
         Ok(o) => o,
         Err(StoreError::NotFound) => {
-            return Err(ValidationError::new("organization_id", "no such organization").into())
+            return Err(
+                ValidationError::new("organization_id", "no such organization")
+                    .because(madoguchi_domain::Reason::UnknownOrganization)
+                    .into(),
+            )
         }
         Err(e) => return Err(e.into()),
     };
@@ -79,7 +83,9 @@ pub async fn create_thread(
                 .into())
             }
             Ok(_) | Err(StoreError::NotFound) => {
-                return Err(ValidationError::new("follow_up_of", "no such thread").into())
+                return Err(ValidationError::new("follow_up_of", "no such thread")
+                    .because(madoguchi_domain::Reason::UnknownThread)
+                    .into())
             }
             Err(e) => return Err(e.into()),
         }

@@ -62,9 +62,12 @@ async fn organization_exists(
     let Some(org) = org else { return Ok(()) };
     match organizations::get(tx, org).await {
         Ok(_) => Ok(()),
-        Err(StoreError::NotFound) => {
-            Err(ValidationError::new("organization_id", "no such organization").into())
-        }
+        Err(StoreError::NotFound) => Err(ValidationError::new(
+            "organization_id",
+            "no such organization",
+        )
+        .because(madoguchi_domain::Reason::UnknownOrganization)
+        .into()),
         Err(e) => Err(e.into()),
     }
 }
