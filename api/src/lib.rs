@@ -7,6 +7,7 @@
 
 pub mod archive;
 pub mod auth;
+pub mod bodies;
 pub mod calendar_handle;
 pub mod clock;
 pub mod context;
@@ -25,6 +26,7 @@ pub mod schema_check;
 pub mod secrets;
 pub mod service;
 pub mod state;
+pub mod storage;
 pub mod text;
 pub mod tokens;
 pub mod totp;

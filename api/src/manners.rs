@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     auth::token_subject,
+    bodies::BodyPolicy,
     context::RequestCtx,
     problem::{from_poem_error, ApiError, ProblemType},
     schema_check,
@@ -181,16 +182,25 @@ impl<E: Endpoint> Endpoint for MannersEndpoint<E> {
 impl<E: Endpoint> MannersEndpoint<E> {
     /// Run the request to a response, whatever happens; also report the route template.
     async fn handle(&self, req: &mut Request) -> (Response, Option<String>) {
-        // Read the body once, within the limit, whatever Content-Length claims
-        // (a chunked body has none).
-        let limit = self.state.config.max_body_bytes;
+        // Each route takes its body as it states (`bodies`): most are read
+        // once, whole, within the limit, whatever Content-Length claims (a
+        // chunked body has none); a file route gets a stream with its own limit.
+        let policy = crate::bodies::policy(
+            req.method(),
+            req.uri().path(),
+            self.state.config.max_body_bytes,
+        );
+        let limit = match policy {
+            BodyPolicy::Buffered { limit } => limit as u64,
+            BodyPolicy::Streamed { limit } => limit,
+        };
         if let Some(len) = req
             .headers()
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok())
         {
-            if len > limit as u64 {
+            if len > limit {
                 return (
                     from_poem_error(&poem::Error::from_status(StatusCode::PAYLOAD_TOO_LARGE))
                         .into_response(),
@@ -198,7 +208,14 @@ impl<E: Endpoint> MannersEndpoint<E> {
                 );
             }
         }
-        let body = match req.take_body().into_bytes_limit(limit).await {
+        if let BodyPolicy::Streamed { limit } = policy {
+            let stream = req.take_body().into_async_read();
+            req.set_body(poem::Body::from_async_read(crate::bodies::Limited::new(
+                stream, limit,
+            )));
+            return self.route(std::mem::take(req), &[]).await;
+        }
+        let body = match req.take_body().into_bytes_limit(limit as usize).await {
             Ok(b) => b,
             Err(e) => return (from_poem_error(&poem::Error::from(e)).into_response(), None),
         };
@@ -214,10 +231,22 @@ impl<E: Endpoint> MannersEndpoint<E> {
             None
         };
 
-        let method = req.method().clone();
         req.set_body(body.clone());
-        let result = self.inner.call(std::mem::take(req)).await;
-        let (resp, route) = match result {
+        let (resp, route) = self.route(std::mem::take(req), &body).await;
+
+        let resp = match idem {
+            Some((scope, key)) => self.idempotency_finish(&scope, &key, resp).await,
+            None => resp,
+        };
+        (resp, route)
+    }
+
+    /// Call the routes; any error becomes a problem (`body`, when it was read,
+    /// lets the schema check name the member at fault).
+    async fn route(&self, req: Request, body: &[u8]) -> (Response, Option<String>) {
+        let method = req.method().clone();
+        let result = self.inner.call(req).await;
+        match result {
             Ok(out) => {
                 let resp = out.into_response();
                 let route = resp.data::<PathPattern>().map(|p| p.0.to_string());
@@ -231,17 +260,11 @@ impl<E: Endpoint> MannersEndpoint<E> {
             }
             Err(err) => {
                 let route = err.data::<PathPattern>().map(|p| p.0.to_string());
-                let problem = schema_check::explain(&err, method.as_str(), route.as_deref(), &body)
+                let problem = schema_check::explain(&err, method.as_str(), route.as_deref(), body)
                     .unwrap_or_else(|| from_poem_error(&err));
                 (problem.into_response(), route)
             }
-        };
-
-        let resp = match idem {
-            Some((scope, key)) => self.idempotency_finish(&scope, &key, resp).await,
-            None => resp,
-        };
-        (resp, route)
+        }
     }
 
     async fn idempotency_claim(&self, req: &Request, body: &[u8]) -> Result<Claim, ApiError> {

@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod bad_input;
 mod board;
+mod bodies;
 mod browser;
 mod calendar;
 mod calls;
