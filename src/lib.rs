@@ -8,11 +8,11 @@ pub mod seed;
 use std::time::Duration;
 
 use madoguchi_api::{
-    clock::Clock,
+    app::clock::Clock,
+    security::tokens::JwtKeys,
+    security::totp::Sealer,
     service::bootstrap::{self, AdminBootstrap},
     service::{jobs::Jobs, webhooks::dispatcher::FanOut},
-    tokens::JwtKeys,
-    totp::Sealer,
     ApiConfig, AppState,
 };
 use madoguchi_domain::calendar::CalendarRules;
@@ -71,7 +71,7 @@ pub async fn prepare_with_clock(config: &Config, clock: Clock) -> Result<AppStat
         web_idle: chrono::Duration::minutes(config.web_idle_minutes),
         secure_cookies: config.secure_cookies,
         cors_origins: config.cors_origins.clone(),
-        webhooks: madoguchi_api::state::WebhookConfig {
+        webhooks: madoguchi_api::app::state::WebhookConfig {
             allow_http: config.webhook_allow_http,
             allow_private: config.webhook_allow_private,
             timeout: std::time::Duration::from_millis(config.webhook_timeout_ms),
@@ -134,7 +134,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let refresher = tokio::spawn(refresh_calendar(state.clone(), timing.calendar_poll));
     let sweeper = tokio::spawn(sweep_sla(state.clone(), timing.sweep));
-    let jobs = tokio::spawn(run_jobs(state.clone(), Jobs::standard(), timing.sweep));
+    let jobs = tokio::spawn(run_jobs(state.clone(), standard_jobs(), timing.sweep));
     let beat = tokio::spawn(heartbeat(state.clone()));
     let leaving = state.clone();
     let dispatcher = tokio::spawn(madoguchi_api::service::webhooks::dispatcher::run(
@@ -165,7 +165,7 @@ pub async fn serve(
 /// Say every few seconds that this instance is alive: a claim it holds is
 /// orphaned only once the beats stop (`api::state::INSTANCE_GRACE`).
 async fn heartbeat(state: AppState) {
-    let mut tick = tokio::time::interval(madoguchi_api::state::HEARTBEAT);
+    let mut tick = tokio::time::interval(madoguchi_api::app::state::HEARTBEAT);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
@@ -176,6 +176,14 @@ async fn heartbeat(state: AppState) {
             tracing::warn!(error = %e, "heartbeat failed; will retry");
         }
     }
+}
+
+/// Every scheduled job the server runs.
+pub fn standard_jobs() -> Jobs {
+    Jobs::of(vec![
+        std::sync::Arc::new(madoguchi_api::service::housekeeping::Purge),
+        std::sync::Arc::new(madoguchi_api::service::audit_trail::MonthlyCheck),
+    ])
 }
 
 /// Run the scheduled jobs (`service::jobs`) whose occurrences have come due,

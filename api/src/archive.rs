@@ -29,10 +29,12 @@ use tokio::io::DuplexStream;
 use uuid::Uuid;
 
 use crate::{
-    routes::{announcements::notice_dto, calls::dto as call_dto, threads},
+    app::state::AppState,
     service::{self, board::seen_as, Viewer},
-    state::AppState,
-    types::{CallDto, OrganizationDto, UserDto},
+    types::{
+        call_dto, clock_event_dto, notice_dto, post_dto, thread_dto, CallDto, OrganizationDto,
+        UserDto,
+    },
 };
 
 type Fail = Box<dyn std::error::Error + Send + Sync>;
@@ -237,10 +239,7 @@ async fn threads_file(
                 id: t.id,
                 number: t.number,
             });
-            line(
-                &mut text,
-                &threads::thread_dto(seen_as(viewer, t, sla), &cal, now),
-            );
+            line(&mut text, &thread_dto(seen_as(viewer, t, sla), &cal, now));
         }
         m.put(&text, n).await?;
         if !page.has_more {
@@ -265,7 +264,7 @@ async fn posts_file(
             let mut text = String::new();
             let n = page.items.len() as u64;
             for p in page.items {
-                line(&mut text, &threads::post_dto(p, t.number));
+                line(&mut text, &post_dto(p, t.number));
             }
             m.put(&text, n).await?;
             if !page.has_more {
@@ -289,7 +288,7 @@ async fn sla_file(
         let n = events.len() as u64;
         for e in events {
             // The event alone does not say whose thread it is.
-            let mut v = threads::clock_event_dto(e).to_json().unwrap_or(Value::Null);
+            let mut v = clock_event_dto(e).to_json().unwrap_or(Value::Null);
             if let Some(o) = v.as_object_mut() {
                 o.insert("thread_number".into(), t.number.into());
             }

@@ -3,37 +3,18 @@
 //! Routes (one module per resource under [`routes`]) parse, authorize, call one
 //! service function (under [`service`]) and map its result. Services own the
 //! transaction and the audit write. Every error, the framework's included, leaves
-//! through [`problem`] as `application/problem+json`.
+//! through [`http::problem`] as `application/problem+json`.
 
+pub mod app;
 pub mod archive;
-pub mod auth;
-pub mod bodies;
-pub mod calendar_handle;
-pub mod clock;
-pub mod context;
-mod cors;
-pub mod cursor;
-pub mod etag;
-pub mod manners;
-pub mod metrics;
-pub mod openapi_doc;
-pub mod passwords;
-pub mod payload;
-pub mod principal;
-pub mod problem;
+pub mod http;
 pub mod routes;
-pub mod schema_check;
-pub mod secrets;
+pub mod security;
 pub mod service;
-pub mod state;
-pub mod storage;
-pub mod text;
-pub mod tokens;
-pub mod totp;
 pub mod types;
 pub mod web;
 
-pub use state::{ApiConfig, AppState};
+pub use app::state::{ApiConfig, AppState};
 
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::OpenApiService;
@@ -61,7 +42,7 @@ pub fn openapi_json() -> String {
 fn refined(raw: &str) -> String {
     match serde_json::from_str::<serde_json::Value>(raw) {
         Ok(mut doc) => {
-            openapi_doc::refine(&mut doc);
+            http::openapi_doc::refine(&mut doc);
             serde_json::to_string_pretty(&doc).unwrap_or_else(|_| raw.to_owned())
         }
         Err(_) => raw.to_owned(),
@@ -109,9 +90,9 @@ pub fn app(state: AppState) -> impl Endpoint {
     // Swagger UI embeds the document; give it the refined one.
     let docs_html = service.swagger_ui_html().replace(&raw, &spec);
     let docs_csp = docs_policy(&docs_html);
-    let manners = manners::Manners::new(state.clone());
+    let manners = http::manners::Manners::new(state.clone());
     // Index the document now rather than on the first refused request.
-    schema_check::index();
+    http::schema_check::index();
     let api = Route::new()
         .nest("/", service)
         .at(

@@ -12,9 +12,9 @@ use std::{
 };
 
 use madoguchi_api::{
-    bodies::is_too_large,
-    manners::Manners,
-    storage::{DirectoryStore, ObjectStore},
+    app::storage::{DirectoryStore, ObjectStore},
+    http::bodies::is_too_large,
+    http::manners::Manners,
 };
 use poem::{handler, http::StatusCode, web::Data, Body, EndpointExt, Route};
 use sha2::{Digest, Sha256};
@@ -51,9 +51,10 @@ async fn serve_uploads(dir: &std::path::Path) -> (SocketAddr, Backing) {
         _ => None,
     })
     .expect("config");
-    let state = madoguchi::prepare_with_clock(&config, madoguchi_api::clock::Clock::adjustable())
-        .await
-        .expect("prepare");
+    let state =
+        madoguchi::prepare_with_clock(&config, madoguchi_api::app::clock::Clock::adjustable())
+            .await
+            .expect("prepare");
     let routes = Route::new()
         .at("/v1/uploads", poem::post(upload))
         .data(DirectoryStore::new(dir))

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 
 use madoguchi::Config;
-use madoguchi_api::clock::Clock;
+use madoguchi_api::app::clock::Clock;
 use poem::listener::Acceptor;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use sea_orm::{ConnectionTrait, Database, Statement};

@@ -1,4 +1,3 @@
-use madoguchi_domain::{announcements::NoticeStatus, time::to_wire};
 use madoguchi_persistence::announcements::{Announcement, Update};
 use poem::web::Data;
 use poem_openapi::{
@@ -10,15 +9,15 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use crate::{
-    auth::BearerAuth,
-    cursor,
-    etag::etag,
-    principal::Principal,
-    problem::ApiError,
+    app::state::AppState,
+    http::cursor,
+    http::etag::etag,
+    http::problem::ApiError,
+    security::auth::BearerAuth,
+    security::principal::Principal,
     service::announcements as svc,
-    state::AppState,
     types::{
-        AnnouncementDto, AnnouncementList, CreateAnnouncement, CreateNoticeUpdate, NoticeUpdateDto,
+        notice_dto, AnnouncementDto, AnnouncementList, CreateAnnouncement, CreateNoticeUpdate,
         UpdateAnnouncement,
     },
 };
@@ -29,41 +28,6 @@ const LIST: &str = "announcements";
 
 fn dto(p: &Principal, a: Announcement, updates: Vec<Update>) -> AnnouncementDto {
     notice_dto(crate::service::Viewer::of(p), a, updates)
-}
-
-/// A notice as `v` may read it.
-pub(crate) fn notice_dto(
-    v: crate::service::Viewer,
-    a: Announcement,
-    updates: Vec<Update>,
-) -> AnnouncementDto {
-    let organization_ids = svc::visible_audience(v, &a);
-    let thread_numbers = svc::visible_threads(v, &a);
-    AnnouncementDto {
-        id: a.id,
-        active: NoticeStatus::parse(&a.status)
-            .map(NoticeStatus::is_active)
-            .unwrap_or(true),
-        title: a.title,
-        body: a.body,
-        severity: a.severity,
-        status: a.status,
-        all_organizations: a.all_organizations,
-        organization_ids,
-        thread_numbers,
-        updates: updates
-            .into_iter()
-            .map(|u| NoticeUpdateDto {
-                id: u.id,
-                body: u.body,
-                status: u.status,
-                created_at: to_wire(u.created_at),
-            })
-            .collect(),
-        version: a.version,
-        created_at: to_wire(a.created_at),
-        updated_at: to_wire(a.updated_at),
-    }
 }
 
 #[derive(ApiResponse)]

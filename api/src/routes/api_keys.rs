@@ -8,11 +8,11 @@ use uuid::Uuid;
 
 use super::{location, ApiTags};
 use crate::{
-    auth::BearerAuth,
-    cursor,
-    problem::ApiError,
+    app::state::AppState,
+    http::cursor,
+    http::problem::ApiError,
+    security::auth::BearerAuth,
     service::api_keys as svc,
-    state::AppState,
     types::{ApiKeyDto, ApiKeyList, CreateApiKey, IssuedApiKeyDto},
 };
 

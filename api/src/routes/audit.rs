@@ -10,11 +10,11 @@ use poem_openapi::{
 
 use super::ApiTags;
 use crate::{
-    auth::BearerAuth,
-    cursor,
-    problem::ApiError,
+    app::state::AppState,
+    http::cursor,
+    http::problem::ApiError,
+    security::auth::BearerAuth,
     service,
-    state::AppState,
     types::{AuditEventDto, AuditEventList, AuditVerification, ChainBreak},
 };
 

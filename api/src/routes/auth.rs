@@ -4,11 +4,11 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use crate::{
-    auth::BearerAuth,
-    etag::etag,
-    problem::ApiError,
+    app::state::AppState,
+    http::etag::etag,
+    http::problem::ApiError,
+    security::auth::BearerAuth,
     service,
-    state::AppState,
     types::{ChangePassword, LoginRequest, PasswordChanged, SessionDto, TokenResponse, UserDto},
 };
 
@@ -177,9 +177,9 @@ impl AuthApi {
 }
 
 /// The session a request was made with, if a person's.
-pub(crate) fn current_session(p: &crate::principal::Principal) -> Option<Uuid> {
+pub(crate) fn current_session(p: &crate::security::principal::Principal) -> Option<Uuid> {
     match p {
-        crate::principal::Principal::User { session_id, .. } => Some(*session_id),
-        crate::principal::Principal::Key(_) => None,
+        crate::security::principal::Principal::User { session_id, .. } => Some(*session_id),
+        crate::security::principal::Principal::Key(_) => None,
     }
 }

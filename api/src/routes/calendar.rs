@@ -13,11 +13,11 @@ use poem_openapi::{
 
 use super::ApiTags;
 use crate::{
-    auth::BearerAuth,
-    cursor,
-    problem::ApiError,
+    app::state::AppState,
+    http::cursor,
+    http::problem::ApiError,
+    security::auth::BearerAuth,
     service::calendar as svc,
-    state::AppState,
     types::{
         ClosedReasonDto, ClosureDto, ClosureList, CreateClosure, DayDto, DueResponse,
         ElapsedResponse, HolidayDto, OpenInterval,

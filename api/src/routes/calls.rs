@@ -1,6 +1,5 @@
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use madoguchi_domain::calls::{CallReport, Counts};
-use madoguchi_domain::time::to_wire;
 use madoguchi_persistence::calls::CallFilter;
 use poem::web::Data;
 use poem_openapi::{
@@ -12,42 +11,21 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use crate::{
-    auth::BearerAuth,
-    cursor,
-    etag::etag,
-    problem::ApiError,
+    app::state::AppState,
+    http::cursor,
+    http::etag::etag,
+    http::problem::ApiError,
+    security::auth::BearerAuth,
     service::calls::{self as svc, CallView},
-    state::AppState,
     types::{
-        CallDayDto, CallDto, CallHourDto, CallList, CallReportDto, CreateCall, DirectionDto,
-        UpdateCall,
+        call_dto, CallDayDto, CallDto, CallHourDto, CallList, CallReportDto, CreateCall,
+        DirectionDto, UpdateCall,
     },
 };
 
 pub struct CallsApi;
 
 const LIST: &str = "calls";
-
-pub(crate) fn dto(v: CallView) -> CallDto {
-    let c = v.call;
-    CallDto {
-        id: c.id,
-        organization_id: c.organization_id,
-        caller_name: c.caller_name,
-        caller_number: c.caller_number,
-        direction: c.direction.into(),
-        answered: c.answered,
-        started_at: to_wire(c.started_at),
-        ended_at: c.ended_at.map(to_wire),
-        duration_seconds: v.duration_seconds,
-        outside_hours: c.outside_hours,
-        agent_id: c.agent_id,
-        summary: c.summary,
-        thread_number: v.thread_number,
-        version: c.version,
-        created_at: to_wire(c.created_at),
-    }
-}
 
 #[derive(ApiResponse)]
 enum Report {
@@ -107,7 +85,7 @@ enum One {
 
 fn one(v: CallView) -> One {
     let tag = etag(v.call.version);
-    One::Ok(Json(dto(v)), tag)
+    One::Ok(Json(call_dto(v)), tag)
 }
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Calls")]
@@ -148,7 +126,7 @@ impl CallsApi {
         .await?;
         let tag = etag(v.call.version);
         let loc = format!("/v1/calls/{}", v.call.id);
-        Ok(Created::Created(Json(dto(v)), loc, tag))
+        Ok(Created::Created(Json(call_dto(v)), loc, tag))
     }
 
     /// List calls
@@ -187,7 +165,7 @@ impl CallsApi {
             v.call.id
         });
         Ok(Json(CallList {
-            items: page.items.into_iter().map(dto).collect(),
+            items: page.items.into_iter().map(call_dto).collect(),
             next_cursor,
         }))
     }

@@ -3,8 +3,8 @@ use poem_openapi::{payload::Json, OpenApi};
 
 use super::ApiTags;
 use crate::{
-    problem::{ApiError, ProblemType},
-    state::AppState,
+    app::state::AppState,
+    http::problem::{ApiError, ProblemType},
     types::Health,
 };
 
@@ -69,7 +69,7 @@ pub async fn metrics(state: Data<&AppState>, req: &Request) -> Result<Response, 
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .unwrap_or("");
-            if !crate::secrets::constant_time_eq(sent.as_bytes(), token.as_bytes()) {
+            if !crate::security::secrets::constant_time_eq(sent.as_bytes(), token.as_bytes()) {
                 return Err(ApiError::unauthorized()
                     .detail("/metrics needs the bearer token MADOGUCHI_METRICS_TOKEN names"));
             }

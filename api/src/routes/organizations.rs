@@ -9,12 +9,12 @@ use uuid::Uuid;
 
 use super::{location, ApiTags};
 use crate::{
-    auth::BearerAuth,
-    cursor,
-    etag::etag,
-    problem::ApiError,
+    app::state::AppState,
+    http::cursor,
+    http::etag::etag,
+    http::problem::ApiError,
+    security::auth::BearerAuth,
     service,
-    state::AppState,
     types::{
         ContractStatusDto, CreateOrganization, EraseOrganization, ErasureDto, OrganizationDto,
         OrganizationList, UpdateOrganization,

@@ -3,17 +3,15 @@ use poem::web::Data;
 use poem_openapi::{param::Query, payload::Json, OpenApi};
 use uuid::Uuid;
 
-use super::{
-    threads::{thread_dto, thread_filter},
-    ApiTags,
-};
+use super::{threads::thread_filter, ApiTags};
 use crate::{
-    auth::BearerAuth,
-    cursor,
-    payload::Serialized,
-    problem::ApiError,
+    app::state::AppState,
+    http::cursor,
+    http::payload::Serialized,
+    http::problem::ApiError,
+    security::auth::BearerAuth,
     service::board as svc,
-    state::AppState,
+    types::thread_dto,
     types::{PriorityDto, SearchItem, SearchResults, StatusDto, ThreadList},
 };
 

@@ -7,10 +7,10 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use crate::{
-    auth::BearerAuth,
-    problem::ApiError,
+    app::state::AppState,
+    http::problem::ApiError,
+    security::auth::BearerAuth,
     service::second_factor as svc,
-    state::AppState,
     types::{
         RecoveryCodes, SecondFactorReset, SecuritySettings, TotpCode, TotpEnrolment, TotpStatus,
     },

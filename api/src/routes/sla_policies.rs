@@ -5,10 +5,10 @@ use poem_openapi::{param::Path, payload::Json, OpenApi};
 
 use super::ApiTags;
 use crate::{
-    auth::BearerAuth,
-    problem::ApiError,
+    app::state::AppState,
+    http::problem::ApiError,
+    security::auth::BearerAuth,
     service::board as svc,
-    state::AppState,
     types::{PriorityDto, PutSlaPolicy, SlaPolicyDto},
 };
 

@@ -1,10 +1,4 @@
-use chrono::{DateTime, Utc};
-use madoguchi_domain::{
-    board::{ClockEvent, ClockView, ThreadSla},
-    calendar::BusinessCalendar,
-    time::to_wire,
-};
-use madoguchi_persistence::board::{PostRecord, ThreadFilter};
+use madoguchi_persistence::board::ThreadFilter;
 use poem::web::Data;
 use poem_openapi::{
     param::{Header, Path, Query},
@@ -15,16 +9,16 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use crate::{
-    auth::BearerAuth,
-    cursor,
-    etag::etag,
-    payload::Serialized,
-    problem::ApiError,
+    app::state::AppState,
+    http::cursor,
+    http::etag::etag,
+    http::payload::Serialized,
+    http::problem::ApiError,
+    security::auth::BearerAuth,
     service::board::{self as svc, ThreadView},
-    state::AppState,
     types::{
-        ClockDto, ClockEventDto, CreatePost, CreateThread, PostDto, PostList, PriorityDto, SlaDto,
-        StatusDto, ThreadDto, ThreadList, UpdateThread, VisibilityDto,
+        clock_event_dto, post_dto, thread_dto, ClockEventDto, CreatePost, CreateThread, PostDto,
+        PostList, PriorityDto, StatusDto, ThreadDto, ThreadList, UpdateThread, VisibilityDto,
     },
 };
 
@@ -32,51 +26,6 @@ pub struct ThreadsApi;
 
 const LIST: &str = "threads";
 const POSTS: &str = "posts";
-
-fn clock(v: ClockView) -> ClockDto {
-    ClockDto {
-        target_minutes: v.target_minutes,
-        due_at: v.due_at.map(to_wire),
-        state: v.state.as_str().to_owned(),
-        used_seconds: v.used_seconds,
-        remaining_seconds: v.remaining_seconds,
-        met_at: v.met_at.map(to_wire),
-    }
-}
-
-pub(crate) fn sla_dto(sla: &ThreadSla, at: DateTime<Utc>, cal: &BusinessCalendar) -> SlaDto {
-    SlaDto {
-        first_response: clock(sla.first_response.view(at, cal)),
-        next_reply: sla.next_reply.as_ref().map(|c| clock(c.view(at, cal))),
-        resolution: clock(sla.resolution.view(at, cal)),
-    }
-}
-
-pub(crate) fn thread_dto(v: ThreadView, cal: &BusinessCalendar, at: DateTime<Utc>) -> ThreadDto {
-    let breached = v.breached(at, cal);
-    let t = v.thread;
-    let sla = sla_dto(&v.sla, at, cal);
-    ThreadDto {
-        number: t.number,
-        organization_id: t.organization_id,
-        title: t.title,
-        category: t.category,
-        priority: t.priority.into(),
-        status: t.status.into(),
-        channel: t.channel.as_str().to_owned(),
-        assignee_id: t.assignee_id,
-        tags: t.tags,
-        created_by: t.created_by,
-        follow_up_of: t.follow_up_of,
-        post_count: v.post_count,
-        last_public_post_at: t.last_public_post_at.map(to_wire),
-        breached,
-        sla,
-        version: t.version,
-        created_at: to_wire(t.created_at),
-        updated_at: to_wire(t.updated_at),
-    }
-}
 
 /// The list filters shared by `/threads` and `/queue`.
 pub(crate) fn thread_filter(
@@ -92,33 +41,6 @@ pub(crate) fn thread_filter(
         priority: priority.map(Into::into),
         assignee_id,
         tag,
-    }
-}
-
-pub(crate) fn clock_event_dto(e: ClockEvent) -> ClockEventDto {
-    ClockEventDto {
-        clock: e.kind.as_str().to_owned(),
-        cycle: e.cycle,
-        event: e.event.as_str().to_owned(),
-        at: to_wire(e.at),
-        cause: e.cause.wire(),
-        used_seconds: e.used_seconds,
-    }
-}
-
-pub(crate) fn post_dto(p: PostRecord, number: i64) -> PostDto {
-    PostDto {
-        id: p.id,
-        thread_number: number,
-        author_id: p.author_id,
-        author_name: p.author_name,
-        author_role: p.author_role.into(),
-        visibility: match p.visibility {
-            madoguchi_domain::board::Visibility::Public => VisibilityDto::Public,
-            madoguchi_domain::board::Visibility::Internal => VisibilityDto::Internal,
-        },
-        body: p.body,
-        created_at: to_wire(p.created_at),
     }
 }
 

@@ -8,12 +8,12 @@ use uuid::Uuid;
 
 use super::{location, ApiTags};
 use crate::{
-    auth::BearerAuth,
-    cursor,
-    etag::etag,
-    problem::ApiError,
+    app::state::AppState,
+    http::cursor,
+    http::etag::etag,
+    http::problem::ApiError,
+    security::auth::BearerAuth,
     service::webhooks as svc,
-    state::AppState,
     types::{
         CreateWebhook, DeliveryDto, DeliveryList, DeliveryStatusDto, UpdateWebhook, WebhookDto,
         WebhookEventDto, WebhookList, WebhookWithSecretDto,
@@ -181,7 +181,7 @@ impl WebhooksApi {
                 // Absent: leave it; null: clear it.
                 organization_id: b.organization_id.into(),
                 enabled: b.enabled,
-                description: Option::<Option<crate::text::Text>>::from(b.description)
+                description: Option::<Option<crate::http::text::Text>>::from(b.description)
                     .as_ref()
                     .map(|d| d.as_deref()),
             },

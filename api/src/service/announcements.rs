@@ -22,7 +22,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{authorize, board::post_in, entry, hidden, record, Object, Viewer};
-use crate::{principal::Principal, problem::ApiError, state::AppState};
+use crate::{app::state::AppState, http::problem::ApiError, security::principal::Principal};
 
 pub struct NewNotice<'a> {
     pub title: &'a str,
@@ -353,7 +353,7 @@ pub async fn edit(
     let body = ch.body.map(PostBody::parse).transpose()?;
     let tx = begin(&state.db).await?;
     let mut a = announcements::get(&tx, id).await?;
-    let version = crate::etag::expected_version(if_match, a.version)?;
+    let version = crate::http::etag::expected_version(if_match, a.version)?;
     if let Some(t) = title {
         a.title = t.as_str().to_owned();
     }

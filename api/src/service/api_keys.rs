@@ -16,7 +16,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{authorize, entry, record, record_success, Object};
-use crate::{principal::Principal, problem::ApiError, secrets, state::AppState};
+use crate::{
+    app::state::AppState, http::problem::ApiError, security::principal::Principal,
+    security::secrets,
+};
 
 pub struct NewKey<'a> {
     pub name: &'a str,

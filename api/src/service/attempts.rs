@@ -11,7 +11,7 @@ use madoguchi_domain::throttle::ThrottlePolicy;
 use madoguchi_persistence::{throttle, Tx};
 use std::net::IpAddr;
 
-use crate::{problem::ApiError, state::AppState};
+use crate::{app::state::AppState, http::problem::ApiError};
 
 fn keyed(state: &AppState, kind: &str, value: &str) -> String {
     let digest = match <Hmac<sha2::Sha256> as Mac>::new_from_slice(&state.jwt.throttle_key) {

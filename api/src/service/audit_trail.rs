@@ -12,7 +12,7 @@ use super::{
     jobs::{Job, JobFuture},
     record, Object,
 };
-use crate::{principal::Principal, problem::ApiError, state::AppState};
+use crate::{app::state::AppState, http::problem::ApiError, security::principal::Principal};
 
 /// Reading the trail is itself an access worth recording.
 pub async fn list(

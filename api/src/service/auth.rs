@@ -6,12 +6,12 @@ use serde_json::json;
 
 use super::{attempts, entry, record, second_factor, Object};
 use crate::{
-    context::RequestCtx,
-    passwords::{check_guessable, hash_password, verify_password},
-    principal::Principal,
-    problem::ApiError,
-    state::AppState,
-    tokens::Claims,
+    app::state::AppState,
+    http::context::RequestCtx,
+    http::problem::ApiError,
+    security::passwords::{check_guessable, hash_password, verify_password},
+    security::principal::Principal,
+    security::tokens::Claims,
 };
 
 pub struct Token {
@@ -167,7 +167,7 @@ async fn end_session(
 ) -> Result<(), ApiError> {
     let tx = begin(&state.db).await?;
     if !sessions::revoke_of_user(&tx, user_id, session, state.now()).await? {
-        return Err(ApiError::new(crate::problem::ProblemType::NotFound));
+        return Err(ApiError::new(crate::http::problem::ProblemType::NotFound));
     }
     record(
         &tx,

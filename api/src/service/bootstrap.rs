@@ -8,7 +8,7 @@ use madoguchi_persistence::{
 };
 use rand::{distributions::Alphanumeric, rngs::OsRng, Rng, RngCore};
 
-use crate::{passwords::hash_password, problem::ApiError, state::AppState};
+use crate::{app::state::AppState, http::problem::ApiError, security::passwords::hash_password};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {

@@ -17,9 +17,9 @@ use serde_json::json;
 
 use super::{authorize, entry, record, Object};
 use crate::{
-    principal::Principal,
-    problem::{ApiError, ProblemType},
-    state::AppState,
+    app::state::AppState,
+    http::problem::{ApiError, ProblemType},
+    security::principal::Principal,
 };
 
 /// The longest range `days` answers at once.

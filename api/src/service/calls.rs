@@ -23,9 +23,9 @@ use super::{
     entry, record, Object,
 };
 use crate::{
-    principal::Principal,
-    problem::{ApiError, ProblemType},
-    state::AppState,
+    app::state::AppState,
+    http::problem::{ApiError, ProblemType},
+    security::principal::Principal,
 };
 
 /// A call as shown: the stored record, its thread's number and derived figures.
@@ -320,7 +320,7 @@ pub async fn update_call(
     };
     let tx = begin(&state.db).await?;
     let mut call = calls::get(&tx, id).await?;
-    let version = crate::etag::expected_version(if_match, call.version)?;
+    let version = crate::http::etag::expected_version(if_match, call.version)?;
     if let Some(end) = ch.ended_at {
         check_times(call.started_at, Some(end), state.now())?;
         call.ended_at = Some(end);

@@ -18,9 +18,9 @@ use uuid::Uuid;
 
 use super::{authorize, entry, record, Object};
 use crate::{
-    principal::Principal,
-    problem::{ApiError, ProblemType},
-    state::AppState,
+    app::state::AppState,
+    http::problem::{ApiError, ProblemType},
+    security::principal::Principal,
 };
 
 /// Start an export: the caller may, the organization exists, and the start is

@@ -7,7 +7,7 @@ use madoguchi_domain::{schedule::Schedule, throttle::ThrottlePolicy};
 use madoguchi_persistence::{idempotency, throttle};
 
 use super::jobs::{Job, JobFuture};
-use crate::state::AppState;
+use crate::app::state::AppState;
 
 /// Every ten minutes.
 pub struct Purge;

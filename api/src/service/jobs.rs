@@ -12,7 +12,7 @@
 //! time instead of waiting, and `/metrics` counts each job's runs.
 //!
 //! Adding a job: implement [`Job`] next to the service it calls and add it to
-//! [`Jobs::standard`].
+//! the server's list (`standard_jobs` in `src/lib.rs`).
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
@@ -20,7 +20,7 @@ use chrono::{DateTime, Duration, Utc};
 use madoguchi_domain::{schedule::Schedule, time::to_wire};
 use madoguchi_persistence::{jobs, StoreError};
 
-use crate::{problem::ApiError, state::AppState};
+use crate::{app::state::AppState, http::problem::ApiError};
 
 /// What a job's run returns.
 pub type JobFuture<'a> = Pin<Box<dyn Future<Output = Result<(), ApiError>> + Send + 'a>>;
@@ -50,15 +50,7 @@ pub trait Job: Send + Sync {
 pub struct Jobs(Vec<Arc<dyn Job>>);
 
 impl Jobs {
-    /// Every job the server runs.
-    pub fn standard() -> Jobs {
-        Jobs(vec![
-            Arc::new(super::housekeeping::Purge),
-            Arc::new(super::audit_trail::MonthlyCheck),
-        ])
-    }
-
-    /// These jobs (tests add their own).
+    /// These jobs (the server's list is `src/lib.rs`'s `standard_jobs`).
     pub fn of(jobs: Vec<Arc<dyn Job>>) -> Jobs {
         Jobs(jobs)
     }

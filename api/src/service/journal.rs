@@ -7,7 +7,7 @@ use madoguchi_domain::Action;
 use madoguchi_domain::ActorKind;
 use madoguchi_persistence::audit::{self, NewAuditEvent, Outcome};
 
-use crate::{context::RequestCtx, principal::Principal, problem::ApiError};
+use crate::{http::context::RequestCtx, http::problem::ApiError, security::principal::Principal};
 
 /// An object an audit entry is about.
 pub struct Object<'a> {

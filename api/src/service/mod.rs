@@ -28,7 +28,7 @@ use madoguchi_persistence::audit::Outcome;
 
 pub use journal::{entry, record, record_all, Object};
 
-use crate::{principal::Principal, problem::ApiError, state::AppState};
+use crate::{app::state::AppState, http::problem::ApiError, security::principal::Principal};
 
 /// Whose eyes a record is shown to: staff see everything; a clinic (its people,
 /// a key bound to it, or its archive at contract end) sees its own public side.

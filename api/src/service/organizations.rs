@@ -10,7 +10,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{authorize, entry, hidden, record, Object};
-use crate::{etag::expected_version, principal::Principal, problem::ApiError, state::AppState};
+use crate::{
+    app::state::AppState, http::etag::expected_version, http::problem::ApiError,
+    security::principal::Principal,
+};
 
 pub async fn create(
     state: &AppState,

@@ -17,7 +17,7 @@ use madoguchi_persistence::{
     StoreError, Tx,
 };
 
-use crate::state::AppState;
+use crate::app::state::AppState;
 
 /// A reader of the outbox.
 pub trait Consumer: Send + Sync {

@@ -27,10 +27,10 @@ use super::{
     entry, record, Object,
 };
 use crate::{
-    principal::Principal,
-    problem::{ApiError, ProblemType},
-    state::AppState,
-    totp::{
+    app::state::AppState,
+    http::problem::{ApiError, ProblemType},
+    security::principal::Principal,
+    security::totp::{
         looks_like_code, matching_step, new_recovery_codes, new_secret, otpauth, qr_svg,
         recovery_hash,
     },

@@ -11,11 +11,11 @@ use uuid::Uuid;
 
 use super::{authorize, entry, record, Object};
 use crate::{
-    etag::expected_version,
-    passwords::{check_guessable, hash_password},
-    principal::Principal,
-    problem::{ApiError, ProblemType},
-    state::AppState,
+    app::state::AppState,
+    http::etag::expected_version,
+    http::problem::{ApiError, ProblemType},
+    security::passwords::{check_guessable, hash_password},
+    security::principal::Principal,
 };
 
 pub struct CreateUser<'a> {

@@ -20,9 +20,9 @@ use super::{
     views::*,
 };
 use crate::{
-    problem::{ApiError, ProblemType},
+    app::state::AppState,
+    http::problem::{ApiError, ProblemType},
     service::{auth, second_factor as svc},
-    state::AppState,
 };
 
 #[derive(Deserialize, Default)]

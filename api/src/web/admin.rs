@@ -28,9 +28,9 @@ use super::{
     views::*,
 };
 use crate::{
-    problem::{ApiError, ProblemType},
+    app::state::AppState,
+    http::problem::{ApiError, ProblemType},
     service::{self, board as svc},
-    state::AppState,
 };
 
 /// The notice after a change, by the code the redirect carries.

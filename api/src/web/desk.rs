@@ -30,9 +30,9 @@ use super::{
     views::*,
 };
 use crate::{
-    problem::{ApiError, ProblemType},
+    app::state::AppState,
+    http::problem::{ApiError, ProblemType},
     service::{self, board as svc},
-    state::AppState,
 };
 
 /// What a `datetime-local` field holds, read in Asia/Tokyo.
@@ -248,7 +248,7 @@ pub async fn log_call(
         Err(e) if e.kind == ProblemType::ValidationFailed => {
             // A start time that did not parse (rather than one in the future).
             let unreadable_start = e.errors.iter().any(|f| {
-                f.field == "started_at" && f.reason == crate::problem::FieldReason::Invalid
+                f.field == "started_at" && f.reason == crate::http::problem::FieldReason::Invalid
             });
             let mut errors = field_errors(&e);
             for (field, message) in &mut errors.0 {
@@ -315,9 +315,9 @@ struct NoticeValues {
 /// clinic already ticked among them (a form shown again keeps its choices).
 async fn notice_picker(
     state: &AppState,
-    p: &crate::principal::Principal,
+    p: &crate::security::principal::Principal,
     form: &NoticeValues,
-) -> Result<super::views::OrgPicker, crate::problem::ApiError> {
+) -> Result<super::views::OrgPicker, crate::http::problem::ApiError> {
     let mut picker = super::pickers::organizations(state, p, &form.org_q, None).await?;
     for c in &mut picker.choices {
         c.selected = Uuid::parse_str(&c.value).is_ok_and(|id| form.organizations.contains(&id));

@@ -26,9 +26,9 @@ use super::{
     views::*,
 };
 use crate::{
-    problem::{ApiError, ProblemType},
+    app::state::AppState,
+    http::problem::{ApiError, ProblemType},
     service::{self, board as svc},
-    state::AppState,
 };
 
 pub(super) const PAGE: u64 = 50;
@@ -315,7 +315,7 @@ impl<'a> poem::FromRequest<'a> for SignedIn {
     async fn from_request(req: &'a Request, _body: &mut poem::RequestBody) -> poem::Result<Self> {
         let state = req
             .data::<AppState>()
-            .ok_or_else(|| crate::problem::ApiError::internal("application state missing"))?;
+            .ok_or_else(|| crate::http::problem::ApiError::internal("application state missing"))?;
         signed_in(state, req, None)
             .await
             .map(SignedIn)
@@ -1190,8 +1190,8 @@ pub async fn queue(
         tag: (!tag.is_empty()).then(|| tag.clone()),
     };
     let cursor = Some(q.after.trim()).filter(|c| !c.is_empty());
-    let after = match crate::cursor::decode_as(
-        &crate::cursor::key_for(&state, &s.principal),
+    let after = match crate::http::cursor::decode_as(
+        &crate::http::cursor::key_for(&state, &s.principal),
         "queue",
         cursor,
     ) {
@@ -1225,8 +1225,8 @@ pub async fn queue(
                 q.organization_id,
                 urlencode(&tag),
                 q.mine,
-                crate::cursor::encode_as(
-                    &crate::cursor::key_for(&state, &s.principal),
+                crate::http::cursor::encode_as(
+                    &crate::http::cursor::key_for(&state, &s.principal),
                     "queue",
                     &madoguchi_persistence::board::queue_key(&v.thread)
                 )

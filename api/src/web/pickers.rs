@@ -5,7 +5,9 @@
 use uuid::Uuid;
 
 use super::views::{Choice, OrgPicker};
-use crate::{principal::Principal, problem::ApiError, service, state::AppState};
+use crate::{
+    app::state::AppState, http::problem::ApiError, security::principal::Principal, service,
+};
 
 /// The most names one select lists.
 pub(super) const LIMIT: u64 = 200;

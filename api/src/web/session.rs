@@ -18,7 +18,7 @@ use poem::{http::header, Request};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::{principal::Principal, problem::ApiError, state::AppState};
+use crate::{app::state::AppState, http::problem::ApiError, security::principal::Principal};
 
 /// The session cookie. `__Host-` when Secure, so no subdomain can set it.
 const SESSION: &str = "madoguchi_session";
@@ -122,7 +122,7 @@ fn cookie<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
 pub fn secure(state: &AppState, req: &Request) -> bool {
     let peer = req.remote_addr().as_socket_addr().map(|a| a.ip());
     state.config.secure_cookies
-        || (crate::context::is_trusted_proxy(peer, state.config.trusted_proxies())
+        || (crate::http::context::is_trusted_proxy(peer, state.config.trusted_proxies())
             && req
                 .headers()
                 .get("x-forwarded-proto")
@@ -207,7 +207,7 @@ fn minted_here(state: &AppState, value: &str) -> bool {
         return false;
     };
     secret.len() >= 32
-        && crate::secrets::constant_time_eq(
+        && crate::security::secrets::constant_time_eq(
             mac.as_bytes(),
             pre_session_mac(state, secret).as_bytes(),
         )

@@ -44,9 +44,9 @@ pub(crate) use crate::service::opener::{
     OpenRequest, Opened, Opening,
 };
 use crate::{
-    principal::Principal,
-    problem::{ApiError, ProblemType},
-    state::AppState,
+    app::state::AppState,
+    http::problem::{ApiError, ProblemType},
+    security::principal::Principal,
 };
 
 /// A thread with its clocks, as the caller may see it.

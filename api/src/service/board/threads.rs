@@ -385,7 +385,7 @@ pub(crate) async fn update_in(
     let at = state.now();
     board::lock(tx, number).await?;
     let mut t = board::get_by_number(tx, number).await?;
-    let version = crate::etag::expected_version(if_match, t.version)?;
+    let version = crate::http::etag::expected_version(if_match, t.version)?;
     if version != t.version {
         return Err(ApiError::precondition_failed());
     }

@@ -21,7 +21,10 @@ pub(crate) mod rows;
 
 pub(crate) use opening::{open_threads_in, OpenRequest, Opened, Opening};
 
-use crate::{calendar_handle::CalendarHandle, clock::Clock, metrics::Metrics, problem::ApiError};
+use crate::{
+    app::calendar_handle::CalendarHandle, app::clock::Clock, app::metrics::Metrics,
+    http::problem::ApiError,
+};
 
 /// The most threads one transaction opens: bounds statement size (SQLite allows
 /// 32,766 parameters; a thread row has 22) and the wait of the last request in

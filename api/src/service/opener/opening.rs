@@ -17,10 +17,10 @@ use uuid::Uuid;
 
 use super::rows::{apply_urgency, author_role, cal_err, thread_event, MAX_TOKENS};
 use crate::{
-    clock::Clock,
-    context::RequestCtx,
-    principal::Principal,
-    problem::ApiError,
+    app::clock::Clock,
+    http::context::RequestCtx,
+    http::problem::ApiError,
+    security::principal::Principal,
     service::journal::{entry, record_all, Object},
 };
 

@@ -9,7 +9,7 @@ use madoguchi_domain::{
 use madoguchi_persistence::{board::ThreadRecord, outbox::NewEvent};
 use serde_json::json;
 
-use crate::{principal::Principal, problem::ApiError};
+use crate::{http::problem::ApiError, security::principal::Principal};
 
 /// The longest a document's token stream is indexed (PostgreSQL caps positions).
 pub(crate) const MAX_TOKENS: usize = madoguchi_domain::board::search::MAX_DOCUMENT_TOKENS;

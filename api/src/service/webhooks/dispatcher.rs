@@ -28,8 +28,8 @@ use tokio::sync::Semaphore;
 
 use super::targets::{check_resolved, literal_host_allowed, GuardedResolver};
 use crate::{
+    app::state::AppState,
     service::outbox::{drain, Consumer},
-    state::AppState,
 };
 
 /// Requests out at once from one instance.
@@ -217,7 +217,7 @@ async fn send(state: &AppState, http: &reqwest::Client, c: &Claimed, at: DateTim
         }
     }
     let ts = at.timestamp();
-    let signature = crate::secrets::webhook_signature(
+    let signature = crate::security::secrets::webhook_signature(
         &c.webhook.signing_secrets(at),
         &c.delivery.event_id,
         ts,

@@ -23,7 +23,8 @@ pub use targets::check_url;
 
 use super::{authorize, entry, record, record_success, Object};
 use crate::{
-    etag::expected_version, principal::Principal, problem::ApiError, secrets, state::AppState,
+    app::state::AppState, http::etag::expected_version, http::problem::ApiError,
+    security::principal::Principal, security::secrets,
 };
 
 /// How long the secret before a rotation keeps signing.

@@ -11,7 +11,7 @@ use reqwest::{
     Url,
 };
 
-use crate::state::WebhookConfig;
+use crate::app::state::WebhookConfig;
 
 const MAX_URL_CHARS: usize = 2000;
 

@@ -15,12 +15,12 @@ use poem::{
 use sha2::{Digest, Sha256};
 
 use crate::{
-    auth::token_subject,
-    bodies::BodyPolicy,
-    context::RequestCtx,
-    problem::{from_poem_error, ApiError, ProblemType},
-    schema_check,
-    state::AppState,
+    app::state::AppState,
+    http::bodies::BodyPolicy,
+    http::context::RequestCtx,
+    http::problem::{from_poem_error, ApiError, ProblemType},
+    http::schema_check,
+    security::auth::token_subject,
 };
 
 pub const REQUEST_ID: &str = "x-request-id";
@@ -75,7 +75,7 @@ fn client_ip(req: &Request, proxies: &[ipnet::IpNet]) -> Option<IpAddr> {
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok());
-    crate::context::client_address(peer, forwarded, proxies)
+    crate::http::context::client_address(peer, forwarded, proxies)
 }
 
 /// The headers every answer carries (OWASP's REST and secure-headers
@@ -128,16 +128,16 @@ impl<E: Endpoint> Endpoint for MannersEndpoint<E> {
         let request_id = ctx.request_id.clone();
         let ip = ctx.ip;
 
-        let cors = crate::cors::classify(&self.state.config.cors_origins, &req);
+        let cors = crate::http::cors::classify(&self.state.config.cors_origins, &req);
         let (mut resp, route) = ctx
             .scope(async {
-                match crate::cors::preflight(&cors, &req) {
+                match crate::http::cors::preflight(&cors, &req) {
                     Some(answer) => (answer, None),
                     None => self.handle(&mut req).await,
                 }
             })
             .await;
-        crate::cors::decorate(&cors, &mut resp);
+        crate::http::cors::decorate(&cors, &mut resp);
 
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             resp.headers_mut()
@@ -185,7 +185,7 @@ impl<E: Endpoint> MannersEndpoint<E> {
         // Each route takes its body as it states (`bodies`): most are read
         // once, whole, within the limit, whatever Content-Length claims (a
         // chunked body has none); a file route gets a stream with its own limit.
-        let policy = crate::bodies::policy(
+        let policy = crate::http::bodies::policy(
             req.method(),
             req.uri().path(),
             self.state.config.max_body_bytes,
@@ -210,9 +210,9 @@ impl<E: Endpoint> MannersEndpoint<E> {
         }
         if let BodyPolicy::Streamed { limit } = policy {
             let stream = req.take_body().into_async_read();
-            req.set_body(poem::Body::from_async_read(crate::bodies::Limited::new(
-                stream, limit,
-            )));
+            req.set_body(poem::Body::from_async_read(
+                crate::http::bodies::Limited::new(stream, limit),
+            ));
             return self.route(std::mem::take(req), &[]).await;
         }
         let body = match req.take_body().into_bytes_limit(limit as usize).await {
@@ -296,7 +296,7 @@ impl<E: Endpoint> MannersEndpoint<E> {
         h.update(b"\n");
         h.update(body);
         let hash = hex(&h.finalize());
-        let request_id = crate::context::RequestCtx::current().request_id;
+        let request_id = crate::http::context::RequestCtx::current().request_id;
         let begin = idempotency::begin(
             &self.state.db,
             &scope,
@@ -307,8 +307,8 @@ impl<E: Endpoint> MannersEndpoint<E> {
             idempotency::Claimant {
                 instance_id: self.state.instance_id,
                 request_id: &request_id,
-                grace: crate::state::INSTANCE_GRACE,
-                lease: crate::state::REQUEST_LEASE,
+                grace: crate::app::state::INSTANCE_GRACE,
+                lease: crate::app::state::REQUEST_LEASE,
             },
         )
         .await
@@ -317,8 +317,8 @@ impl<E: Endpoint> MannersEndpoint<E> {
             // A saved answer (a call's caller and number, say) goes only to a
             // caller who may still ask: after a logout or a key's revocation
             // the replay is a 401 like any other request, and it is audited.
-            let token = crate::auth::bearer_token(req).unwrap_or_default();
-            let principal = crate::auth::authenticate(&self.state, token).await?;
+            let token = crate::security::auth::bearer_token(req).unwrap_or_default();
+            let principal = crate::security::auth::authenticate(&self.state, token).await?;
             crate::service::record(
                 &self.state.db,
                 crate::service::entry(

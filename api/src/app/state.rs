@@ -5,8 +5,8 @@ use madoguchi_persistence::{Db, Pools};
 use madoguchi_domain::calendar::CalendarRules;
 
 use crate::{
-    calendar_handle::CalendarHandle, clock::Clock, metrics::Metrics, service::opener::ThreadOpener,
-    tokens::JwtKeys, totp::Sealer,
+    app::calendar_handle::CalendarHandle, app::clock::Clock, app::metrics::Metrics,
+    security::tokens::JwtKeys, security::totp::Sealer, service::opener::ThreadOpener,
 };
 
 /// Settings the HTTP layer needs, read once by the binary.
@@ -201,11 +201,11 @@ impl AppState {
         &self,
         limiter: &KeyLimiter,
         id: &uuid::Uuid,
-    ) -> Result<(), crate::problem::ApiError> {
+    ) -> Result<(), crate::http::problem::ApiError> {
         use governor::clock::{Clock as _, DefaultClock};
         limiter.check_key(id).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
-            crate::problem::ApiError::too_many_requests(wait.as_secs().max(1))
+            crate::http::problem::ApiError::too_many_requests(wait.as_secs().max(1))
         })
     }
 

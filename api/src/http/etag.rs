@@ -2,7 +2,7 @@
 //! quoted. A PATCH without `If-Match` is refused (428) so a client cannot
 //! overwrite a change it never saw.
 
-use crate::problem::{ApiError, ProblemType};
+use crate::http::problem::{ApiError, ProblemType};
 
 pub fn etag(version: i32) -> String {
     format!("\"{version}\"")

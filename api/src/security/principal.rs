@@ -10,7 +10,7 @@ use madoguchi_domain::{
 use madoguchi_persistence::{api_keys::ApiKey, users::User};
 use uuid::Uuid;
 
-use crate::problem::ApiError;
+use crate::http::problem::ApiError;
 
 /// An authenticated caller of a protected route.
 #[derive(Debug, Clone)]

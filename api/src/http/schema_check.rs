@@ -18,7 +18,7 @@ use madoguchi_domain::ValidationError;
 use poem_openapi::error::{ParseParamError, ParsePathError, ParseRequestPayloadError};
 use serde_json::{Map, Value};
 
-use crate::problem::{ApiError, FieldProblem};
+use crate::http::problem::{ApiError, FieldProblem};
 
 /// A bound written as `200` or `200.0` (poem writes floats).
 fn whole(v: &Value) -> Option<i64> {
@@ -398,7 +398,7 @@ fn parameter_problem(spec: &SpecIndex, op: &Operation, name: &str, kind: &str) -
     e.errors = vec![FieldProblem {
         field: name.to_owned(),
         message,
-        reason: crate::problem::FieldReason::Invalid,
+        reason: crate::http::problem::FieldReason::Invalid,
         limit: None,
     }];
     e

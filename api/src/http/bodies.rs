@@ -5,7 +5,7 @@
 //! layer can hash it and the schema check can explain a refusal. A route that
 //! carries a file states its own limit in [`STREAMED`]: its body is handed to
 //! the handler as a stream that refuses past the limit ([`Limited`]), so a
-//! 50 MB upload goes to the object store (`crate::storage`) chunk by chunk
+//! 50 MB upload goes to the object store (`crate::app::storage`) chunk by chunk
 //! and never sits in memory whole. Such a route answers repeated requests
 //! itself (an upload is identified by its content's SHA-256), so the
 //! `Idempotency-Key` layer leaves it alone.

@@ -7,7 +7,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use madoguchi_domain::Role;
 use serde::{Deserialize, Serialize};
 
-use crate::problem::ApiError;
+use crate::http::problem::ApiError;
 
 const ISSUER: &str = "madoguchi";
 

@@ -1,13 +1,13 @@
 //! The bearer security scheme every protected REST route takes: a token from
-//! [`crate::tokens`], checked against its live session, or an API key from
-//! [`crate::secrets`], checked against its row, becomes a [`Principal`].
+//! [`crate::security::tokens`], checked against its live session, or an API key from
+//! [`crate::security::secrets`], checked against its row, becomes a [`Principal`].
 
 use madoguchi_persistence::{api_keys, sessions};
 use poem::Request;
 use poem_openapi::{auth::Bearer, SecurityScheme};
 use uuid::Uuid;
 
-use crate::{principal::Principal, problem::ApiError, state::AppState};
+use crate::{app::state::AppState, http::problem::ApiError, security::principal::Principal};
 
 /// A JWT from `POST /v1/auth/login`, or an API key (`mdg_…`) from `POST /v1/api-keys`.
 #[derive(SecurityScheme)]
@@ -30,7 +30,7 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> 
 /// at once), within its rate. Every route's security scheme, and the replay of
 /// an idempotent answer, which must not outlive the right to ask for it.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, ApiError> {
-    if crate::secrets::is_api_key(token) {
+    if crate::security::secrets::is_api_key(token) {
         return check_key(state, token).await;
     }
     let claims = state
@@ -79,12 +79,13 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Ap
 /// revocation holds at once on every instance) and within its rate.
 async fn check_key(state: &AppState, secret: &str) -> Result<Principal, ApiError> {
     let now = state.now();
-    let key = api_keys::by_secret_hash(&state.read, &crate::secrets::api_key_hash(secret))
-        .await?
-        .filter(|k| k.live_at(now))
-        .ok_or_else(|| {
-            ApiError::unauthorized().detail("the API key is unknown, revoked or expired")
-        })?;
+    let key =
+        api_keys::by_secret_hash(&state.read, &crate::security::secrets::api_key_hash(secret))
+            .await?
+            .filter(|k| k.live_at(now))
+            .ok_or_else(|| {
+                ApiError::unauthorized().detail("the API key is unknown, revoked or expired")
+            })?;
     state.within_rate(&state.key_limiter, &key.id)?;
     if key
         .last_used_at
@@ -119,8 +120,11 @@ pub fn bearer_token(req: &Request) -> Option<&str> {
 /// answer is replayed only to a caller [`authenticate`] accepts.
 pub fn token_subject(state: &AppState, req: &Request) -> Option<String> {
     let token = bearer_token(req)?;
-    if crate::secrets::is_api_key(token) {
-        return Some(format!("api_key:{}", crate::secrets::api_key_hash(token)));
+    if crate::security::secrets::is_api_key(token) {
+        return Some(format!(
+            "api_key:{}",
+            crate::security::secrets::api_key_hash(token)
+        ));
     }
     state.jwt.verify(token, state.now()).map(|c| c.sub)
 }

@@ -1,6 +1,6 @@
 //! Cross-origin browser callers of the REST API (`MADOGUCHI_CORS_ORIGINS`).
 //!
-//! Applied by the outermost layer ([`crate::manners`]) to `/v1` and
+//! Applied by the outermost layer ([`crate::http::manners`]) to `/v1` and
 //! `/openapi.json` only, so that every answer to an allowed origin carries
 //! its headers, including the ones that layer sends itself (an idempotent
 //! replay, a reused key, a body too large): a browser that cannot read the
@@ -13,7 +13,7 @@ use poem::{
     IntoResponse, Request, Response,
 };
 
-use crate::problem::{ApiError, ProblemType};
+use crate::http::problem::{ApiError, ProblemType};
 
 const METHODS: &str = "GET, POST, PATCH, PUT, DELETE";
 /// The request headers the API reads.

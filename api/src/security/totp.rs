@@ -14,7 +14,7 @@ use rand::{rngs::OsRng, Rng, RngCore};
 use sha2::{Digest, Sha256};
 use totp_rs::{Algorithm, TOTP};
 
-use crate::secrets::constant_time_eq;
+use crate::security::secrets::constant_time_eq;
 use uuid::Uuid;
 
 /// Seconds per TOTP step, digits per code: what every authenticator app assumes.

@@ -22,7 +22,7 @@ use poem_openapi::{
     ApiResponse, Object,
 };
 
-use crate::context::RequestCtx;
+use crate::http::context::RequestCtx;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -612,7 +612,7 @@ mod tests {
 
     #[test]
     fn every_problem_type_is_listed_in_the_readme_once_with_its_status() {
-        let readme = include_str!("../../README.md");
+        let readme = include_str!("../../../README.md");
         let mut seen = std::collections::HashSet::new();
         for kind in ProblemType::ALL {
             assert!(seen.insert(kind.code()), "{} twice", kind.code());

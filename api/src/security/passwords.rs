@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use madoguchi_domain::{Password, ValidationError};
 
-use crate::problem::ApiError;
+use crate::http::problem::ApiError;
 
 /// The lowest zxcvbn score a password people set may have: 3 of 4, "safely
 /// unguessable" (about 10^10 guesses), the level NIST SP 800-63B's blocklist

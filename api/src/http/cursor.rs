@@ -8,11 +8,14 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::problem::{ApiError, ProblemType};
+use crate::http::problem::{ApiError, ProblemType};
 
 /// The cursor key of one caller: the server's cursor secret bound to who is
 /// asking (a person or an API key), so a cursor passed to someone else is 400.
-pub fn key_for(state: &crate::state::AppState, p: &crate::principal::Principal) -> Vec<u8> {
+pub fn key_for(
+    state: &crate::app::state::AppState,
+    p: &crate::security::principal::Principal,
+) -> Vec<u8> {
     let issued_to = format!("{}:{}", p.kind().as_str(), p.id());
     mac(&state.jwt.cursor_key, "cursor-owner", &issued_to).unwrap_or_default()
 }

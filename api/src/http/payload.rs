@@ -51,7 +51,7 @@ impl<T: Serialize + Send> IntoResponse for Serialized<T> {
                 .body(body),
             // Our own types always serialize (no maps with non-string keys, no
             // failing Serialize impls); should that ever change, say so plainly.
-            Err(e) => crate::problem::ApiError::internal(format_args!(
+            Err(e) => crate::http::problem::ApiError::internal(format_args!(
                 "a response could not be serialized: {e}"
             ))
             .into_response(),
