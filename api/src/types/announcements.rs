@@ -2,7 +2,7 @@
 
 use crate::service::announcements as svc;
 use chrono::{DateTime, FixedOffset};
-use madoguchi_domain::announcements::NoticeStatus;
+use madoguchi_domain::announcements::{NoticeStatus, Severity};
 use madoguchi_domain::time::to_wire;
 use madoguchi_persistence::announcements::{Announcement, Update};
 use poem_openapi::{Enum, Object};
@@ -26,6 +26,30 @@ pub enum NoticeStatusDto {
     Identified,
     Monitoring,
     Resolved,
+}
+
+impl From<madoguchi_domain::announcements::Severity> for SeverityDto {
+    fn from(s: madoguchi_domain::announcements::Severity) -> Self {
+        use madoguchi_domain::announcements::Severity as S;
+        match s {
+            S::Info => SeverityDto::Info,
+            S::Minor => SeverityDto::Minor,
+            S::Major => SeverityDto::Major,
+            S::Critical => SeverityDto::Critical,
+        }
+    }
+}
+
+impl From<madoguchi_domain::announcements::NoticeStatus> for NoticeStatusDto {
+    fn from(s: madoguchi_domain::announcements::NoticeStatus) -> Self {
+        use madoguchi_domain::announcements::NoticeStatus as S;
+        match s {
+            S::Investigating => NoticeStatusDto::Investigating,
+            S::Identified => NoticeStatusDto::Identified,
+            S::Monitoring => NoticeStatusDto::Monitoring,
+            S::Resolved => NoticeStatusDto::Resolved,
+        }
+    }
 }
 
 impl From<SeverityDto> for madoguchi_domain::announcements::Severity {
@@ -57,7 +81,7 @@ pub struct NoticeUpdateDto {
     pub id: Uuid,
     pub body: String,
     /// The status this update set, if any.
-    pub status: Option<String>,
+    pub status: Option<NoticeStatusDto>,
     pub created_at: DateTime<FixedOffset>,
 }
 
@@ -67,10 +91,8 @@ pub struct AnnouncementDto {
     pub id: Uuid,
     pub title: String,
     pub body: String,
-    /// `info`, `minor`, `major` or `critical`.
-    pub severity: String,
-    /// `investigating`, `identified`, `monitoring` or `resolved`.
-    pub status: String,
+    pub severity: SeverityDto,
+    pub status: NoticeStatusDto,
     pub active: bool,
     /// Addressed to every organization; otherwise `organization_ids` (staff only).
     pub all_organizations: bool,
@@ -136,8 +158,12 @@ pub fn notice_dto(
             .unwrap_or(true),
         title: a.title,
         body: a.body,
-        severity: a.severity,
-        status: a.status,
+        severity: Severity::parse(&a.severity)
+            .map(SeverityDto::from)
+            .unwrap_or(SeverityDto::Info),
+        status: NoticeStatus::parse(&a.status)
+            .map(NoticeStatusDto::from)
+            .unwrap_or(NoticeStatusDto::Investigating),
         all_organizations: a.all_organizations,
         organization_ids,
         thread_numbers,
@@ -146,7 +172,11 @@ pub fn notice_dto(
             .map(|u| NoticeUpdateDto {
                 id: u.id,
                 body: u.body,
-                status: u.status,
+                status: u
+                    .status
+                    .as_deref()
+                    .and_then(|s| NoticeStatus::parse(s).ok())
+                    .map(NoticeStatusDto::from),
                 created_at: to_wire(u.created_at),
             })
             .collect(),

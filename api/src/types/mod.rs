@@ -42,7 +42,7 @@ mod tests {
         ClockDto {
             target_minutes: 240,
             due_at: due,
-            state: "running".into(),
+            state: ClockStateDto::Running,
             used_seconds: 1_234,
             remaining_seconds: 13_166,
             met_at: met,
@@ -61,7 +61,7 @@ mod tests {
             category: full.then_some("電子カルテ".to_owned()),
             priority,
             status,
-            channel: "board".into(),
+            channel: ChannelDto::Board,
             assignee_id: full.then_some(Uuid::from_u128(7)),
             tags: if full {
                 vec!["レセプト".into(), "FAX".into()]

@@ -118,6 +118,100 @@ pub enum VisibilityDto {
     Internal,
 }
 
+/// A clock's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum ClockStateDto {
+    Running,
+    Paused,
+    Met,
+    Breached,
+}
+
+impl From<madoguchi_domain::board::ClockState> for ClockStateDto {
+    fn from(s: madoguchi_domain::board::ClockState) -> Self {
+        use madoguchi_domain::board::ClockState as S;
+        match s {
+            S::Running => ClockStateDto::Running,
+            S::Paused => ClockStateDto::Paused,
+            S::Met => ClockStateDto::Met,
+            S::Breached => ClockStateDto::Breached,
+        }
+    }
+}
+
+/// Where a thread came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelDto {
+    Board,
+    Phone,
+    Api,
+}
+
+impl From<madoguchi_domain::board::Channel> for ChannelDto {
+    fn from(c: madoguchi_domain::board::Channel) -> Self {
+        use madoguchi_domain::board::Channel as C;
+        match c {
+            C::Board => ChannelDto::Board,
+            C::Phone => ChannelDto::Phone,
+            C::Api => ChannelDto::Api,
+        }
+    }
+}
+
+/// Which of a thread's clocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum ClockKindDto {
+    FirstResponse,
+    NextReply,
+    Resolution,
+}
+
+impl From<madoguchi_domain::board::ClockKind> for ClockKindDto {
+    fn from(k: madoguchi_domain::board::ClockKind) -> Self {
+        use madoguchi_domain::board::ClockKind as K;
+        match k {
+            K::FirstResponse => ClockKindDto::FirstResponse,
+            K::NextReply => ClockKindDto::NextReply,
+            K::Resolution => ClockKindDto::Resolution,
+        }
+    }
+}
+
+/// What happened to a clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum ClockEventKindDto {
+    Start,
+    Pause,
+    Resume,
+    Met,
+    Warning,
+    Breach,
+    Retarget,
+    Reproject,
+}
+
+impl From<madoguchi_domain::board::ClockEventKind> for ClockEventKindDto {
+    fn from(k: madoguchi_domain::board::ClockEventKind) -> Self {
+        use madoguchi_domain::board::ClockEventKind as K;
+        match k {
+            K::Start => ClockEventKindDto::Start,
+            K::Pause => ClockEventKindDto::Pause,
+            K::Resume => ClockEventKindDto::Resume,
+            K::Met => ClockEventKindDto::Met,
+            K::Warning => ClockEventKindDto::Warning,
+            K::Breach => ClockEventKindDto::Breach,
+            K::Retarget => ClockEventKindDto::Retarget,
+            K::Reproject => ClockEventKindDto::Reproject,
+        }
+    }
+}
+
 /// One SLA clock as of the response.
 #[derive(Debug, Object, Serialize)]
 pub struct ClockDto {
@@ -125,8 +219,7 @@ pub struct ClockDto {
     /// When the goal is due; null when paused or met.
     #[serde(serialize_with = "rfc3339_opt")]
     pub due_at: Option<DateTime<FixedOffset>>,
-    /// `running`, `paused`, `met` or `breached`.
-    pub state: String,
+    pub state: ClockStateDto,
     /// Business seconds used so far.
     pub used_seconds: u64,
     pub remaining_seconds: u64,
@@ -155,8 +248,7 @@ pub struct ThreadDto {
     pub category: Option<String>,
     pub priority: PriorityDto,
     pub status: StatusDto,
-    /// `board`, `phone` or `api`.
-    pub channel: String,
+    pub channel: ChannelDto,
     pub assignee_id: Option<Uuid>,
     pub tags: Vec<String>,
     pub created_by: Option<Uuid>,
@@ -251,11 +343,9 @@ pub struct CreatePost {
 /// One line of an SLA clock's log.
 #[derive(Debug, Object)]
 pub struct ClockEventDto {
-    /// `first_response`, `next_reply` or `resolution`.
-    pub clock: String,
+    pub clock: ClockKindDto,
     pub cycle: u32,
-    /// `start`, `pause`, `resume`, `met`, `warning`, `breach`, `retarget`, `reproject`.
-    pub event: String,
+    pub event: ClockEventKindDto,
     pub at: DateTime<FixedOffset>,
     /// What caused it: `thread.created`, `post:<id>`, `status:pending`, `priority:high`,
     /// `calendar.changed`, `sweeper`.
@@ -287,7 +377,7 @@ fn clock(v: ClockView) -> ClockDto {
     ClockDto {
         target_minutes: v.target_minutes,
         due_at: v.due_at.map(to_wire),
-        state: v.state.as_str().to_owned(),
+        state: v.state.into(),
         used_seconds: v.used_seconds,
         remaining_seconds: v.remaining_seconds,
         met_at: v.met_at.map(to_wire),
@@ -313,7 +403,7 @@ pub fn thread_dto(v: ThreadView, cal: &BusinessCalendar, at: DateTime<Utc>) -> T
         category: t.category,
         priority: t.priority.into(),
         status: t.status.into(),
-        channel: t.channel.as_str().to_owned(),
+        channel: t.channel.into(),
         assignee_id: t.assignee_id,
         tags: t.tags,
         created_by: t.created_by,
@@ -330,9 +420,9 @@ pub fn thread_dto(v: ThreadView, cal: &BusinessCalendar, at: DateTime<Utc>) -> T
 
 pub fn clock_event_dto(e: ClockEvent) -> ClockEventDto {
     ClockEventDto {
-        clock: e.kind.as_str().to_owned(),
+        clock: e.kind.into(),
         cycle: e.cycle,
-        event: e.event.as_str().to_owned(),
+        event: e.event.into(),
         at: to_wire(e.at),
         cause: e.cause.wire(),
         used_seconds: e.used_seconds,
