@@ -517,6 +517,7 @@ fn free_text(name: &str, p: &Value) -> bool {
             && v.get("format").is_none()
             && v.get("enum").is_none()
             && v.get("$ref").is_none()
+            && v.get("allOf").is_none()
     };
     plain(p) || (p["type"] == "array" && plain(&p["items"]))
 }

@@ -21,7 +21,7 @@ pub struct AuditEventDto {
     /// `success`, `denied` or `failure`.
     pub outcome: String,
     pub request_id: Option<String>,
-    pub detail: Option<serde_json::Value>,
+    pub detail: Option<std::collections::BTreeMap<String, serde_json::Value>>,
     /// SHA-256 link of this entry in the tamper-evident chain.
     pub hash: Option<String>,
 }
@@ -39,7 +39,11 @@ impl From<AuditEvent> for AuditEventDto {
             ip: e.ip,
             outcome: e.outcome,
             request_id: e.request_id,
-            detail: e.detail,
+            detail: e.detail.map(|d| match d {
+                serde_json::Value::Object(m) => m.into_iter().collect(),
+                // Every entry writes an object; anything else is shown under `value`.
+                other => std::iter::once(("value".to_owned(), other)).collect(),
+            }),
             hash: e.hash,
         }
     }
