@@ -61,7 +61,6 @@ pub fn refine(doc: &mut Value) {
         for schema in schemas.values_mut() {
             nullable_members(schema);
         }
-        typed_nullable_refs(schemas);
     }
     // Say outright which operations need no credentials (the calendar's
     // reads, signing in, health): a missing `security` reads as "forgotten".
@@ -84,42 +83,6 @@ pub fn refine(doc: &mut Value) {
             "servers".into(),
             json!([{"url": "/", "description": "this server"}]),
         );
-    }
-}
-
-/// `nullable` only applies to a schema with a `type` (OpenAPI 3.0): a
-/// nullable member that refers to another schema through `allOf` gets that
-/// schema's type beside it, so stricter generators read it as "that, or null".
-fn typed_nullable_refs(schemas: &mut serde_json::Map<String, Value>) {
-    let types: std::collections::HashMap<String, String> = schemas
-        .iter()
-        .map(|(name, s)| {
-            let t = s["type"].as_str().unwrap_or("object").to_owned();
-            (format!("#/components/schemas/{name}"), t)
-        })
-        .collect();
-    for schema in schemas.values_mut() {
-        let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
-            continue;
-        };
-        for prop in props.values_mut() {
-            let Some(p) = prop.as_object_mut() else {
-                continue;
-            };
-            if p.get("nullable") != Some(&json!(true)) || p.contains_key("type") {
-                continue;
-            }
-            let target = p
-                .get("allOf")
-                .and_then(Value::as_array)
-                .and_then(|a| a.first())
-                .and_then(|r| r["$ref"].as_str())
-                .and_then(|r| types.get(r))
-                .cloned();
-            if let Some(t) = target {
-                p.insert("type".into(), json!(t));
-            }
-        }
     }
 }
 
